@@ -1,0 +1,144 @@
+//! The composition root: configuration, database, domain and router are
+//! wired here and nowhere else.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::clock::SharedClock;
+use crate::domain::{CreatedTenant, Domain};
+use crate::http::{self, AppState, SCIM_BASE_PATH};
+use crate::scim::Schemas;
+use crate::store::Store;
+
+/// Default database: an SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Server configuration, read once at start-up.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: String,
+    pub database_url: String,
+    /// Public base URL (scheme, host, port) used in `meta.location`,
+    /// `Location` and `$ref`; defaults to `http://<bound address>`.
+    pub public_url: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+    store: Store,
+    bootstrap: Option<CreatedTenant>,
+}
+
+/// Opens and migrates the database and builds the domain over it.
+pub async fn open_domain(
+    database_url: &str,
+    public_url: &str,
+    clock: SharedClock,
+) -> anyhow::Result<(Domain, Store)> {
+    let store = Store::connect(database_url)
+        .await
+        .with_context(|| format!("cannot open the database at {}", redact(database_url)))?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
+    let schemas = Arc::new(Schemas::load().context("the built-in SCIM schemas are invalid")?);
+    let scim_base = format!("{}{SCIM_BASE_PATH}", public_url.trim_end_matches('/'));
+    Ok((
+        Domain::new(store.clone(), schemas, clock, &scim_base),
+        store,
+    ))
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port), migrates the
+    /// database and, on an empty one, creates the tenant `default`.
+    pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(&config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"));
+        let (domain, store) = open_domain(&config.database_url, &public_url, clock).await?;
+        let bootstrap = domain
+            .bootstrap()
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(Application {
+            listener,
+            state: AppState {
+                domain: Arc::new(domain),
+                max_body_bytes: config.max_body_bytes,
+            },
+            store,
+            bootstrap,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The absolute SCIM base URL clients should use.
+    pub fn scim_base(&self) -> &str {
+        self.state.domain.scim_base()
+    }
+
+    /// The tenant created on an empty database, with its tokens (once).
+    pub fn take_bootstrap(&mut self) -> Option<CreatedTenant> {
+        self.bootstrap.take()
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the server failed")?;
+        self.store.close().await;
+        Ok(())
+    }
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_never_reach_messages() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact(DEFAULT_DATABASE_URL), DEFAULT_DATABASE_URL);
+    }
+}

@@ -1,0 +1,258 @@
+//! SCIM Groups: create, read, replace, delete and list. Members live in
+//! their own rows, never inside the stored document.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::render::Resource;
+use super::{Domain, DomainError};
+use crate::scim::ScimError;
+use crate::scim::filter;
+use crate::scim::list::{Page, list_response};
+use crate::scim::resource::{Document, carry_immutable, normalize};
+use crate::store::{GroupRow, Member, ResourceRecord, Tx};
+
+fn not_found(id: &str) -> DomainError {
+    DomainError::Scim(ScimError::not_found(format!("no group has id {id}")))
+}
+
+/// Members named in a group document, before they are checked.
+struct RequestedMember {
+    id: String,
+    kind: Option<String>,
+}
+
+/// Takes `members` out of the document: they are stored as rows.
+fn take_members(doc: &mut Document) -> Result<Vec<RequestedMember>, ScimError> {
+    let Some(Value::Array(members)) = doc.remove("members") else {
+        return Ok(Vec::new());
+    };
+    members
+        .into_iter()
+        .map(|member| {
+            let id = member
+                .get("value")
+                .and_then(Value::as_str)
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| {
+                    ScimError::invalid_value(
+                        "every member needs a `value`: the id of a user or group",
+                    )
+                })?;
+            Ok(RequestedMember {
+                id: id.to_owned(),
+                kind: member
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
+fn display_name(doc: &Document) -> Result<&str, ScimError> {
+    match doc.get("displayName").and_then(Value::as_str) {
+        Some(name) if !name.trim().is_empty() => Ok(name),
+        _ => Err(ScimError::invalid_value("displayName must not be empty")),
+    }
+}
+
+impl Domain {
+    /// Checks that every requested member is a user or group of the tenant
+    /// (and not the group itself), and returns them with their kind.
+    async fn resolve_members(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        group_id: &str,
+        requested: &[RequestedMember],
+    ) -> Result<Vec<Member>, DomainError> {
+        if requested.iter().any(|m| m.id == group_id) {
+            return Err(ScimError::invalid_value("a group cannot be a member of itself").into());
+        }
+        let ids: Vec<&str> = requested.iter().map(|m| m.id.as_str()).collect();
+        let found: HashMap<String, String> = tx
+            .resolve_members(tenant_id, &ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.kind))
+            .collect();
+        let mut members: Vec<Member> = Vec::with_capacity(requested.len());
+        let mut unknown = Vec::new();
+        for wanted in requested {
+            match found.get(&wanted.id) {
+                Some(kind) => {
+                    if let Some(claimed) = &wanted.kind
+                        && !claimed.eq_ignore_ascii_case(kind)
+                    {
+                        return Err(ScimError::invalid_value(format!(
+                            "member {} is a {kind}, not a {claimed}",
+                            wanted.id
+                        ))
+                        .into());
+                    }
+                    if !members.iter().any(|m| m.id == wanted.id) {
+                        members.push(Member {
+                            id: wanted.id.clone(),
+                            kind: kind.clone(),
+                        });
+                    }
+                }
+                None => unknown.push(wanted.id.as_str()),
+            }
+        }
+        if !unknown.is_empty() {
+            let shown: Vec<&str> = unknown.iter().take(5).copied().collect();
+            let more = unknown.len().saturating_sub(shown.len());
+            let tail = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            return Err(ScimError::invalid_value(format!(
+                "members must be users or groups of this tenant; unknown id(s): {}{tail}",
+                shown.join(", ")
+            ))
+            .into());
+        }
+        Ok(members)
+    }
+
+    /// POST /Groups.
+    pub async fn create_group(
+        &self,
+        tenant_id: &str,
+        body: &Value,
+    ) -> Result<Resource, DomainError> {
+        let mut doc = normalize(&self.schemas.group, body)?;
+        let requested = take_members(&mut doc)?;
+        let name = display_name(&doc)?.to_owned();
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let tx = self.store.begin().await?;
+        let members = self
+            .resolve_members(&tx, tenant_id, &id, &requested)
+            .await?;
+        let row = GroupRow {
+            id: &id,
+            display_name: &name,
+            external_id: doc.get("externalId").and_then(Value::as_str),
+            document: &doc,
+            members: &members,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        tx.insert_group(tenant_id, &row).await?;
+        tx.commit().await?;
+        let record = ResourceRecord {
+            id,
+            document: doc,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.render_group(&record, members.iter()))
+    }
+
+    /// GET /Groups/{id}.
+    pub async fn group(&self, tenant_id: &str, id: &str) -> Result<Resource, DomainError> {
+        let record = self
+            .store
+            .group(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let members = self.store.members(tenant_id, &[id]).await?;
+        Ok(self.render_group(&record, members.iter().map(|(_, m)| m)))
+    }
+
+    /// PUT /Groups/{id}: replaces the attributes and the whole member list.
+    pub async fn replace_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<Resource, DomainError> {
+        let mut doc = normalize(&self.schemas.group, body)?;
+        let requested = take_members(&mut doc)?;
+        let name = display_name(&doc)?.to_owned();
+        let tx = self.store.begin().await?;
+        let old = tx
+            .group_for_update(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        carry_immutable(&self.schemas.group, &old.document, &mut doc)?;
+        let members = self.resolve_members(&tx, tenant_id, id, &requested).await?;
+        let now = self.now();
+        let version = old.version + 1;
+        let row = GroupRow {
+            id,
+            display_name: &name,
+            external_id: doc.get("externalId").and_then(Value::as_str),
+            document: &doc,
+            members: &members,
+            version,
+            created_at: old.created_at,
+            updated_at: now,
+        };
+        if !tx.update_group(tenant_id, &row, old.version).await? {
+            return Err(not_found(id));
+        }
+        tx.commit().await?;
+        let record = ResourceRecord {
+            id: id.to_owned(),
+            document: doc,
+            version,
+            created_at: old.created_at,
+            updated_at: now,
+        };
+        Ok(self.render_group(&record, members.iter()))
+    }
+
+    /// DELETE /Groups/{id}.
+    pub async fn delete_group(&self, tenant_id: &str, id: &str) -> Result<(), DomainError> {
+        let tx = self.store.begin().await?;
+        if !tx.delete_group(tenant_id, id, self.now()).await? {
+            return Err(not_found(id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// GET /Groups; `with_members` false skips reading member rows
+    /// (`excludedAttributes=members`, as Entra ID sends).
+    pub async fn list_groups(
+        &self,
+        tenant_id: &str,
+        filter: Option<&str>,
+        page: Page,
+        with_members: bool,
+    ) -> Result<Value, DomainError> {
+        let filter = filter
+            .map(filter::parse)
+            .transpose()
+            .map_err(ScimError::from)?;
+        let (total, records) = self
+            .store
+            .groups(tenant_id, filter.as_ref(), page.offset(), page.count)
+            .await?;
+        let members = if with_members {
+            let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+            self.store.members(tenant_id, &ids).await?
+        } else {
+            Vec::new()
+        };
+        let resources = records
+            .iter()
+            .map(|record| {
+                let mine = members
+                    .iter()
+                    .filter(|(group_id, _)| *group_id == record.id)
+                    .map(|(_, m)| m);
+                self.render_group(record, mine).body
+            })
+            .collect();
+        Ok(list_response(total, page, resources))
+    }
+}

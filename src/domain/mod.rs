@@ -1,0 +1,125 @@
+//! Business rules over the store: tenants and tokens, users and groups.
+//!
+//! Methods return [`DomainError`]; SCIM-level failures are carried as
+//! `ScimError` so the HTTP edge renders them unchanged, and storage faults
+//! stay opaque (`Store`), to be logged and answered with a bare 500.
+
+mod groups;
+mod render;
+mod tenants;
+mod tokens;
+mod users;
+
+use std::sync::Arc;
+
+use crate::clock::SharedClock;
+use crate::scim::{Schemas, ScimError};
+use crate::store::{Store, StoreError, UniqueField};
+
+pub use render::Resource;
+pub use tenants::CreatedTenant;
+pub use tokens::{Principal, Scope, TokenSummary};
+
+/// Errors of the domain layer.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// A SCIM protocol error, with its status and `scimType`.
+    #[error(transparent)]
+    Scim(#[from] ScimError),
+    /// The credentials are missing, unknown or revoked.
+    #[error("the token is missing, unknown or revoked")]
+    Unauthorized,
+    /// The token is valid but not for this API.
+    #[error("this token's scope is `{0}`; this API needs a token with scope `{1}`")]
+    WrongScope(Scope, Scope),
+    /// Input to a command-line or admin operation is invalid.
+    #[error("{0}")]
+    Invalid(String),
+    /// A named thing (tenant, token) does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// A storage fault; never shown to clients.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for DomainError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Taken(UniqueField::UserName) => DomainError::Scim(ScimError::uniqueness(
+                "a user with this userName already exists (userName is unique, ignoring case)",
+            )),
+            StoreError::Taken(UniqueField::GroupDisplayName) => DomainError::Scim(
+                ScimError::uniqueness("a group with this displayName already exists"),
+            ),
+            StoreError::Taken(UniqueField::TenantName) => {
+                DomainError::Invalid("a tenant with this name already exists".into())
+            }
+            StoreError::UnsupportedFilter(detail) => {
+                DomainError::Scim(ScimError::invalid_filter(detail))
+            }
+            other @ (StoreError::Taken(UniqueField::Other)
+            | StoreError::Corrupt(_)
+            | StoreError::Database(_)) => DomainError::Store(other),
+        }
+    }
+}
+
+/// The domain services, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Domain {
+    store: Store,
+    schemas: Arc<Schemas>,
+    clock: SharedClock,
+    /// Absolute SCIM base URL, e.g. `https://scim.example.com/scim/v2`.
+    scim_base: Arc<str>,
+}
+
+impl Domain {
+    /// Builds the services over a migrated store.
+    pub fn new(store: Store, schemas: Arc<Schemas>, clock: SharedClock, scim_base: &str) -> Self {
+        Domain {
+            store,
+            schemas,
+            clock,
+            scim_base: scim_base.trim_end_matches('/').into(),
+        }
+    }
+
+    /// The schemas every resource is validated against.
+    pub fn schemas(&self) -> &Schemas {
+        &self.schemas
+    }
+
+    /// The absolute SCIM base URL.
+    pub fn scim_base(&self) -> &str {
+        &self.scim_base
+    }
+
+    /// Checks that the database answers.
+    pub async fn ready(&self) -> Result<(), DomainError> {
+        Ok(self.store.ping().await?)
+    }
+
+    fn now(&self) -> i64 {
+        self.clock.now_millis()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_violations_become_409_uniqueness_and_faults_stay_opaque() {
+        let DomainError::Scim(error) = DomainError::from(StoreError::Taken(UniqueField::UserName))
+        else {
+            panic!("expected a SCIM error");
+        };
+        assert_eq!(error.status, 409);
+        assert_eq!(error.scim_type, Some(crate::scim::ScimType::Uniqueness));
+
+        let fault = DomainError::from(StoreError::Corrupt("u1".into()));
+        assert!(matches!(fault, DomainError::Store(_)));
+    }
+}

@@ -1,0 +1,180 @@
+//! SCIM Users: create, read, replace, delete and list.
+
+use serde_json::Value;
+
+use super::render::Resource;
+use super::{Domain, DomainError};
+use crate::scim::ScimError;
+use crate::scim::filter;
+use crate::scim::list::{Page, list_response};
+use crate::scim::resource::{Document, carry_immutable, normalize};
+use crate::store::{ResourceRecord, UserRow};
+
+fn not_found(id: &str) -> DomainError {
+    DomainError::Scim(ScimError::not_found(format!("no user has id {id}")))
+}
+
+/// The columns derived from a user document.
+fn user_row<'a>(
+    id: &'a str,
+    doc: &'a Document,
+    version: i64,
+    created_at: i64,
+    now: i64,
+) -> UserRow<'a> {
+    let text = |name: &str| doc.get(name).and_then(Value::as_str);
+    let emails = doc
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|emails| {
+            emails
+                .iter()
+                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    UserRow {
+        id,
+        // `normalize` guarantees a string userName (it is required).
+        user_name: text("userName").unwrap_or_default(),
+        external_id: text("externalId"),
+        display_name: text("displayName"),
+        active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
+        emails,
+        document: doc,
+        version,
+        created_at,
+        updated_at: now,
+    }
+}
+
+fn require_user_name(doc: &Document) -> Result<(), ScimError> {
+    match doc.get("userName").and_then(Value::as_str) {
+        Some(name) if !name.trim().is_empty() => Ok(()),
+        _ => Err(ScimError::invalid_value("userName must not be empty")),
+    }
+}
+
+impl Domain {
+    /// POST /Users (RFC 7644 §3.3).
+    pub async fn create_user(
+        &self,
+        tenant_id: &str,
+        body: &Value,
+    ) -> Result<Resource, DomainError> {
+        let mut doc = normalize(&self.schemas.user, body)?;
+        require_user_name(&doc)?;
+        // A user is active unless the IdP says otherwise, and says so in responses.
+        doc.entry("active").or_insert(Value::Bool(true));
+        let id = uuid::Uuid::new_v4().to_string();
+        let now = self.now();
+        let row = user_row(&id, &doc, 1, now, now);
+        let tx = self.store.begin().await?;
+        tx.insert_user(tenant_id, &row).await?;
+        tx.commit().await?;
+        let record = ResourceRecord {
+            id,
+            document: doc,
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        };
+        Ok(self.render_user(&record, std::iter::empty()))
+    }
+
+    /// GET /Users/{id}.
+    pub async fn user(&self, tenant_id: &str, id: &str) -> Result<Resource, DomainError> {
+        let record = self
+            .store
+            .user(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let memberships = self.store.memberships(tenant_id, &[id]).await?;
+        Ok(self.render_user(&record, memberships.iter()))
+    }
+
+    /// PUT /Users/{id} (RFC 7644 §3.5.1): the body replaces every writable
+    /// attribute; read-only ones are kept, immutable ones may not change.
+    pub async fn replace_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        body: &Value,
+    ) -> Result<Resource, DomainError> {
+        let mut doc = normalize(&self.schemas.user, body)?;
+        require_user_name(&doc)?;
+        let tx = self.store.begin().await?;
+        let old = tx
+            .user_for_update(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        carry_immutable(&self.schemas.user, &old.document, &mut doc)?;
+        // Leaving `active` out of a PUT must not reactivate a deactivated user.
+        if !doc.contains_key("active") {
+            let active = old
+                .document
+                .get("active")
+                .cloned()
+                .unwrap_or(Value::Bool(true));
+            doc.insert("active".into(), active);
+        }
+        let record = if doc == old.document {
+            // Nothing changed: no write, no new version.
+            old
+        } else {
+            let now = self.now();
+            let version = old.version + 1;
+            let row = user_row(id, &doc, version, old.created_at, now);
+            if !tx.update_user(tenant_id, &row, old.version).await? {
+                return Err(not_found(id));
+            }
+            tx.commit().await?;
+            ResourceRecord {
+                id: id.to_owned(),
+                document: doc,
+                version,
+                created_at: old.created_at,
+                updated_at: now,
+            }
+        };
+        let memberships = self.store.memberships(tenant_id, &[id]).await?;
+        Ok(self.render_user(&record, memberships.iter()))
+    }
+
+    /// DELETE /Users/{id} (RFC 7644 §3.6); the user also leaves its groups.
+    pub async fn delete_user(&self, tenant_id: &str, id: &str) -> Result<(), DomainError> {
+        let tx = self.store.begin().await?;
+        if !tx.delete_user(tenant_id, id, self.now()).await? {
+            return Err(not_found(id));
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// GET /Users with `filter`, `startIndex` and `count`.
+    pub async fn list_users(
+        &self,
+        tenant_id: &str,
+        filter: Option<&str>,
+        page: Page,
+    ) -> Result<Value, DomainError> {
+        let filter = filter
+            .map(filter::parse)
+            .transpose()
+            .map_err(ScimError::from)?;
+        let (total, records) = self
+            .store
+            .users(tenant_id, filter.as_ref(), page.offset(), page.count)
+            .await?;
+        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
+        let memberships = self.store.memberships(tenant_id, &ids).await?;
+        let resources = records
+            .iter()
+            .map(|record| {
+                let mine = memberships.iter().filter(|m| m.user_id == record.id);
+                self.render_user(record, mine).body
+            })
+            .collect();
+        Ok(list_response(total, page, resources))
+    }
+}

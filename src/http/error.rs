@@ -1,0 +1,128 @@
+//! The one table from errors to HTTP responses. Every failure under
+//! `/scim/v2` leaves as a SCIM error body (RFC 7644 §3.12) with
+//! `Content-Type: application/scim+json`.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::domain::DomainError;
+use crate::scim::ScimError;
+
+/// URN of the SCIM error message.
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+/// The SCIM media type (RFC 7644 §8.1).
+pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
+
+/// An error leaving a SCIM handler.
+#[derive(Debug)]
+pub struct ApiError(pub DomainError);
+
+impl From<DomainError> for ApiError {
+    fn from(error: DomainError) -> Self {
+        ApiError(error)
+    }
+}
+
+impl From<ScimError> for ApiError {
+    fn from(error: ScimError) -> Self {
+        ApiError(DomainError::Scim(error))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let error = match self.0 {
+            DomainError::Scim(error) => error,
+            DomainError::Unauthorized => {
+                let mut response = scim_error_response(&ScimError::status(
+                    401,
+                    "authentication required: send `Authorization: Bearer <token>` with a scimd SCIM token",
+                ));
+                let challenges = response.headers_mut();
+                challenges.append(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scimd\""),
+                );
+                challenges.append(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"scimd\""),
+                );
+                return response;
+            }
+            error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
+            DomainError::Invalid(detail) => ScimError::invalid_value(detail),
+            DomainError::NotFound(detail) => ScimError::not_found(detail),
+            DomainError::Store(error) => {
+                // Logged here, inside the request's span (which carries the
+                // request id); the body is replaced by `hide_internal_errors`.
+                tracing::error!(error = %error, "storage failure");
+                ScimError::status(500, "internal error")
+            }
+        };
+        scim_error_response(&error)
+    }
+}
+
+/// Renders a `ScimError` as its response.
+pub fn scim_error_response(error: &ScimError) -> Response {
+    let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = json!({
+        "schemas": [ERROR_SCHEMA],
+        "status": error.status.to_string(),
+        "detail": error.detail,
+    });
+    if let Some(scim_type) = error.scim_type {
+        body["scimType"] = json!(scim_type.as_str());
+    }
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_MEDIA_TYPE),
+        )],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn scim_errors_keep_their_status_and_scim_type_with_status_as_a_string() {
+        let response = ApiError::from(ScimError::uniqueness("taken")).into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], SCIM_MEDIA_TYPE);
+        let body = body_of(response).await;
+        assert_eq!(body["status"], "409");
+        assert_eq!(body["scimType"], "uniqueness");
+        assert_eq!(body["schemas"][0], ERROR_SCHEMA);
+    }
+
+    #[tokio::test]
+    async fn missing_credentials_answer_401_with_a_challenge() {
+        let response = ApiError(DomainError::Unauthorized).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert!(response.headers().get(header::WWW_AUTHENTICATE).is_some());
+        assert!(body_of(response).await.get("scimType").is_none());
+    }
+
+    #[tokio::test]
+    async fn storage_faults_answer_500_without_their_details() {
+        let fault = StoreError::Corrupt("secret-detail".into());
+        let response = ApiError(DomainError::Store(fault)).into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body_of(response).await;
+        assert!(!body.to_string().contains("secret-detail"));
+    }
+}

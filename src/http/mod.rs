@@ -1,0 +1,143 @@
+//! The HTTP edge: axum routers, authentication, body limits, the SCIM
+//! media type, and the error table. Handlers extract, call the domain and
+//! map the result; nothing here knows a business rule.
+
+mod auth;
+mod body;
+mod discovery;
+pub mod error;
+mod ops;
+mod params;
+mod resources;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::Request;
+use axum::middleware;
+use axum::routing::{MethodRouter, any, get};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::domain::Domain;
+use crate::scim::ScimError;
+use error::ApiError;
+
+/// Base path of the SCIM API.
+pub const SCIM_BASE_PATH: &str = "/scim/v2";
+
+/// What every handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub domain: Arc<Domain>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let scim = Router::new()
+        .route(
+            "/Users",
+            scim_route(get(resources::list_users).post(resources::create_user)),
+        )
+        .route(
+            "/Users/{id}",
+            scim_route(
+                get(resources::get_user)
+                    .put(resources::replace_user)
+                    .delete(resources::delete_user),
+            ),
+        )
+        .route(
+            "/Groups",
+            scim_route(get(resources::list_groups).post(resources::create_group)),
+        )
+        .route(
+            "/Groups/{id}",
+            scim_route(
+                get(resources::get_group)
+                    .put(resources::replace_group)
+                    .delete(resources::delete_group),
+            ),
+        )
+        .route(
+            "/ServiceProviderConfig",
+            scim_route(get(discovery::service_provider_config)),
+        )
+        .route("/ResourceTypes", scim_route(get(discovery::resource_types)))
+        .route(
+            "/ResourceTypes/{name}",
+            scim_route(get(discovery::resource_type)),
+        )
+        .route("/Schemas", scim_route(get(discovery::schemas)))
+        .route("/Schemas/{urn}", scim_route(get(discovery::schema)))
+        .route("/Me", any(me_not_implemented))
+        .fallback(unknown_endpoint)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_scim_token,
+        ));
+
+    let max_body_bytes = state.max_body_bytes;
+    Router::new()
+        .nest(SCIM_BASE_PATH, scim)
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                )
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(middleware::from_fn(ops::hide_internal_errors))
+                .layer(CatchPanicLayer::new())
+                .layer(DefaultBodyLimit::max(max_body_bytes)),
+        )
+}
+
+/// A request's span: its id, method and path (never the query string,
+/// which carries filter values, nor any header).
+fn request_span<B>(request: &Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        request_id,
+        method = %request.method(),
+        path = request.uri().path(),
+        tenant_id = tracing::field::Empty,
+    )
+}
+
+/// A SCIM route whose unsupported methods answer 405 with a SCIM body.
+fn scim_route(route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.fallback(method_not_allowed)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ScimError::status(405, "this method is not supported on this endpoint").into()
+}
+
+async fn unknown_endpoint() -> ApiError {
+    ScimError::not_found("no such SCIM endpoint").into()
+}
+
+async fn me_not_implemented() -> ApiError {
+    ScimError::status(
+        501,
+        "/Me is not implemented: scimd's tokens belong to an IdP connection, not to a user",
+    )
+    .into()
+}

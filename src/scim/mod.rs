@@ -1,0 +1,13 @@
+//! The SCIM protocol, free of HTTP and storage: schemas and schema-driven
+//! validation, the filter language, list and pagination types, discovery
+//! documents and `ScimError`.
+
+pub mod discovery;
+pub mod error;
+pub mod filter;
+pub mod list;
+pub mod resource;
+pub mod schema;
+
+pub use error::{ScimError, ScimType};
+pub use schema::Schemas;

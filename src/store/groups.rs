@@ -1,0 +1,301 @@
+//! Groups and their membership rows.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr, sea_query::ExprTrait, sea_query::Query,
+};
+
+use super::entity::{group, group_member, user};
+use super::filter::group_condition;
+use super::{ResourceRecord, Store, StoreError, Tx};
+use crate::scim::filter::Filter;
+use crate::scim::resource::Document;
+
+/// A member of a group: a user or a nested group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub id: String,
+    /// `"User"` or `"Group"`.
+    pub kind: String,
+}
+
+/// What is written for a group.
+#[derive(Debug, Clone)]
+pub struct GroupRow<'a> {
+    pub id: &'a str,
+    pub display_name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub document: &'a Document,
+    pub members: &'a [Member],
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+fn record(model: group::Model) -> Result<ResourceRecord, StoreError> {
+    ResourceRecord::parse(
+        model.id,
+        &model.document,
+        model.version,
+        model.created_at,
+        model.updated_at,
+    )
+}
+
+fn active_model(tenant_id: &str, row: &GroupRow<'_>) -> Result<group::ActiveModel, StoreError> {
+    let document =
+        serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))?;
+    Ok(group::ActiveModel {
+        id: Set(row.id.to_owned()),
+        tenant_id: Set(tenant_id.to_owned()),
+        display_name: Set(row.display_name.to_owned()),
+        display_name_lc: Set(row.display_name.to_lowercase()),
+        external_id: Set(row.external_id.map(str::to_owned)),
+        document: Set(document),
+        version: Set(row.version),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+}
+
+impl Store {
+    /// The group `id` of `tenant_id`.
+    pub async fn group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>, StoreError> {
+        let found = group::Entity::find_by_id(id.to_owned())
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .one(&self.read)
+            .await?;
+        found.map(record).transpose()
+    }
+
+    /// One page of the tenant's groups matching `filter`, oldest first, and
+    /// the number of matches.
+    pub async fn groups(
+        &self,
+        tenant_id: &str,
+        filter: Option<&Filter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ResourceRecord>), StoreError> {
+        let mut condition = Condition::all().add(group::Column::TenantId.eq(tenant_id));
+        if let Some(filter) = filter {
+            condition = condition.add(group_condition(tenant_id, filter)?);
+        }
+        let total = group::Entity::find()
+            .filter(condition.clone())
+            .count(&self.read)
+            .await?;
+        if limit == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let rows = group::Entity::find()
+            .filter(condition)
+            .order_by_asc(group::Column::CreatedAt)
+            .order_by_asc(group::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(&self.read)
+            .await?;
+        let records = rows.into_iter().map(record).collect::<Result<_, _>>()?;
+        Ok((total, records))
+    }
+
+    /// The members of each of `group_ids`, as `(group_id, member)`.
+    pub async fn members(
+        &self,
+        tenant_id: &str,
+        group_ids: &[&str],
+    ) -> Result<Vec<(String, Member)>, StoreError> {
+        if group_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = group_member::Entity::find()
+            .filter(group_member::Column::TenantId.eq(tenant_id))
+            .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
+            .order_by_asc(group_member::Column::GroupId)
+            .order_by_asc(group_member::Column::MemberId)
+            .all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| {
+                (
+                    m.group_id,
+                    Member {
+                        id: m.member_id,
+                        kind: m.member_type,
+                    },
+                )
+            })
+            .collect())
+    }
+}
+
+impl Tx {
+    /// The group `id`, read inside this transaction (and locked on PostgreSQL).
+    pub async fn group_for_update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>, StoreError> {
+        let found = group::Entity::find_by_id(id.to_owned())
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .lock_exclusive()
+            .one(self.conn())
+            .await?;
+        found.map(record).transpose()
+    }
+
+    /// Which of `ids` are users or groups of the tenant, as members.
+    pub async fn resolve_members(
+        &self,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<Member>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<String> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let groups: Vec<String> = group::Entity::find()
+            .select_only()
+            .column(group::Column::Id)
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::Id.is_in(ids.iter().copied()))
+            .into_tuple()
+            .all(self.conn())
+            .await?;
+        let as_member = |kind: &str| {
+            let kind = kind.to_owned();
+            move |id: String| Member {
+                id,
+                kind: kind.clone(),
+            }
+        };
+        Ok(users
+            .into_iter()
+            .map(as_member("User"))
+            .chain(groups.into_iter().map(as_member("Group")))
+            .collect())
+    }
+
+    /// Inserts a new group and its members.
+    pub async fn insert_group(
+        &self,
+        tenant_id: &str,
+        row: &GroupRow<'_>,
+    ) -> Result<(), StoreError> {
+        group::Entity::insert(active_model(tenant_id, row)?)
+            .exec_without_returning(self.conn())
+            .await?;
+        self.insert_members(tenant_id, row.id, row.members).await
+    }
+
+    /// Replaces a group and its whole member list when its version is still
+    /// `expected_version`; false when it changed or is gone.
+    pub async fn update_group(
+        &self,
+        tenant_id: &str,
+        row: &GroupRow<'_>,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut model = active_model(tenant_id, row)?;
+        model.created_at = sea_orm::ActiveValue::NotSet;
+        let result = group::Entity::update_many()
+            .set(model)
+            .filter(group::Column::Id.eq(row.id))
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::Version.eq(expected_version))
+            .exec(self.conn())
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(row.id))
+            .exec(self.conn())
+            .await?;
+        self.insert_members(tenant_id, row.id, row.members).await?;
+        Ok(true)
+    }
+
+    /// Deletes a group, its member rows and its own membership in other
+    /// groups. False when there was no such group.
+    pub async fn delete_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.remove_member_everywhere(tenant_id, id, now).await?;
+        let result = group::Entity::delete_many()
+            .filter(group::Column::Id.eq(id))
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Removes `member_id` from every group of the tenant, giving each of
+    /// those groups a new version.
+    pub(super) async fn remove_member_everywhere(
+        &self,
+        tenant_id: &str,
+        member_id: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let containing = Query::select()
+            .column(group_member::Column::GroupId)
+            .from(group_member::Entity)
+            .and_where(group_member::Column::TenantId.eq(tenant_id))
+            .and_where(group_member::Column::MemberId.eq(member_id))
+            .to_owned();
+        group::Entity::update_many()
+            .col_expr(
+                group::Column::Version,
+                Expr::col(group::Column::Version).add(1),
+            )
+            .col_expr(group::Column::UpdatedAt, Expr::value(now))
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::Id.in_subquery(containing))
+            .exec(self.conn())
+            .await?;
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::TenantId.eq(tenant_id))
+            .filter(group_member::Column::MemberId.eq(member_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    async fn insert_members(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        members: &[Member],
+    ) -> Result<(), StoreError> {
+        // Bounded batches keep each statement under SQLite's parameter limit.
+        for chunk in members.chunks(500) {
+            let models = chunk.iter().map(|m| group_member::ActiveModel {
+                group_id: Set(group_id.to_owned()),
+                tenant_id: Set(tenant_id.to_owned()),
+                member_id: Set(m.id.clone()),
+                member_type: Set(m.kind.clone()),
+            });
+            group_member::Entity::insert_many(models)
+                .exec_without_returning(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,202 @@
+//! Persistence on sea-orm, for SQLite and PostgreSQL.
+//!
+//! Reads go through [`Store`]; every write happens inside a [`Tx`] so a
+//! resource, its index rows and (later) its audit event commit together.
+//! Errors are [`StoreError`]; the ORM's own error never leaves this layer
+//! in a form a client could see.
+
+mod entity;
+mod filter;
+mod groups;
+mod tenants;
+mod tokens;
+mod users;
+
+use std::time::Duration;
+
+use migrations::MigratorTrait;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqlErr, TransactionTrait,
+};
+
+use crate::scim::resource::Document;
+
+pub use groups::{GroupRow, Member};
+pub use tenants::TenantRecord;
+pub use tokens::{NewToken, TokenRecord};
+pub use users::{Membership, UserRow};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique index refused the write.
+    #[error("{0} is already taken")]
+    Taken(UniqueField),
+    /// The filter cannot be answered by this version of scimd.
+    #[error("{0}")]
+    UnsupportedFilter(String),
+    /// A stored document could not be read back.
+    #[error("the stored document of {0} is not valid JSON")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[source] DbErr),
+}
+
+/// Which unique value a write collided with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UniqueField {
+    UserName,
+    GroupDisplayName,
+    TenantName,
+    Other,
+}
+
+impl std::fmt::Display for UniqueField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UniqueField::UserName => "userName",
+            UniqueField::GroupDisplayName => "displayName",
+            UniqueField::TenantName => "the tenant name",
+            UniqueField::Other => "a unique value",
+        })
+    }
+}
+
+impl From<DbErr> for StoreError {
+    fn from(error: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
+            // SQLite names the columns, PostgreSQL the index; both contain these.
+            let field = if message.contains("user_name") {
+                UniqueField::UserName
+            } else if message.contains("display_name") {
+                UniqueField::GroupDisplayName
+            } else if message.contains("tenants") {
+                UniqueField::TenantName
+            } else {
+                UniqueField::Other
+            };
+            return StoreError::Taken(field);
+        }
+        StoreError::Database(error)
+    }
+}
+
+/// A stored SCIM resource: its document and bookkeeping columns.
+#[derive(Debug, Clone)]
+pub struct ResourceRecord {
+    pub id: String,
+    pub document: Document,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ResourceRecord {
+    fn parse(
+        id: String,
+        document: &str,
+        version: i64,
+        created_at: i64,
+        updated_at: i64,
+    ) -> Result<Self, StoreError> {
+        let document =
+            serde_json::from_str(document).map_err(|_| StoreError::Corrupt(id.clone()))?;
+        Ok(ResourceRecord {
+            id,
+            document,
+            version,
+            created_at,
+            updated_at,
+        })
+    }
+}
+
+/// The database: a reading pool and a writing pool.
+///
+/// On SQLite the writing pool has one connection, which serializes writers
+/// in the process instead of letting them fail with `SQLITE_BUSY`; on
+/// PostgreSQL both are the same pool.
+#[derive(Debug, Clone)]
+pub struct Store {
+    read: DatabaseConnection,
+    write: DatabaseConnection,
+}
+
+/// A write transaction.
+pub struct Tx {
+    inner: DatabaseTransaction,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite:` or `postgres:`).
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        if url.starts_with("sqlite:") {
+            let read = Database::connect(options(url, 8)).await?;
+            let write = Database::connect(options(url, 1)).await?;
+            Ok(Store { read, write })
+        } else {
+            let pool = Database::connect(options(url, 16)).await?;
+            Ok(Store {
+                read: pool.clone(),
+                write: pool,
+            })
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::Migrator::up(&self.write, None).await?;
+        Ok(())
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.read.ping().await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx {
+            inner: self.write.begin().await?,
+        })
+    }
+
+    /// Closes both pools.
+    pub async fn close(self) {
+        let _ = self.read.close().await;
+        let _ = self.write.close().await;
+    }
+}
+
+impl Tx {
+    /// Commits the transaction; dropping a `Tx` rolls it back.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+
+    fn conn(&self) -> &impl ConnectionTrait {
+        &self.inner
+    }
+}
+
+fn options(url: &str, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        // sqlx logs statements with their parameters: filter values and
+        // token hashes must never reach the log.
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+        });
+    options
+}

@@ -1,0 +1,117 @@
+//! API tokens, stored as SHA-256 hashes only.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+};
+
+use super::entity::{tenant, token};
+use super::{Store, StoreError, Tx};
+
+/// A token row, without any secret.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub id: String,
+    pub tenant_id: String,
+    pub hash: String,
+    pub scope: String,
+    pub label: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub hash: &'a str,
+    pub scope: &'a str,
+    pub label: &'a str,
+    pub created_at: i64,
+}
+
+impl From<token::Model> for TokenRecord {
+    fn from(t: token::Model) -> Self {
+        TokenRecord {
+            id: t.id,
+            tenant_id: t.tenant_id,
+            hash: t.hash,
+            scope: t.scope,
+            label: t.label,
+            created_at: t.created_at,
+            last_used_at: t.last_used_at,
+            revoked_at: t.revoked_at,
+        }
+    }
+}
+
+impl Store {
+    /// The token whose hash is `hash`, revoked or not.
+    pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let found = token::Entity::find()
+            .filter(token::Column::Hash.eq(hash))
+            .one(&self.read)
+            .await?;
+        Ok(found.map(TokenRecord::from))
+    }
+
+    /// Every token of a tenant, oldest first.
+    pub async fn tokens(&self, tenant_id: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = token::Entity::find()
+            .filter(token::Column::TenantId.eq(tenant_id))
+            .order_by_asc(token::Column::CreatedAt)
+            .order_by_asc(token::Column::Id)
+            .all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(TokenRecord::from).collect())
+    }
+
+    /// Records that a token was used; callers throttle how often.
+    pub async fn touch_token(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        token::Entity::update_many()
+            .col_expr(token::Column::LastUsedAt, Expr::value(now))
+            .filter(token::Column::Id.eq(id))
+            .exec(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Tenant names by id, for listing tokens.
+    pub async fn tenant_name(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
+        let found = tenant::Entity::find_by_id(tenant_id.to_owned())
+            .one(&self.read)
+            .await?;
+        Ok(found.map(|t| t.name))
+    }
+}
+
+impl Tx {
+    /// Stores a new token.
+    pub async fn insert_token(&self, new: &NewToken<'_>) -> Result<(), StoreError> {
+        token::Entity::insert(token::ActiveModel {
+            id: Set(new.id.to_owned()),
+            tenant_id: Set(new.tenant_id.to_owned()),
+            hash: Set(new.hash.to_owned()),
+            scope: Set(new.scope.to_owned()),
+            label: Set(new.label.to_owned()),
+            created_at: Set(new.created_at),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+        })
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes a token; false when no live token has that id.
+    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let result = token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(now))
+            .filter(token::Column::Id.eq(id))
+            .filter(token::Column::RevokedAt.is_null())
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}

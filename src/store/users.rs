@@ -1,0 +1,235 @@
+//! Users: the document, the columns filters use, and the e-mail index.
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, sea_query::Expr,
+};
+
+use super::entity::{group, group_member, user, user_email};
+use super::filter::user_condition;
+use super::{ResourceRecord, Store, StoreError, Tx};
+use crate::scim::filter::Filter;
+use crate::scim::resource::Document;
+
+/// What is written for a user: the document and the columns derived from it.
+#[derive(Debug, Clone)]
+pub struct UserRow<'a> {
+    pub id: &'a str,
+    pub user_name: &'a str,
+    pub external_id: Option<&'a str>,
+    pub display_name: Option<&'a str>,
+    pub active: bool,
+    /// E-mail addresses, as given; the store lowercases them.
+    pub emails: Vec<&'a str>,
+    pub document: &'a Document,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A user's membership in a group, for the user's `groups` attribute.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub user_id: String,
+    pub group_id: String,
+    pub group_display_name: String,
+}
+
+fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
+    ResourceRecord::parse(
+        model.id,
+        &model.document,
+        model.version,
+        model.created_at,
+        model.updated_at,
+    )
+}
+
+fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel, StoreError> {
+    let document =
+        serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))?;
+    Ok(user::ActiveModel {
+        id: Set(row.id.to_owned()),
+        tenant_id: Set(tenant_id.to_owned()),
+        user_name: Set(row.user_name.to_owned()),
+        user_name_lc: Set(row.user_name.to_lowercase()),
+        external_id: Set(row.external_id.map(str::to_owned)),
+        display_name: Set(row.display_name.map(str::to_owned)),
+        active: Set(row.active),
+        document: Set(document),
+        version: Set(row.version),
+        created_at: Set(row.created_at),
+        updated_at: Set(row.updated_at),
+    })
+}
+
+impl Store {
+    /// The user `id` of `tenant_id`.
+    pub async fn user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>, StoreError> {
+        let found = user::Entity::find_by_id(id.to_owned())
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .one(&self.read)
+            .await?;
+        found.map(record).transpose()
+    }
+
+    /// One page of the tenant's users matching `filter`, oldest first, and
+    /// the number of matches.
+    pub async fn users(
+        &self,
+        tenant_id: &str,
+        filter: Option<&Filter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<ResourceRecord>), StoreError> {
+        let mut condition = Condition::all().add(user::Column::TenantId.eq(tenant_id));
+        if let Some(filter) = filter {
+            condition = condition.add(user_condition(tenant_id, filter)?);
+        }
+        let total = user::Entity::find()
+            .filter(condition.clone())
+            .count(&self.read)
+            .await?;
+        if limit == 0 || offset >= total {
+            return Ok((total, Vec::new()));
+        }
+        let rows = user::Entity::find()
+            .filter(condition)
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .offset(offset)
+            .limit(limit)
+            .all(&self.read)
+            .await?;
+        let records = rows.into_iter().map(record).collect::<Result<_, _>>()?;
+        Ok((total, records))
+    }
+
+    /// The groups that directly contain each of `user_ids`.
+    pub async fn memberships(
+        &self,
+        tenant_id: &str,
+        user_ids: &[&str],
+    ) -> Result<Vec<Membership>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, String)> = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::MemberId)
+            .column(group_member::Column::GroupId)
+            .column_as(
+                Expr::col((group::Entity, group::Column::DisplayName)),
+                "display_name",
+            )
+            .join(
+                sea_orm::JoinType::InnerJoin,
+                group_member::Relation::Group.def(),
+            )
+            .filter(group_member::Column::TenantId.eq(tenant_id))
+            .filter(group_member::Column::MemberId.is_in(user_ids.iter().copied()))
+            .order_by_asc(group::Column::DisplayNameLc)
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(user_id, group_id, group_display_name)| Membership {
+                user_id,
+                group_id,
+                group_display_name,
+            })
+            .collect())
+    }
+}
+
+impl Tx {
+    /// The user `id`, read inside this transaction (and locked on PostgreSQL).
+    pub async fn user_for_update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ResourceRecord>, StoreError> {
+        let found = user::Entity::find_by_id(id.to_owned())
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .lock_exclusive()
+            .one(self.conn())
+            .await?;
+        found.map(record).transpose()
+    }
+
+    /// Inserts a new user and its e-mail index rows.
+    pub async fn insert_user(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
+        user::Entity::insert(active_model(tenant_id, row)?)
+            .exec_without_returning(self.conn())
+            .await?;
+        self.write_emails(tenant_id, row).await
+    }
+
+    /// Replaces a user's row and e-mail index when its version is still
+    /// `expected_version`; false when it changed or is gone.
+    pub async fn update_user(
+        &self,
+        tenant_id: &str,
+        row: &UserRow<'_>,
+        expected_version: i64,
+    ) -> Result<bool, StoreError> {
+        let mut model = active_model(tenant_id, row)?;
+        model.created_at = sea_orm::ActiveValue::NotSet;
+        let result = user::Entity::update_many()
+            .set(model)
+            .filter(user::Column::Id.eq(row.id))
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Version.eq(expected_version))
+            .exec(self.conn())
+            .await?;
+        if result.rows_affected != 1 {
+            return Ok(false);
+        }
+        user_email::Entity::delete_many()
+            .filter(user_email::Column::UserId.eq(row.id))
+            .exec(self.conn())
+            .await?;
+        self.write_emails(tenant_id, row).await?;
+        Ok(true)
+    }
+
+    /// Deletes a user and its memberships; the groups it left get a new
+    /// version. False when there was no such user.
+    pub async fn delete_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        self.remove_member_everywhere(tenant_id, id, now).await?;
+        let result = user::Entity::delete_many()
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    async fn write_emails(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
+        let mut values: Vec<String> = row.emails.iter().map(|e| e.to_lowercase()).collect();
+        values.sort();
+        values.dedup();
+        if values.is_empty() {
+            return Ok(());
+        }
+        let models = values.into_iter().map(|value_lc| user_email::ActiveModel {
+            user_id: Set(row.id.to_owned()),
+            tenant_id: Set(tenant_id.to_owned()),
+            value_lc: Set(value_lc),
+        });
+        user_email::Entity::insert_many(models)
+            .exec_without_returning(self.conn())
+            .await?;
+        Ok(())
+    }
+}
