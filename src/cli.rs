@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, Application, Config};
@@ -183,8 +184,9 @@ async fn serve(config: &Config, clock: SharedClock) -> anyhow::Result<()> {
     if let Some(created) = application.take_bootstrap() {
         print_tenant("default", &created, Some(application.scim_base()));
     }
+    let shutdown = shutdown_signal()?;
     tracing::info!(%address, database = %app::redact(&config.database_url), "scimd is listening");
-    application.run_until(shutdown_signal()).await
+    application.run_until(shutdown).await
 }
 
 fn print_tenant(name: &str, created: &CreatedTenant, scim_base: Option<&str>) {
@@ -201,27 +203,24 @@ fn anyhow_of(error: crate::domain::DomainError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the Ctrl-C and SIGTERM handlers now, so a signal that arrives
+/// once the server has announced itself is never missed, and returns a
+/// future that resolves on either.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("cannot install the SIGTERM handler")?;
+    Ok(async move {
+        #[cfg(unix)]
+        let terminate = terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
+        tracing::info!("shutting down: finishing in-flight requests");
+    })
 }
 
 /// Parses the command line; kept here so `main` stays a shim.

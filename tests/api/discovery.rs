@@ -1,0 +1,72 @@
+//! Discovery documents tell the truth about what is implemented.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn the_service_provider_config_states_what_scimd_implements() {
+    let app = spawn_app().await;
+    let config = json_of(app.get("/ServiceProviderConfig").await, 200).await;
+    assert_eq!(
+        config["schemas"],
+        json!(["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"])
+    );
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["filter"]["maxResults"], 1000);
+    for unsupported in ["patch", "bulk", "sort", "etag", "changePassword"] {
+        assert_eq!(config[unsupported]["supported"], false, "{unsupported}");
+    }
+    let schemes: Vec<&str> = config["authenticationSchemes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(schemes, ["oauthbearertoken", "httpbasic"]);
+}
+
+#[tokio::test]
+async fn resource_types_list_users_with_the_enterprise_extension_and_groups() {
+    let app = spawn_app().await;
+    let list = json_of(app.get("/ResourceTypes").await, 200).await;
+    assert_eq!(list["totalResults"], 2);
+    let user = json_of(app.get("/ResourceTypes/User").await, 200).await;
+    assert_eq!(user["endpoint"], "/Users");
+    assert_eq!(user["schema"], USER_SCHEMA);
+    assert_eq!(
+        user["schemaExtensions"],
+        json!([{"schema": ENTERPRISE, "required": false}])
+    );
+    assert_eq!(
+        user["meta"]["location"],
+        json!(format!("{}/ResourceTypes/User", app.scim_base))
+    );
+    assert_scim_error(app.get("/ResourceTypes/Widget").await, 404, None).await;
+}
+
+#[tokio::test]
+async fn schemas_are_served_in_full_and_one_by_one() {
+    let app = spawn_app().await;
+    let list = json_of(app.get("/Schemas").await, 200).await;
+    let ids: Vec<&str> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [USER_SCHEMA, ENTERPRISE, GROUP_SCHEMA]);
+    let user = json_of(app.get(&format!("/Schemas/{USER_SCHEMA}")).await, 200).await;
+    let password = user["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "password")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(password["returned"], "never");
+    assert_eq!(
+        user["meta"]["location"],
+        json!(format!("{}/Schemas/{USER_SCHEMA}", app.scim_base))
+    );
+}

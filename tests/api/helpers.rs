@@ -1,0 +1,249 @@
+//! `spawn_app()` and friends.
+
+use std::sync::Arc;
+
+use reqwest::{Client, Method, RequestBuilder, Response};
+use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::clock::SystemClock;
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+use tokio::sync::{OnceCell, oneshot};
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// A database for one test; the SQLite file lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<TempDir>,
+}
+
+const PG_PREFIX: &str = "scimd_test_";
+static PG_CLEANUP: OnceCell<()> = OnceCell::const_new();
+
+/// A fresh, empty database.
+pub async fn test_db() -> TestDb {
+    match std::env::var("SCIMD_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("SCIMD_TEST_DATABASE_URL must reach PostgreSQL");
+            PG_CLEANUP
+                .get_or_init(|| async {
+                    // Databases left by earlier runs of this suite.
+                    let rows = admin
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            admin.get_database_backend(),
+                            format!(
+                                "SELECT datname FROM pg_database WHERE datname LIKE '{PG_PREFIX}%'"
+                            ),
+                        ))
+                        .await
+                        .expect("list databases");
+                    for row in rows {
+                        let name: String = row.try_get("", "datname").expect("datname");
+                        admin
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
+                            .await
+                            .expect("drop old test database");
+                    }
+                })
+                .await;
+            let name = format!("{PG_PREFIX}{}", uuid::Uuid::new_v4().simple());
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            admin.close().await.ok();
+            let base = admin_url
+                .rsplit_once('/')
+                .expect("a database URL has a path")
+                .0;
+            TestDb {
+                url: format!("{base}/{name}"),
+                _dir: None,
+            }
+        }
+        _ => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("scimd.db").display()
+            );
+            TestDb {
+                url,
+                _dir: Some(dir),
+            }
+        }
+    }
+}
+
+/// A running server with the tokens of its `default` tenant.
+pub struct TestApp {
+    pub address: String,
+    pub scim_base: String,
+    pub scim_token: String,
+    pub admin_token: String,
+    pub db: TestDb,
+    pub client: Client,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(DEFAULT_MAX_BODY_BYTES).await
+}
+
+pub async fn spawn_app_with(max_body_bytes: usize) -> TestApp {
+    let db = test_db().await;
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        database_url: db.url.clone(),
+        public_url: None,
+        max_body_bytes,
+    };
+    let mut app = Application::build(&config, Arc::new(SystemClock))
+        .await
+        .expect("the server builds");
+    let created = app
+        .take_bootstrap()
+        .expect("an empty database gets a default tenant");
+    let address = format!("http://{}", app.local_addr().expect("bound"));
+    let scim_base = app.scim_base().to_owned();
+    let (tx, rx) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    TestApp {
+        address,
+        scim_base,
+        scim_token: created.scim_token,
+        admin_token: created.admin_token,
+        db,
+        client: Client::new(),
+        shutdown: Some(tx),
+    }
+}
+
+impl TestApp {
+    /// A SCIM request with the default tenant's token.
+    pub fn scim(&self, method: Method, path: &str) -> RequestBuilder {
+        self.scim_as(&self.scim_token, method, path)
+    }
+
+    /// A SCIM request with another token.
+    pub fn scim_as(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.scim_base))
+            .bearer_auth(token)
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Response {
+        self.scim(Method::POST, path)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Response {
+        self.scim(Method::PUT, path)
+            .header("content-type", "application/scim+json")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.scim(Method::GET, path).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str) -> Response {
+        self.scim(Method::DELETE, path)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a user and returns its representation.
+    pub async fn create_user(&self, user_name: &str) -> Value {
+        let response = self
+            .post(
+                "/Users",
+                &json!({"schemas": [USER_SCHEMA], "userName": user_name, "displayName": user_name}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating {user_name}");
+        response.json().await.expect("json")
+    }
+
+    /// Creates a group with members and returns its representation.
+    pub async fn create_group(&self, name: &str, member_ids: &[&str]) -> Value {
+        let members: Vec<Value> = member_ids.iter().map(|id| json!({"value": id})).collect();
+        let response = self
+            .post(
+                "/Groups",
+                &json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": members}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "creating group {name}");
+        response.json().await.expect("json")
+    }
+}
+
+/// Reads a response as JSON after checking its status and SCIM media type.
+pub async fn json_of(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap_or_default().to_owned())
+        .unwrap_or_default();
+    let body = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    assert_eq!(content_type, "application/scim+json", "body: {body}");
+    serde_json::from_str(&body).expect("a JSON body")
+}
+
+/// Checks that a response is a SCIM error with this status and `scimType`.
+pub async fn assert_scim_error(response: Response, status: u16, scim_type: Option<&str>) -> Value {
+    let body = json_of(response, status).await;
+    assert_eq!(body["schemas"], json!([ERROR_SCHEMA]));
+    assert_eq!(body["status"], json!(status.to_string()));
+    assert_eq!(
+        body.get("scimType").and_then(Value::as_str),
+        scim_type,
+        "{body}"
+    );
+    assert!(
+        body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+        "{body}"
+    );
+    body
+}
+
+/// Ids of the `Resources` of a list response.
+pub fn ids(list: &Value) -> Vec<String> {
+    list["Resources"]
+        .as_array()
+        .map(|r| {
+            r.iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,15 @@
+//! The one integration test binary: every test spawns the real server on
+//! `127.0.0.1:0` against a fresh database, a temporary SQLite file, or a
+//! new PostgreSQL database when `SCIMD_TEST_DATABASE_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod auth;
+mod cli;
+mod discovery;
+mod errors;
+mod groups;
+mod helpers;
+mod ops;
+mod tenancy;
+mod users;
