@@ -51,7 +51,7 @@ impl MigrationTrait for Migration {
                 // indexes and equality filters that use an index.
                 .col(string("user_name_lc"))
                 .col(string_null("external_id"))
-                .col(string_null("display_name"))
+                .col(string_null("display_name_lc"))
                 .col(boolean("active"))
                 .col(text("document"))
                 .col(big_integer("version"))
@@ -73,6 +73,13 @@ impl MigrationTrait for Migration {
             "users",
             "users_tenant_external_id",
             &["tenant_id", "external_id"],
+        )
+        .await?;
+        index(
+            m,
+            "users",
+            "users_tenant_display_name",
+            &["tenant_id", "display_name_lc"],
         )
         .await?;
         index(

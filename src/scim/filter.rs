@@ -150,7 +150,10 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
 pub fn parse_path(text: &str) -> Option<AttrPath> {
     // A URN ends at its last colon: the dots of `2.0` belong to the URN.
-    let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
+    let is_urn = text
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("urn:"));
+    let (urn, rest) = if is_urn {
         let colon = text.rfind(':')?;
         (Some(text[..colon].to_owned()), &text[colon + 1..])
     } else {
@@ -609,6 +612,31 @@ mod tests {
                 .contains("comparisons")
         );
         assert!(parse(&"a".repeat(MAX_FILTER_LEN + 1)).is_err());
+    }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        // A small deterministic generator over the characters that matter
+        // to the lexer, including multi-byte ones and escapes.
+        const ALPHABET: [&str; 24] = [
+            " ", "(", ")", "[", "]", "\"", "\\", ".", ":", "a", "eq", "and", "or", "not", "pr",
+            "1", "-", "é", "💡", "urn:", "userName", "emails", "\\u00", "true",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            let mut input = String::new();
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            for _ in 0..(state % 24) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                input.push_str(ALPHABET[(state % ALPHABET.len() as u64) as usize]);
+            }
+            let _ = parse(&input);
+            let _ = parse_path(&input);
+        }
     }
 
     #[test]

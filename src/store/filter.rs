@@ -32,6 +32,11 @@ pub(super) fn user_condition(tenant_id: &str, filter: &Filter) -> Result<Conditi
                 .and_where(user_email::Column::ValueLc.eq(string(path, value)?.to_lowercase()))
                 .to_owned();
             user::Column::Id.in_subquery(emails)
+        } else if path.is("displayName", None) {
+            let lowered = string(path, value)?.to_lowercase();
+            return Ok(Condition::all()
+                .add(user::Column::DisplayNameLc.is_not_null())
+                .add(user::Column::DisplayNameLc.eq(lowered)));
         } else if path.is("active", None) {
             match value {
                 Value::Bool(active) => user::Column::Active.eq(*active),
@@ -125,7 +130,7 @@ fn wrong_type(path: &AttrPath, expected: &str) -> StoreError {
 fn unsupported(path: &AttrPath) -> StoreError {
     StoreError::UnsupportedFilter(format!(
         "filtering on {path} is not supported yet; scimd filters on id, userName, externalId, \
-         emails.value and active (Users) and id, displayName, externalId and members.value (Groups)"
+         emails.value, displayName and active (Users) and id, displayName, externalId and members.value (Groups)"
     ))
 }
 

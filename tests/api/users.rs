@@ -394,6 +394,10 @@ async fn the_lookup_filters_idps_send_find_the_right_user() {
             vec![],
         ),
         ("/Users?filter=userName+eq+%22nobody%22", vec![]),
+        (
+            "/Users?filter=displayName+eq+%22babs+JENSEN%22",
+            vec![id.clone()],
+        ),
     ]
     .map(|(path, expected)| (path.to_owned(), expected));
     for (path, expected) in cases {

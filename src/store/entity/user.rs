@@ -9,7 +9,7 @@ pub struct Model {
     pub user_name: String,
     pub user_name_lc: String,
     pub external_id: Option<String>,
-    pub display_name: Option<String>,
+    pub display_name_lc: Option<String>,
     pub active: bool,
     pub document: String,
     pub version: i64,
