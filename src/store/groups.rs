@@ -159,22 +159,29 @@ impl Tx {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let users: Vec<String> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::Id.is_in(ids.iter().copied()))
-            .into_tuple()
-            .all(self.conn())
-            .await?;
-        let groups: Vec<String> = group::Entity::find()
-            .select_only()
-            .column(group::Column::Id)
-            .filter(group::Column::TenantId.eq(tenant_id))
-            .filter(group::Column::Id.is_in(ids.iter().copied()))
-            .into_tuple()
-            .all(self.conn())
-            .await?;
+        let mut users: Vec<String> = Vec::new();
+        let mut groups: Vec<String> = Vec::new();
+        // Bounded batches keep each statement under the parameter limits.
+        for chunk in ids.chunks(1000) {
+            let found: Vec<String> = user::Entity::find()
+                .select_only()
+                .column(user::Column::Id)
+                .filter(user::Column::TenantId.eq(tenant_id))
+                .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            users.extend(found);
+            let found: Vec<String> = group::Entity::find()
+                .select_only()
+                .column(group::Column::Id)
+                .filter(group::Column::TenantId.eq(tenant_id))
+                .filter(group::Column::Id.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(self.conn())
+                .await?;
+            groups.extend(found);
+        }
         let as_member = |kind: &str| {
             let kind = kind.to_owned();
             move |id: String| Member {
