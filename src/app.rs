@@ -28,6 +28,8 @@ pub struct Config {
     /// `Location` and `$ref`; defaults to `http://<bound address>`.
     pub public_url: Option<String>,
     pub max_body_bytes: usize,
+    /// Most candidates a filter may read when indexes cannot answer it.
+    pub scan_limit: u64,
 }
 
 /// A bound, migrated, ready-to-run server.
@@ -53,10 +55,10 @@ pub async fn open_domain(
         .context("cannot migrate the database")?;
     let schemas = Arc::new(Schemas::load().context("the built-in SCIM schemas are invalid")?);
     let scim_base = format!("{}{SCIM_BASE_PATH}", public_url.trim_end_matches('/'));
-    Ok((
-        Domain::new(store.clone(), schemas, clock, &scim_base),
-        store,
-    ))
+    let domain = Domain::open(store.clone(), schemas, clock, &scim_base)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot prepare the domain: {e}"))?;
+    Ok((domain, store))
 }
 
 impl Application {
@@ -72,6 +74,7 @@ impl Application {
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
         let (domain, store) = open_domain(&config.database_url, &public_url, clock).await?;
+        let domain = domain.with_scan_limit(config.scan_limit);
         let bootstrap = domain
             .bootstrap()
             .await

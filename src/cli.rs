@@ -35,6 +35,10 @@ pub enum Command {
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = app::DEFAULT_MAX_BODY_BYTES)]
         max_body_bytes: usize,
+        /// Most resources a filter may read one by one when no index
+        /// answers it; past this, the request gets 400 tooMany.
+        #[arg(long, env = "SCIMD_SCAN_LIMIT", default_value_t = crate::domain::SCAN_LIMIT)]
+        scan_limit: u64,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -93,12 +97,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             listen,
             public_url,
             max_body_bytes,
+            scan_limit,
         } => {
             let config = Config {
                 listen,
                 database_url: cli.database_url,
                 public_url,
                 max_body_bytes,
+                scan_limit,
             };
             serve(&config, clock).await
         }

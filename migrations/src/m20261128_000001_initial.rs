@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{
-    big_integer, big_integer_null, boolean, string, string_null, text,
+    big_integer, big_integer_null, boolean, integer, string, string_null, text,
 };
 
 #[derive(DeriveMigrationName)]
@@ -11,6 +11,12 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Text compares by code point on every backend, as the filter
+        // evaluator does: SQLite's default, and `COLLATE "C"` on PostgreSQL
+        // (whose database collation may be a locale's).
+        let postgres = m.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+        let string = |name: &'static str| text_column(string(name), postgres);
+        let string_null = |name: &'static str| text_column(string_null(name), postgres);
         m.create_table(
             Table::create()
                 .table("tenants")
@@ -94,9 +100,12 @@ impl MigrationTrait for Migration {
             Table::create()
                 .table("user_emails")
                 .col(string("user_id"))
+                // The e-mail's index in the user's `emails`.
+                .col(integer("position"))
                 .col(string("tenant_id"))
-                .col(string("value_lc"))
-                .primary_key(Index::create().col("user_id").col("value_lc"))
+                .col(string_null("value_lc"))
+                .col(string_null("type_lc"))
+                .primary_key(Index::create().col("user_id").col("position"))
                 .foreign_key(
                     ForeignKey::create()
                         .name("user_emails_user_fk")
@@ -179,8 +188,24 @@ impl MigrationTrait for Migration {
             &["tenant_id", "member_id"],
         )
         .await?;
+
+        m.create_table(
+            Table::create()
+                .table("server_secrets")
+                .col(string("name").primary_key())
+                .col(string("value"))
+                .to_owned(),
+        )
+        .await?;
         Ok(())
     }
+}
+
+fn text_column(mut column: ColumnDef, postgres: bool) -> ColumnDef {
+    if postgres {
+        column.extra("COLLATE \"C\"");
+    }
+    column
 }
 
 fn tenant_fk(table: &'static str) -> ForeignKeyCreateStatement {

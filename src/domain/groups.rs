@@ -8,10 +8,9 @@ use serde_json::Value;
 use super::render::Resource;
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
-use crate::scim::filter;
-use crate::scim::list::{Page, list_response};
+use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{GroupRow, Member, ResourceRecord, Tx};
+use crate::store::{GroupRow, Kind, Member, ResourceRecord, Tx};
 
 fn not_found(id: &str) -> DomainError {
     DomainError::Scim(ScimError::not_found(format!("no group has id {id}")))
@@ -124,6 +123,7 @@ impl Domain {
         &self,
         tenant_id: &str,
         body: &Value,
+        projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
@@ -153,18 +153,30 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
-        Ok(self.render_group(&record, members.iter()))
+        let group = self.render_group(&record, members.iter());
+        Ok(self.shape(Kind::Groups, group, projection))
     }
 
     /// GET /Groups/{id}.
-    pub async fn group(&self, tenant_id: &str, id: &str) -> Result<Resource, DomainError> {
+    pub async fn group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Resource, DomainError> {
         let record = self
             .store
             .group(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        let members = self.store.members(tenant_id, &[id]).await?;
-        Ok(self.render_group(&record, members.iter().map(|(_, m)| m)))
+        // Entra ID reads huge groups with excludedAttributes=members.
+        let members = if projection.wants("members") {
+            self.store.members(tenant_id, &[id]).await?
+        } else {
+            Vec::new()
+        };
+        let group = self.render_group(&record, members.iter().map(|(_, m)| m));
+        Ok(self.shape(Kind::Groups, group, projection))
     }
 
     /// PUT /Groups/{id}: replaces the attributes and the whole member list.
@@ -173,6 +185,7 @@ impl Domain {
         tenant_id: &str,
         id: &str,
         body: &Value,
+        projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
@@ -207,7 +220,8 @@ impl Domain {
             created_at: old.created_at,
             updated_at: now,
         };
-        Ok(self.render_group(&record, members.iter()))
+        let group = self.render_group(&record, members.iter());
+        Ok(self.shape(Kind::Groups, group, projection))
     }
 
     /// DELETE /Groups/{id}.
@@ -218,41 +232,5 @@ impl Domain {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// GET /Groups; `with_members` false skips reading member rows
-    /// (`excludedAttributes=members`, as Entra ID sends).
-    pub async fn list_groups(
-        &self,
-        tenant_id: &str,
-        filter: Option<&str>,
-        page: Page,
-        with_members: bool,
-    ) -> Result<Value, DomainError> {
-        let filter = filter
-            .map(filter::parse)
-            .transpose()
-            .map_err(ScimError::from)?;
-        let (total, records) = self
-            .store
-            .groups(tenant_id, filter.as_ref(), page.offset(), page.count)
-            .await?;
-        let members = if with_members {
-            let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-            self.store.members(tenant_id, &ids).await?
-        } else {
-            Vec::new()
-        };
-        let resources = records
-            .iter()
-            .map(|record| {
-                let mine = members
-                    .iter()
-                    .filter(|(group_id, _)| *group_id == record.id)
-                    .map(|(_, m)| m);
-                self.render_group(record, mine).body
-            })
-            .collect();
-        Ok(list_response(total, page, resources))
     }
 }

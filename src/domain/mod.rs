@@ -4,7 +4,9 @@
 //! `ScimError` so the HTTP edge renders them unchanged, and storage faults
 //! stay opaque (`Store`), to be logged and answered with a bare 500.
 
+mod cursor;
 mod groups;
+mod query;
 mod render;
 mod tenants;
 mod tokens;
@@ -16,6 +18,9 @@ use crate::clock::SharedClock;
 use crate::scim::{Schemas, ScimError};
 use crate::store::{Store, StoreError, UniqueField};
 
+pub use crate::store::Kind;
+pub use cursor::CURSOR_TIMEOUT_SECONDS;
+pub use query::{MAX_PAGE_SIZE, SCAN_LIMIT};
 pub use render::Resource;
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, Scope, TokenSummary};
@@ -73,17 +78,38 @@ pub struct Domain {
     clock: SharedClock,
     /// Absolute SCIM base URL, e.g. `https://scim.example.com/scim/v2`.
     scim_base: Arc<str>,
+    /// Signs pagination cursors; shared by every process on the database.
+    cursor_key: Arc<[u8]>,
+    /// Most candidates a filter may read when indexes cannot answer it.
+    scan_limit: u64,
 }
 
 impl Domain {
-    /// Builds the services over a migrated store.
-    pub fn new(store: Store, schemas: Arc<Schemas>, clock: SharedClock, scim_base: &str) -> Self {
-        Domain {
+    /// Builds the services over a migrated store, loading (or creating)
+    /// the shared cursor-signing key.
+    pub async fn open(
+        store: Store,
+        schemas: Arc<Schemas>,
+        clock: SharedClock,
+        scim_base: &str,
+    ) -> Result<Self, DomainError> {
+        let fresh = tokens::mint()?.secret;
+        let cursor_key = store.shared_secret("cursor-key", &fresh).await?;
+        Ok(Domain {
             store,
             schemas,
             clock,
             scim_base: scim_base.trim_end_matches('/').into(),
-        }
+            cursor_key: cursor_key.into_bytes().into(),
+            scan_limit: SCAN_LIMIT,
+        })
+    }
+
+    /// Sets the most candidates a filter may read when indexes cannot
+    /// answer it (default [`SCAN_LIMIT`]).
+    pub fn with_scan_limit(mut self, scan_limit: u64) -> Self {
+        self.scan_limit = scan_limit;
+        self
     }
 
     /// The schemas every resource is validated against.

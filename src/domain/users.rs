@@ -5,10 +5,9 @@ use serde_json::Value;
 use super::render::Resource;
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
-use crate::scim::filter;
-use crate::scim::list::{Page, list_response};
+use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{ResourceRecord, UserRow};
+use crate::store::{Kind, ResourceRecord, UserRow};
 
 fn not_found(id: &str) -> DomainError {
     DomainError::Scim(ScimError::not_found(format!("no user has id {id}")))
@@ -29,7 +28,10 @@ fn user_row<'a>(
         .map(|emails| {
             emails
                 .iter()
-                .filter_map(|e| e.get("value").and_then(Value::as_str))
+                .map(|e| {
+                    let text = |name| e.get(name).and_then(Value::as_str);
+                    (text("value"), text("type"))
+                })
                 .collect()
         })
         .unwrap_or_default();
@@ -61,6 +63,7 @@ impl Domain {
         &self,
         tenant_id: &str,
         body: &Value,
+        projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
@@ -79,18 +82,29 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
-        Ok(self.render_user(&record, std::iter::empty()))
+        let user = self.render_user(&record, std::iter::empty());
+        Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// GET /Users/{id}.
-    pub async fn user(&self, tenant_id: &str, id: &str) -> Result<Resource, DomainError> {
+    pub async fn user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<Resource, DomainError> {
         let record = self
             .store
             .user(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        let memberships = self.store.memberships(tenant_id, &[id]).await?;
-        Ok(self.render_user(&record, memberships.iter()))
+        let memberships = if projection.wants("groups") {
+            self.store.memberships(tenant_id, &[id]).await?
+        } else {
+            Vec::new()
+        };
+        let user = self.render_user(&record, memberships.iter());
+        Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1): the body replaces every writable
@@ -100,6 +114,7 @@ impl Domain {
         tenant_id: &str,
         id: &str,
         body: &Value,
+        projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
@@ -138,7 +153,8 @@ impl Domain {
             }
         };
         let memberships = self.store.memberships(tenant_id, &[id]).await?;
-        Ok(self.render_user(&record, memberships.iter()))
+        let user = self.render_user(&record, memberships.iter());
+        Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// DELETE /Users/{id} (RFC 7644 §3.6); the user also leaves its groups.
@@ -149,32 +165,5 @@ impl Domain {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// GET /Users with `filter`, `startIndex` and `count`.
-    pub async fn list_users(
-        &self,
-        tenant_id: &str,
-        filter: Option<&str>,
-        page: Page,
-    ) -> Result<Value, DomainError> {
-        let filter = filter
-            .map(filter::parse)
-            .transpose()
-            .map_err(ScimError::from)?;
-        let (total, records) = self
-            .store
-            .users(tenant_id, filter.as_ref(), page.offset(), page.count)
-            .await?;
-        let ids: Vec<&str> = records.iter().map(|r| r.id.as_str()).collect();
-        let memberships = self.store.memberships(tenant_id, &ids).await?;
-        let resources = records
-            .iter()
-            .map(|record| {
-                let mine = memberships.iter().filter(|m| m.user_id == record.id);
-                self.render_user(record, mine).body
-            })
-            .collect();
-        Ok(list_response(total, page, resources))
     }
 }

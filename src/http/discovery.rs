@@ -1,6 +1,6 @@
 //! `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas` (RFC 7644 §4).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::Value;
@@ -8,13 +8,23 @@ use serde_json::Value;
 use super::AppState;
 use super::body::scim_json;
 use super::error::ApiError;
+use super::resources::ResourceId;
+use crate::domain::CURSOR_TIMEOUT_SECONDS;
 use crate::scim::ScimError;
 use crate::scim::discovery;
-use crate::scim::list::{Page, list_response};
+use crate::scim::list::{DEFAULT_COUNT, MAX_COUNT, Page, list_response};
 
 pub async fn service_provider_config(State(state): State<AppState>) -> Response {
     let base = state.domain.scim_base();
-    scim_json(StatusCode::OK, &discovery::service_provider_config(base))
+    let pagination = discovery::Pagination {
+        default_page_size: DEFAULT_COUNT,
+        max_page_size: MAX_COUNT,
+        cursor_timeout_seconds: CURSOR_TIMEOUT_SECONDS,
+    };
+    scim_json(
+        StatusCode::OK,
+        &discovery::service_provider_config(base, pagination),
+    )
 }
 
 pub async fn resource_types(State(state): State<AppState>) -> Response {
@@ -28,7 +38,7 @@ pub async fn resource_types(State(state): State<AppState>) -> Response {
 
 pub async fn resource_type(
     State(state): State<AppState>,
-    Path(name): Path<String>,
+    ResourceId(name): ResourceId,
 ) -> Result<Response, ApiError> {
     let base = state.domain.scim_base();
     let found = discovery::resource_types(state.domain.schemas())
@@ -54,7 +64,7 @@ pub async fn schemas(State(state): State<AppState>) -> Response {
 
 pub async fn schema(
     State(state): State<AppState>,
-    Path(urn): Path<String>,
+    ResourceId(urn): ResourceId,
 ) -> Result<Response, ApiError> {
     let base = state.domain.scim_base();
     let found = state

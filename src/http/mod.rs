@@ -7,23 +7,22 @@ mod body;
 mod discovery;
 pub mod error;
 mod ops;
-mod params;
 mod resources;
 
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::middleware;
-use axum::routing::{MethodRouter, any, get};
+use axum::routing::{MethodRouter, any, get, post};
+use axum::{Extension, Router};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::domain::Domain;
+use crate::domain::{Domain, Kind};
 use crate::scim::ScimError;
 use error::ApiError;
 
@@ -40,31 +39,28 @@ pub struct AppState {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
+    // Each resource route knows its type through an extension.
+    let collection =
+        |kind| scim_route(get(resources::list).post(resources::create)).layer(Extension(kind));
+    let item = |kind| {
+        scim_route(
+            get(resources::get)
+                .put(resources::replace)
+                .delete(resources::delete),
+        )
+        .layer(Extension(kind))
+    };
+    let search = |kind| scim_route(post(resources::search)).layer(Extension(kind));
     let scim = Router::new()
-        .route(
-            "/Users",
-            scim_route(get(resources::list_users).post(resources::create_user)),
-        )
-        .route(
-            "/Users/{id}",
-            scim_route(
-                get(resources::get_user)
-                    .put(resources::replace_user)
-                    .delete(resources::delete_user),
-            ),
-        )
-        .route(
-            "/Groups",
-            scim_route(get(resources::list_groups).post(resources::create_group)),
-        )
-        .route(
-            "/Groups/{id}",
-            scim_route(
-                get(resources::get_group)
-                    .put(resources::replace_group)
-                    .delete(resources::delete_group),
-            ),
-        )
+        .route("/", scim_route(get(resources::list_root)))
+        .route("/.search", scim_route(post(resources::search_root)))
+        .route("/Users", collection(Kind::Users))
+        .route("/Users/.search", search(Kind::Users))
+        .route("/Users/{id}", item(Kind::Users))
+        .route("/Groups", collection(Kind::Groups))
+        .route("/Groups/.search", search(Kind::Groups))
+        .route("/Groups/{id}", item(Kind::Groups))
+        .route("/Bulk", any(bulk_not_implemented))
         .route(
             "/ServiceProviderConfig",
             scim_route(get(discovery::service_provider_config)),
@@ -132,6 +128,14 @@ async fn method_not_allowed() -> ApiError {
 
 async fn unknown_endpoint() -> ApiError {
     ScimError::not_found("no such SCIM endpoint").into()
+}
+
+async fn bulk_not_implemented() -> ApiError {
+    ScimError::status(
+        501,
+        "Bulk is not implemented yet; send one request per operation",
+    )
+    .into()
 }
 
 async fn me_not_implemented() -> ApiError {

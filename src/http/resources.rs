@@ -1,125 +1,162 @@
-//! `/Users` and `/Groups`: extract, call the domain, answer in SCIM.
+//! `/Users`, `/Groups`, `/.search` and root queries: extract, call the
+//! domain, answer in SCIM.
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::Response;
 
 use super::AppState;
 use super::body::{ScimBody, resource_response, scim_json};
 use super::error::ApiError;
-use super::params::ListParams;
-use crate::domain::Principal;
+use crate::domain::{Kind, Principal};
+use crate::scim::ScimError;
+use crate::scim::list::ListRequest;
 
+/// The query string, decoded (`+` is a space, as Entra ID sends it).
 type Pairs = Query<Vec<(String, String)>>;
 
-pub async fn list_users(
+/// The `{id}` of a resource path. Its rejection (e.g. invalid UTF-8) is a
+/// SCIM 404, not axum's plain-text 400.
+pub struct ResourceId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| ResourceId(id))
+            .map_err(|_| ScimError::not_found("no resource has this id").into())
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Extension(kind): Extension<Kind>,
+    Query(pairs): Pairs,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_query(pairs)?;
+    let list = state.domain.list(&who.tenant_id, kind, &request).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 §3.4.3).
+pub async fn search(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Extension(kind): Extension<Kind>,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_search(&body)?;
+    let list = state.domain.list(&who.tenant_id, kind, &request).await?;
+    Ok(scim_json(StatusCode::OK, &list))
+}
+
+/// `GET /scim/v2?filter=…` (RFC 7644 §3.4.2.1).
+pub async fn list_root(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    let params = ListParams::from_pairs(pairs)?;
-    let list = state
-        .domain
-        .list_users(&who.tenant_id, params.filter.as_deref(), params.page())
-        .await?;
+    let request = ListRequest::from_query(pairs)?;
+    let list = state.domain.search_root(&who.tenant_id, &request).await?;
     Ok(scim_json(StatusCode::OK, &list))
 }
 
-pub async fn create_user(
+/// `POST /.search` at the root.
+pub async fn search_root(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let user = state.domain.create_user(&who.tenant_id, &body).await?;
-    Ok(resource_response(StatusCode::CREATED, &user))
+    let request = ListRequest::from_search(&body)?;
+    let list = state.domain.search_root(&who.tenant_id, &request).await?;
+    Ok(scim_json(StatusCode::OK, &list))
 }
 
-pub async fn get_user(
+pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let user = state.domain.user(&who.tenant_id, &id).await?;
-    Ok(resource_response(StatusCode::OK, &user))
-}
-
-pub async fn replace_user(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    Extension(kind): Extension<Kind>,
+    Query(pairs): Pairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let user = state
+    let projection = state
         .domain
-        .replace_user(&who.tenant_id, &id, &body)
-        .await?;
-    Ok(resource_response(StatusCode::OK, &user))
+        .projection(kind, &ListRequest::from_query(pairs)?)?;
+    let domain = &state.domain;
+    let created = match kind {
+        Kind::Users => {
+            domain
+                .create_user(&who.tenant_id, &body, &projection)
+                .await?
+        }
+        Kind::Groups => {
+            domain
+                .create_group(&who.tenant_id, &body, &projection)
+                .await?
+        }
+    };
+    Ok(resource_response(StatusCode::CREATED, &created))
 }
 
-pub async fn delete_user(
+pub async fn get(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    state.domain.delete_user(&who.tenant_id, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-pub async fn list_groups(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
+    Extension(kind): Extension<Kind>,
+    ResourceId(id): ResourceId,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
-    let params = ListParams::from_pairs(pairs)?;
-    let list = state
+    let projection = state
         .domain
-        .list_groups(
-            &who.tenant_id,
-            params.filter.as_deref(),
-            params.page(),
-            !params.excludes("members"),
-        )
-        .await?;
-    Ok(scim_json(StatusCode::OK, &list))
+        .projection(kind, &ListRequest::from_query(pairs)?)?;
+    let domain = &state.domain;
+    let found = match kind {
+        Kind::Users => domain.user(&who.tenant_id, &id, &projection).await?,
+        Kind::Groups => domain.group(&who.tenant_id, &id, &projection).await?,
+    };
+    Ok(resource_response(StatusCode::OK, &found))
 }
 
-pub async fn create_group(
+pub async fn replace(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    Extension(kind): Extension<Kind>,
+    ResourceId(id): ResourceId,
+    Query(pairs): Pairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let group = state.domain.create_group(&who.tenant_id, &body).await?;
-    Ok(resource_response(StatusCode::CREATED, &group))
-}
-
-pub async fn get_group(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
-    let group = state.domain.group(&who.tenant_id, &id).await?;
-    Ok(resource_response(StatusCode::OK, &group))
-}
-
-pub async fn replace_group(
-    State(state): State<AppState>,
-    Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
-    ScimBody(body): ScimBody,
-) -> Result<Response, ApiError> {
-    let group = state
+    let projection = state
         .domain
-        .replace_group(&who.tenant_id, &id, &body)
-        .await?;
-    Ok(resource_response(StatusCode::OK, &group))
+        .projection(kind, &ListRequest::from_query(pairs)?)?;
+    let domain = &state.domain;
+    let replaced = match kind {
+        Kind::Users => {
+            domain
+                .replace_user(&who.tenant_id, &id, &body, &projection)
+                .await?
+        }
+        Kind::Groups => {
+            domain
+                .replace_group(&who.tenant_id, &id, &body, &projection)
+                .await?
+        }
+    };
+    Ok(resource_response(StatusCode::OK, &replaced))
 }
 
-pub async fn delete_group(
+pub async fn delete(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    Extension(kind): Extension<Kind>,
+    ResourceId(id): ResourceId,
 ) -> Result<StatusCode, ApiError> {
-    state.domain.delete_group(&who.tenant_id, &id).await?;
+    match kind {
+        Kind::Users => state.domain.delete_user(&who.tenant_id, &id).await?,
+        Kind::Groups => state.domain.delete_group(&who.tenant_id, &id).await?,
+    }
     Ok(StatusCode::NO_CONTENT)
 }

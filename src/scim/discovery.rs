@@ -9,8 +9,16 @@ use super::schema::{ResourceSchema, Schemas};
 const SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
+/// Cursor settings advertised in `pagination` (RFC 9865 §4).
+#[derive(Debug, Clone, Copy)]
+pub struct Pagination {
+    pub default_page_size: u64,
+    pub max_page_size: u64,
+    pub cursor_timeout_seconds: i64,
+}
+
 /// `/ServiceProviderConfig`; `base` is the absolute SCIM base URL.
-pub fn service_provider_config(base: &str) -> Value {
+pub fn service_provider_config(base: &str, pagination: Pagination) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/scimd/scimd#readme",
@@ -18,7 +26,15 @@ pub fn service_provider_config(base: &str) -> Value {
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },
-        "sort": { "supported": false },
+        "sort": { "supported": true },
+        "pagination": {
+            "cursor": true,
+            "index": true,
+            "defaultPaginationMethod": "index",
+            "defaultPageSize": pagination.default_page_size,
+            "maxPageSize": pagination.max_page_size,
+            "cursorTimeout": pagination.cursor_timeout_seconds,
+        },
         "etag": { "supported": false },
         "authenticationSchemes": [
             {

@@ -18,6 +18,10 @@ pub enum ScimType {
     InvalidValue,
     InvalidVers,
     Sensitive,
+    /// RFC 9865 §2.1: the cursor is malformed, forged or for another query.
+    InvalidCursor,
+    /// RFC 9865 §2.1: the cursor is older than `cursorTimeout`.
+    ExpiredCursor,
 }
 
 impl ScimType {
@@ -34,6 +38,8 @@ impl ScimType {
             ScimType::InvalidValue => "invalidValue",
             ScimType::InvalidVers => "invalidVers",
             ScimType::Sensitive => "sensitive",
+            ScimType::InvalidCursor => "invalidCursor",
+            ScimType::ExpiredCursor => "expiredCursor",
         }
     }
 }
@@ -90,6 +96,11 @@ impl ScimError {
     /// 400 `tooMany`: the query would return more results than the server will process.
     pub fn too_many(detail: impl Into<String>) -> Self {
         Self::new(400, Some(ScimType::TooMany), detail)
+    }
+
+    /// 400 with a `scimType` of RFC 9865 (cursors).
+    pub fn cursor(scim_type: ScimType, detail: impl Into<String>) -> Self {
+        Self::new(400, Some(scim_type), detail)
     }
 
     /// 404 without a `scimType`: the resource or endpoint does not exist.

@@ -4,8 +4,11 @@
 
 pub mod discovery;
 pub mod error;
+pub mod eval;
 pub mod filter;
 pub mod list;
+pub mod path;
+pub mod projection;
 pub mod resource;
 pub mod schema;
 

@@ -17,6 +17,22 @@ const USER_JSON: &str = include_str!("../../schemas/user.json");
 const GROUP_JSON: &str = include_str!("../../schemas/group.json");
 const ENTERPRISE_USER_JSON: &str = include_str!("../../schemas/enterprise_user.json");
 
+/// The common attributes of every resource (RFC 7643 §3.1), which the
+/// schema documents do not list.
+const COMMON_JSON: &str = r#"[
+  {"name": "id", "type": "string", "caseExact": true, "mutability": "readOnly", "returned": "always"},
+  {"name": "externalId", "type": "string", "caseExact": true},
+  {"name": "schemas", "type": "reference", "multiValued": true, "caseExact": true,
+   "mutability": "readOnly", "returned": "always"},
+  {"name": "meta", "type": "complex", "mutability": "readOnly", "subAttributes": [
+    {"name": "resourceType", "type": "string", "caseExact": true, "mutability": "readOnly"},
+    {"name": "created", "type": "dateTime", "mutability": "readOnly"},
+    {"name": "lastModified", "type": "dateTime", "mutability": "readOnly"},
+    {"name": "location", "type": "reference", "caseExact": true, "mutability": "readOnly"},
+    {"name": "version", "type": "string", "caseExact": true, "mutability": "readOnly"}
+  ]}
+]"#;
+
 /// The data type of an attribute (RFC 7643 §2.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -108,11 +124,18 @@ pub struct ResourceSchema {
     pub endpoint: &'static str,
     pub core: Schema,
     pub extensions: Vec<Schema>,
+    /// `id`, `externalId`, `schemas` and `meta` (RFC 7643 §3.1).
+    pub common: Vec<Attribute>,
     /// The schema document as served from `/Schemas`, one per schema.
     pub documents: Vec<Value>,
 }
 
 impl ResourceSchema {
+    /// A common or core attribute called `name`, compared case-insensitively.
+    pub fn attribute(&self, name: &str) -> Option<&Attribute> {
+        find(&self.common, name).or_else(|| self.core.attribute(name))
+    }
+
     /// The extension with URN `urn`, compared case-insensitively (RFC 7644 §3.10).
     pub fn extension(&self, urn: &str) -> Option<&Schema> {
         self.extensions
@@ -137,12 +160,14 @@ impl Schemas {
         let user_doc: Value = serde_json::from_str(USER_JSON)?;
         let enterprise_doc: Value = serde_json::from_str(ENTERPRISE_USER_JSON)?;
         let group_doc: Value = serde_json::from_str(GROUP_JSON)?;
+        let common: Vec<Attribute> = serde_json::from_str(COMMON_JSON)?;
         Ok(Schemas {
             user: ResourceSchema {
                 name: "User",
                 endpoint: "/Users",
                 core: Schema::deserialize(&user_doc)?,
                 extensions: vec![Schema::deserialize(&enterprise_doc)?],
+                common: common.clone(),
                 documents: vec![user_doc, enterprise_doc],
             },
             group: ResourceSchema {
@@ -150,6 +175,7 @@ impl Schemas {
                 endpoint: "/Groups",
                 core: Schema::deserialize(&group_doc)?,
                 extensions: Vec::new(),
+                common,
                 documents: vec![group_doc],
             },
         })

@@ -1,14 +1,12 @@
 //! Groups and their membership rows.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr, sea_query::ExprTrait, sea_query::Query,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr, sea_query::ExprTrait, sea_query::Query,
 };
 
 use super::entity::{group, group_member, user};
-use super::filter::group_condition;
 use super::{ResourceRecord, Store, StoreError, Tx};
-use crate::scim::filter::Filter;
 use crate::scim::resource::Document;
 
 /// A member of a group: a user or a nested group.
@@ -70,38 +68,6 @@ impl Store {
             .one(&self.read)
             .await?;
         found.map(record).transpose()
-    }
-
-    /// One page of the tenant's groups matching `filter`, oldest first, and
-    /// the number of matches.
-    pub async fn groups(
-        &self,
-        tenant_id: &str,
-        filter: Option<&Filter>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<ResourceRecord>), StoreError> {
-        let mut condition = Condition::all().add(group::Column::TenantId.eq(tenant_id));
-        if let Some(filter) = filter {
-            condition = condition.add(group_condition(tenant_id, filter)?);
-        }
-        let total = group::Entity::find()
-            .filter(condition.clone())
-            .count(&self.read)
-            .await?;
-        if limit == 0 || offset >= total {
-            return Ok((total, Vec::new()));
-        }
-        let rows = group::Entity::find()
-            .filter(condition)
-            .order_by_asc(group::Column::CreatedAt)
-            .order_by_asc(group::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.read)
-            .await?;
-        let records = rows.into_iter().map(record).collect::<Result<_, _>>()?;
-        Ok((total, records))
     }
 
     /// The members of each of `group_ids`, as `(group_id, member)`.

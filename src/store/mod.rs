@@ -6,8 +6,9 @@
 //! in a form a client could see.
 
 mod entity;
-mod filter;
 mod groups;
+mod query;
+mod secrets;
 mod tenants;
 mod tokens;
 mod users;
@@ -24,6 +25,7 @@ use sea_orm::{
 use crate::scim::resource::Document;
 
 pub use groups::{GroupRow, Member};
+pub use query::{Key, Kind, Listed, Order, Plan, SortColumn, Window, plan, sort_column};
 pub use tenants::TenantRecord;
 pub use tokens::{NewToken, TokenRecord};
 pub use users::{Membership, UserRow};
@@ -197,6 +199,10 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
+                // `LIKE` compares case-sensitively, as on PostgreSQL: filters
+                // on caseExact attributes need it, and the others compare
+                // lowercased copies anyway.
+                .pragma("case_sensitive_like", "ON")
         });
     options
 }

@@ -1,14 +1,12 @@
 //! Users: the document, the columns filters use, and the e-mail index.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait, sea_query::Expr,
 };
 
 use super::entity::{group, group_member, user, user_email};
-use super::filter::user_condition;
 use super::{ResourceRecord, Store, StoreError, Tx};
-use crate::scim::filter::Filter;
 use crate::scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -19,8 +17,9 @@ pub struct UserRow<'a> {
     pub external_id: Option<&'a str>,
     pub display_name: Option<&'a str>,
     pub active: bool,
-    /// E-mail addresses, as given; the store lowercases them.
-    pub emails: Vec<&'a str>,
+    /// The `emails` values as `(value, type)`, in order; the store
+    /// lowercases them.
+    pub emails: Vec<(Option<&'a str>, Option<&'a str>)>,
     pub document: &'a Document,
     pub version: i64,
     pub created_at: i64,
@@ -75,38 +74,6 @@ impl Store {
             .one(&self.read)
             .await?;
         found.map(record).transpose()
-    }
-
-    /// One page of the tenant's users matching `filter`, oldest first, and
-    /// the number of matches.
-    pub async fn users(
-        &self,
-        tenant_id: &str,
-        filter: Option<&Filter>,
-        offset: u64,
-        limit: u64,
-    ) -> Result<(u64, Vec<ResourceRecord>), StoreError> {
-        let mut condition = Condition::all().add(user::Column::TenantId.eq(tenant_id));
-        if let Some(filter) = filter {
-            condition = condition.add(user_condition(tenant_id, filter)?);
-        }
-        let total = user::Entity::find()
-            .filter(condition.clone())
-            .count(&self.read)
-            .await?;
-        if limit == 0 || offset >= total {
-            return Ok((total, Vec::new()));
-        }
-        let rows = user::Entity::find()
-            .filter(condition)
-            .order_by_asc(user::Column::CreatedAt)
-            .order_by_asc(user::Column::Id)
-            .offset(offset)
-            .limit(limit)
-            .all(&self.read)
-            .await?;
-        let records = rows.into_iter().map(record).collect::<Result<_, _>>()?;
-        Ok((total, records))
     }
 
     /// The groups that directly contain each of `user_ids`.
@@ -216,17 +183,20 @@ impl Tx {
     }
 
     async fn write_emails(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
-        let mut values: Vec<String> = row.emails.iter().map(|e| e.to_lowercase()).collect();
-        values.sort();
-        values.dedup();
-        if values.is_empty() {
+        if row.emails.is_empty() {
             return Ok(());
         }
-        let models = values.into_iter().map(|value_lc| user_email::ActiveModel {
-            user_id: Set(row.id.to_owned()),
-            tenant_id: Set(tenant_id.to_owned()),
-            value_lc: Set(value_lc),
-        });
+        let models =
+            row.emails
+                .iter()
+                .zip(0..)
+                .map(|((value, kind), position)| user_email::ActiveModel {
+                    user_id: Set(row.id.to_owned()),
+                    position: Set(position),
+                    tenant_id: Set(tenant_id.to_owned()),
+                    value_lc: Set(value.map(str::to_lowercase)),
+                    type_lc: Set(kind.map(str::to_lowercase)),
+                });
         user_email::Entity::insert_many(models)
             .exec_without_returning(self.conn())
             .await?;

@@ -14,7 +14,13 @@ async fn the_service_provider_config_states_what_scimd_implements() {
     );
     assert_eq!(config["filter"]["supported"], true);
     assert_eq!(config["filter"]["maxResults"], 1000);
-    for unsupported in ["patch", "bulk", "sort", "etag", "changePassword"] {
+    assert_eq!(config["sort"]["supported"], true);
+    assert_eq!(config["pagination"]["cursor"], true);
+    assert_eq!(config["pagination"]["index"], true);
+    assert_eq!(config["pagination"]["defaultPaginationMethod"], "index");
+    assert_eq!(config["pagination"]["maxPageSize"], 1000);
+    assert_eq!(config["pagination"]["cursorTimeout"], 3600);
+    for unsupported in ["patch", "bulk", "etag", "changePassword"] {
         assert_eq!(config[unsupported]["supported"], false, "{unsupported}");
     }
     let schemes: Vec<&str> = config["authenticationSchemes"]

@@ -44,7 +44,7 @@ async fn plain_application_json_and_charset_parameters_are_accepted() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_413_and_names_the_limit() {
-    let app = spawn_app_with(4096).await;
+    let app = spawn_app_with(|c| c.max_body_bytes = 4096).await;
     let big = json!({"userName": "big@example.com", "title": "x".repeat(5000)});
     let error = assert_scim_error(app.post("/Users", &big).await, 413, None).await;
     assert!(error["detail"].as_str().unwrap().contains("4096"));

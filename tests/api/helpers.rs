@@ -103,17 +103,20 @@ impl Drop for TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with(DEFAULT_MAX_BODY_BYTES).await
+    spawn_app_with(|_| {}).await
 }
 
-pub async fn spawn_app_with(max_body_bytes: usize) -> TestApp {
+/// A server whose configuration `adjust` may change first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let db = test_db().await;
-    let config = Config {
+    let mut config = Config {
         listen: "127.0.0.1:0".into(),
         database_url: db.url.clone(),
         public_url: None,
-        max_body_bytes,
+        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        scan_limit: scimd::domain::SCAN_LIMIT,
     };
+    adjust(&mut config);
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await
         .expect("the server builds");

@@ -442,13 +442,19 @@ async fn malformed_and_unsupported_filters_are_400_invalid_filter_with_a_readabl
         "{error}"
     );
     let error = assert_scim_error(
-        app.get("/Users?filter=title+pr").await,
+        app.get("/Users?filter=nosuch+pr").await,
         400,
         Some("invalidFilter"),
     )
     .await;
     assert!(
-        error["detail"].as_str().unwrap().contains("title"),
+        error["detail"].as_str().unwrap().contains("nosuch"),
         "{error}"
     );
+    assert_scim_error(
+        app.get("/Users?filter=active+gt+true").await,
+        400,
+        Some("invalidFilter"),
+    )
+    .await;
 }

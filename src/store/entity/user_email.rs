@@ -6,8 +6,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub user_id: String,
     #[sea_orm(primary_key, auto_increment = false)]
-    pub value_lc: String,
+    pub position: i32,
     pub tenant_id: String,
+    pub value_lc: Option<String>,
+    pub type_lc: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

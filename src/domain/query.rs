@@ -1,0 +1,600 @@
+//! Listing and searching users and groups: filters, sorting, index and
+//! cursor pagination, projection.
+//!
+//! When the store can answer a filter exactly and sort by a column, the
+//! database does all the work and only one page is read. Otherwise the
+//! store narrows the candidates as far as its indexes allow and scimd
+//! finishes with the filter evaluator, reading at most [`SCAN_LIMIT`]
+//! candidates; a query that would need more is refused with `tooMany`.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::cursor::{self, Position};
+use super::{Domain, DomainError};
+use crate::scim::ScimError;
+use crate::scim::eval::{Query, Unknown, compile, parse_instant};
+use crate::scim::filter::{self, parse_path};
+use crate::scim::list::{ListRequest, MAX_COUNT, cursor_response, list_response};
+use crate::scim::path::{Resolved, definition, resolve};
+use crate::scim::projection::Projection;
+use crate::scim::schema::{AttributeType, ResourceSchema};
+use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
+
+/// Default for the most candidates read to finish a filter the indexes
+/// cannot answer (`--scan-limit`).
+pub const SCAN_LIMIT: u64 = 10_000;
+
+/// How a list is ordered.
+struct Sorting {
+    /// The attribute of `sortBy`, when given.
+    attr: Option<Resolved>,
+    descending: bool,
+    /// The database order, when the database can sort.
+    sql: Option<Order>,
+}
+
+/// One page of results, before rendering the response.
+struct Page {
+    total: u64,
+    resources: Vec<Value>,
+    next: Option<Key>,
+    previous: Option<Key>,
+}
+
+impl Domain {
+    pub(super) fn schema_of(&self, kind: Kind) -> &ResourceSchema {
+        match kind {
+            Kind::Users => &self.schemas.user,
+            Kind::Groups => &self.schemas.group,
+        }
+    }
+
+    /// The projection a request's `attributes`/`excludedAttributes` ask for.
+    pub fn projection(&self, kind: Kind, request: &ListRequest) -> Result<Projection, DomainError> {
+        Ok(Projection::new(
+            self.schema_of(kind),
+            request.attributes.as_deref(),
+            request.excluded_attributes.as_deref(),
+        )?)
+    }
+
+    pub(super) fn shape(
+        &self,
+        kind: Kind,
+        mut resource: super::Resource,
+        projection: &Projection,
+    ) -> super::Resource {
+        projection.apply(self.schema_of(kind), &mut resource.body);
+        resource
+    }
+
+    /// `GET /Users`, `GET /Groups` and their `/.search`.
+    pub async fn list(
+        &self,
+        tenant_id: &str,
+        kind: Kind,
+        request: &ListRequest,
+    ) -> Result<Value, DomainError> {
+        self.list_with(tenant_id, kind, request, Unknown::Reject)
+            .await
+    }
+
+    /// A search at the root: Users, then Groups, paged as one list (RFC
+    /// 7644 §3.4.2.1). Attributes a type lacks have no value there.
+    pub async fn search_root(
+        &self,
+        tenant_id: &str,
+        request: &ListRequest,
+    ) -> Result<Value, DomainError> {
+        if request.cursor.is_some() {
+            return Err(ScimError::invalid_value(
+                "cursors are not supported at the root; search /Users or /Groups instead",
+            )
+            .into());
+        }
+        let page = request.page();
+        let counting = ListRequest {
+            count: Some(0),
+            start_index: None,
+            ..request.clone()
+        };
+        let users_total = total_of(
+            &self
+                .list_with(tenant_id, Kind::Users, &counting, Unknown::NoValue)
+                .await?,
+        );
+        let offset = page.offset();
+        let mut resources = Vec::new();
+        if offset < users_total {
+            let users = self
+                .list_with(tenant_id, Kind::Users, request, Unknown::NoValue)
+                .await?;
+            resources.extend(resources_of(users));
+        }
+        let room = page.count.saturating_sub(resources.len() as u64);
+        let groups_request = ListRequest {
+            start_index: Some(
+                i64::try_from(offset.saturating_sub(users_total) + 1).unwrap_or(i64::MAX),
+            ),
+            count: Some(i64::try_from(room).unwrap_or(0)),
+            ..request.clone()
+        };
+        let groups = self
+            .list_with(tenant_id, Kind::Groups, &groups_request, Unknown::NoValue)
+            .await?;
+        let groups_total = total_of(&groups);
+        if room > 0 {
+            resources.extend(resources_of(groups));
+        }
+        Ok(list_response(users_total + groups_total, page, resources))
+    }
+
+    async fn list_with(
+        &self,
+        tenant_id: &str,
+        kind: Kind,
+        request: &ListRequest,
+        unknown: Unknown,
+    ) -> Result<Value, DomainError> {
+        let schema = self.schema_of(kind);
+        let query = match request.filter.as_deref() {
+            Some(text) => Some(compile(
+                &filter::parse(text).map_err(ScimError::from)?,
+                schema,
+                unknown,
+            )?),
+            None => None,
+        };
+        let projection = Projection::new(
+            schema,
+            request.attributes.as_deref(),
+            request.excluded_attributes.as_deref(),
+        )?;
+        let sorting = sorting(kind, schema, request)?;
+        let index = request.page();
+        let fingerprint = cursor::fingerprint(&[
+            schema.name,
+            request.filter.as_deref().unwrap_or(""),
+            request.sort_by.as_deref().unwrap_or(""),
+            if sorting.descending { "d" } else { "a" },
+        ]);
+        let position = match request.cursor.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(cursor::decode(
+                text,
+                &self.cursor_key,
+                tenant_id,
+                &fingerprint,
+                self.now(),
+            )?),
+        };
+        let walk = request.cursor.is_some().then_some(position.as_ref());
+        let plan = plan(kind, tenant_id, query.as_ref());
+        let relations = relation(kind);
+        let page = match (plan.exact, sorting.sql) {
+            (true, Some(order)) => {
+                let total = self.store.count(kind, tenant_id, &plan).await?;
+                let (rows, next, previous) = match walk {
+                    None => {
+                        let window = Window {
+                            after: None,
+                            backward: false,
+                            offset: index.offset(),
+                            limit: index.count,
+                        };
+                        let rows = if index.count == 0 {
+                            Vec::new()
+                        } else {
+                            self.store
+                                .list(kind, tenant_id, &plan, order, window)
+                                .await?
+                        };
+                        (rows, None, None)
+                    }
+                    Some(position) => {
+                        let window = Window {
+                            after: position.map(|p| &p.key),
+                            backward: position.is_some_and(|p| p.backward),
+                            offset: 0,
+                            limit: index.count + 1,
+                        };
+                        let rows = self
+                            .store
+                            .list(kind, tenant_id, &plan, order, window)
+                            .await?;
+                        cursor_page(rows, index.count, position, |row| &row.key)
+                    }
+                };
+                let resources = self
+                    .render_rows(kind, tenant_id, &rows, projection.wants(relations))
+                    .await?;
+                Page {
+                    total,
+                    resources: resources.into_iter().map(|(_, v)| v).collect(),
+                    next,
+                    previous,
+                }
+            }
+            _ => {
+                self.scan(
+                    kind,
+                    tenant_id,
+                    query.as_ref(),
+                    &plan,
+                    &sorting,
+                    walk,
+                    index,
+                    &projection,
+                )
+                .await?
+            }
+        };
+        let mut resources = page.resources;
+        for resource in &mut resources {
+            projection.apply(schema, resource);
+        }
+        if walk.is_none() {
+            return Ok(list_response(page.total, index, resources));
+        }
+        let now = self.now();
+        let issue = |key: Key, backward: bool| {
+            cursor::encode(
+                &Position {
+                    tenant: tenant_id.to_owned(),
+                    query: fingerprint.clone(),
+                    key,
+                    backward,
+                    issued_at: now,
+                },
+                &self.cursor_key,
+            )
+        };
+        Ok(cursor_response(
+            page.total,
+            resources,
+            page.next.map(|k| issue(k, false)),
+            page.previous.map(|k| issue(k, true)),
+        ))
+    }
+
+    /// The bounded scan: read the candidates, evaluate, sort and page in memory.
+    #[allow(clippy::too_many_arguments)]
+    async fn scan(
+        &self,
+        kind: Kind,
+        tenant_id: &str,
+        query: Option<&Query>,
+        plan: &crate::store::Plan,
+        sorting: &Sorting,
+        walk: Option<Option<&Position>>,
+        index: crate::scim::list::Page,
+        projection: &Projection,
+    ) -> Result<Page, DomainError> {
+        let candidates = self.store.count(kind, tenant_id, plan).await?;
+        if candidates > self.scan_limit {
+            return Err(ScimError::too_many(format!(
+                "this filter or sortBy needs {candidates} resources read one by one, more than the \
+                 {} allowed; narrow it with an indexed attribute (id, userName, externalId, \
+                 emails.value, displayName, members.value, meta.lastModified)",
+                self.scan_limit
+            ))
+            .into());
+        }
+        let order = Order {
+            column: SortColumn::Created,
+            descending: false,
+        };
+        let window = Window {
+            after: None,
+            backward: false,
+            offset: 0,
+            limit: self.scan_limit,
+        };
+        let rows = self
+            .store
+            .list(kind, tenant_id, plan, order, window)
+            .await?;
+        let with_relations = projection.wants(relation(kind)) || query.is_some();
+        let rendered = self
+            .render_rows(kind, tenant_id, &rows, with_relations)
+            .await?;
+        let mut matched: Vec<(Key, Value)> = rendered
+            .into_iter()
+            .filter(|(_, resource)| query.is_none_or(|q| q.matches(resource)))
+            .map(|(key, resource)| match &sorting.attr {
+                Some(attr) => (
+                    Key {
+                        value: sort_value(self.schema_of(kind), attr, &resource),
+                        id: key.id,
+                    },
+                    resource,
+                ),
+                None => (key, resource),
+            })
+            .collect();
+        matched.sort_by(|a, b| compare_keys(&a.0, &b.0, sorting.descending));
+        let total = matched.len() as u64;
+        match walk {
+            None => {
+                let start = usize::try_from(index.offset()).unwrap_or(usize::MAX);
+                let count = usize::try_from(index.count).unwrap_or(usize::MAX);
+                let resources = matched
+                    .into_iter()
+                    .skip(start)
+                    .take(count)
+                    .map(|(_, v)| v)
+                    .collect();
+                Ok(Page {
+                    total,
+                    resources,
+                    next: None,
+                    previous: None,
+                })
+            }
+            Some(position) => {
+                let count = usize::try_from(index.count).unwrap_or(usize::MAX);
+                let rows: Vec<(Key, Value)> = match position {
+                    None => matched.into_iter().take(count + 1).collect(),
+                    Some(p) if p.backward => {
+                        let mut before: Vec<(Key, Value)> = matched
+                            .into_iter()
+                            .filter(|(k, _)| {
+                                compare_keys(k, &p.key, sorting.descending) == Ordering::Less
+                            })
+                            .collect();
+                        let keep = before.len().saturating_sub(count + 1);
+                        before.drain(..keep);
+                        before.reverse();
+                        before
+                    }
+                    Some(p) => matched
+                        .into_iter()
+                        .filter(|(k, _)| {
+                            compare_keys(k, &p.key, sorting.descending) == Ordering::Greater
+                        })
+                        .take(count + 1)
+                        .collect(),
+                };
+                let (rows, next, previous) = cursor_page(rows, index.count, position, |row| &row.0);
+                Ok(Page {
+                    total,
+                    resources: rows.into_iter().map(|(_, v)| v).collect(),
+                    next,
+                    previous,
+                })
+            }
+        }
+    }
+
+    /// Renders listed rows, with their memberships (users) or members
+    /// (groups) when `with_relations`.
+    async fn render_rows(
+        &self,
+        kind: Kind,
+        tenant_id: &str,
+        rows: &[Listed],
+        with_relations: bool,
+    ) -> Result<Vec<(Key, Value)>, DomainError> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
+        match kind {
+            Kind::Users => {
+                let mut by_user: HashMap<&str, Vec<&crate::store::Membership>> = HashMap::new();
+                let memberships = if with_relations {
+                    self.store.memberships(tenant_id, &ids).await?
+                } else {
+                    Vec::new()
+                };
+                for m in &memberships {
+                    by_user.entry(m.user_id.as_str()).or_default().push(m);
+                }
+                Ok(rows
+                    .iter()
+                    .map(|row| {
+                        let mine = by_user
+                            .get(row.record.id.as_str())
+                            .map(Vec::as_slice)
+                            .unwrap_or_default();
+                        (
+                            row.key.clone(),
+                            self.render_user(&row.record, mine.iter().copied()).body,
+                        )
+                    })
+                    .collect())
+            }
+            Kind::Groups => {
+                let members = if with_relations {
+                    self.store.members(tenant_id, &ids).await?
+                } else {
+                    Vec::new()
+                };
+                let mut by_group: HashMap<&str, Vec<&crate::store::Member>> = HashMap::new();
+                for (group_id, member) in &members {
+                    by_group.entry(group_id.as_str()).or_default().push(member);
+                }
+                Ok(rows
+                    .iter()
+                    .map(|row| {
+                        let mine = by_group
+                            .get(row.record.id.as_str())
+                            .map(Vec::as_slice)
+                            .unwrap_or_default();
+                        (
+                            row.key.clone(),
+                            self.render_group(&row.record, mine.iter().copied()).body,
+                        )
+                    })
+                    .collect())
+            }
+        }
+    }
+}
+
+/// The attribute computed from other rows: a user's groups, a group's members.
+pub(super) fn relation(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Users => "groups",
+        Kind::Groups => "members",
+    }
+}
+
+fn sorting(
+    kind: Kind,
+    schema: &ResourceSchema,
+    request: &ListRequest,
+) -> Result<Sorting, ScimError> {
+    let descending = request.descending()?;
+    let Some(text) = request.sort_by.as_deref() else {
+        return Ok(Sorting {
+            attr: None,
+            descending,
+            sql: Some(Order {
+                column: SortColumn::Created,
+                descending,
+            }),
+        });
+    };
+    let unknown = || {
+        ScimError::invalid_value(format!(
+            "sortBy names no attribute of {}: `{text}`",
+            schema.name
+        ))
+    };
+    let mut attr = resolve(schema, &parse_path(text).ok_or_else(unknown)?).ok_or_else(unknown)?;
+    if attr.kind == AttributeType::Complex && attr.sub.is_none() {
+        // RFC 7644 §3.4.2.3: a multi-valued attribute sorts by its (primary) value.
+        let value = definition(schema, &attr)
+            .and_then(|d| d.sub_attribute("value"))
+            .ok_or_else(|| {
+                ScimError::invalid_value(format!(
+                    "sortBy cannot sort by the complex attribute {text}"
+                ))
+            })?;
+        attr.sub = Some(value.name.clone());
+        attr.kind = value.kind;
+        attr.case_exact = value.case_exact;
+    }
+    let sql = sort_column(kind, &attr).map(|column| Order { column, descending });
+    Ok(Sorting {
+        attr: Some(attr),
+        descending,
+        sql,
+    })
+}
+
+/// The sort value of a resource (RFC 7644 §3.4.2.3): the primary value of
+/// a multi-valued attribute, else its first; lowercased unless caseExact;
+/// instants as milliseconds.
+fn sort_value(schema: &ResourceSchema, attr: &Resolved, resource: &Value) -> Value {
+    let holder = match &attr.extension {
+        Some(urn) => resource.get(urn),
+        None => Some(resource),
+    };
+    let Some(top) = holder.and_then(|h| h.get(&attr.name)) else {
+        return Value::Null;
+    };
+    let element = match top {
+        Value::Array(items) => items
+            .iter()
+            .find(|i| i.get("primary") == Some(&Value::Bool(true)))
+            .or_else(|| items.first()),
+        single => Some(single),
+    };
+    let leaf = match (&attr.sub, element) {
+        (Some(sub), Some(e)) => e.get(sub),
+        (None, e) => e,
+        (Some(_), None) => None,
+    };
+    let _ = schema;
+    match (leaf, attr.kind) {
+        (Some(Value::String(s)), AttributeType::DateTime) => {
+            parse_instant(s).map_or(Value::Null, Value::from)
+        }
+        (Some(Value::String(s)), _) if !attr.case_exact => Value::String(s.to_lowercase()),
+        (Some(v), _) => v.clone(),
+        (None, _) => Value::Null,
+    }
+}
+
+/// The order of two keys as listed: ascending puts missing values last,
+/// descending is its exact reverse; ties go by id.
+fn compare_keys(a: &Key, b: &Key, descending: bool) -> Ordering {
+    let ascending = match (&a.value, &b.value) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Number(x), Value::Number(y)) => x
+            .as_f64()
+            .partial_cmp(&y.as_f64())
+            .unwrap_or(Ordering::Equal),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (x, y) => rank(x).cmp(&rank(y)),
+    }
+    .then_with(|| a.id.cmp(&b.id));
+    if descending {
+        ascending.reverse()
+    } else {
+        ascending
+    }
+}
+
+fn rank(value: &Value) -> u8 {
+    match value {
+        Value::Bool(_) => 0,
+        Value::Number(_) => 1,
+        Value::String(_) => 2,
+        Value::Array(_) | Value::Object(_) => 3,
+        Value::Null => 4,
+    }
+}
+
+/// Trims a cursor fetch of `count + 1` rows (already in display order for
+/// forward walks, in reverse for backward ones) to the page, and works out
+/// the positions of the next and previous pages.
+fn cursor_page<T>(
+    mut rows: Vec<T>,
+    count: u64,
+    position: Option<&Position>,
+    key: impl Fn(&T) -> &Key,
+) -> (Vec<T>, Option<Key>, Option<Key>) {
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let more = rows.len() > count;
+    rows.truncate(count);
+    let backward = position.is_some_and(|p| p.backward);
+    if backward {
+        rows.reverse();
+    }
+    let first = rows.first().map(|r| key(r).clone());
+    let last = rows.last().map(|r| key(r).clone());
+    let (next, previous) = if backward {
+        (last, if more { first } else { None })
+    } else {
+        (
+            if more { last } else { None },
+            if position.is_some() { first } else { None },
+        )
+    };
+    (rows, next, previous)
+}
+
+fn total_of(list: &Value) -> u64 {
+    list.get("totalResults")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+fn resources_of(list: Value) -> Vec<Value> {
+    match list {
+        Value::Object(mut members) => match members.remove("Resources") {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
+/// The largest page, advertised with the cursor settings.
+pub const MAX_PAGE_SIZE: u64 = MAX_COUNT;
