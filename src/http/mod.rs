@@ -14,10 +14,12 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::middleware;
+use axum::routing::IntoMakeService;
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Extension, Router};
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -35,6 +37,14 @@ pub struct AppState {
     pub domain: Arc<Domain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+}
+
+/// The application as served: the router behind trailing-slash
+/// normalisation (`/scim/v2/Users/` is `/scim/v2/Users`; `/scim/v2/` is
+/// the root).
+pub fn service(state: AppState) -> IntoMakeService<NormalizePath<Router>> {
+    let normalized = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+    axum::ServiceExt::<axum::extract::Request>::into_make_service(normalized)
 }
 
 /// The whole HTTP application.

@@ -71,36 +71,31 @@ impl Projection {
         };
         let keys: Vec<String> = object.keys().cloned().collect();
         for key in keys {
-            if let Some(extension) = schema.extension(&key) {
-                let whole = Selector::Extension(extension.id.clone());
-                let keep_whole = match self {
-                    Projection::Default => true,
-                    Projection::Only(list) => list.contains(&whole),
-                    Projection::Except(list) => !list.contains(&whole),
-                };
-                if keep_whole {
-                    continue;
-                }
-                let urn = extension.id.clone();
-                let mut emptied = false;
-                if let Some(Value::Object(members)) = object.get_mut(&key) {
-                    self.project_members(schema, Some(&urn), members);
-                    emptied = members.is_empty();
-                }
-                if emptied || matches!(self, Projection::Except(l) if l.contains(&whole)) {
-                    object.remove(&key);
-                }
+            let Some(extension) = schema.extension(&key) else {
+                continue;
+            };
+            let whole = Selector::Extension(extension.id.clone());
+            let keep_whole = match self {
+                Projection::Default => true,
+                Projection::Only(list) => list.contains(&whole),
+                Projection::Except(list) => !list.contains(&whole),
+            };
+            if keep_whole {
                 continue;
             }
-            let mut single = Map::new();
-            if let Some(value) = object.remove(&key) {
-                single.insert(key.clone(), value);
+            let urn = extension.id.clone();
+            let mut emptied = false;
+            if let Some(Value::Object(members)) = object.get_mut(&key) {
+                self.project_members(schema, Some(&urn), members);
+                emptied = members.is_empty();
             }
-            self.project_members(schema, None, &mut single);
-            if let Some(value) = single.remove(&key) {
-                object.insert(key, value);
+            if emptied || matches!(self, Projection::Except(l) if l.contains(&whole)) {
+                object.shift_remove(&key);
             }
         }
+        // Extension objects do not resolve as attribute names, so this
+        // leaves them as decided above.
+        self.project_members(schema, None, object);
     }
 
     /// Projects the attributes in `members` (the resource's top level, or
@@ -128,7 +123,7 @@ impl Projection {
             match self {
                 Projection::Default => {
                     if returned == Returned::Request {
-                        members.remove(&name);
+                        members.shift_remove(&name);
                     }
                 }
                 Projection::Only(list) => {
@@ -140,7 +135,7 @@ impl Projection {
                         })
                         .collect();
                     if wanted.is_empty() {
-                        members.remove(&name);
+                        members.shift_remove(&name);
                     } else if wanted.iter().all(|r| r.sub.is_some()) {
                         let subs: Vec<&str> =
                             wanted.iter().filter_map(|r| r.sub.as_deref()).collect();
@@ -159,7 +154,7 @@ impl Projection {
                         }
                         match &r.sub {
                             None => {
-                                members.remove(&name);
+                                members.shift_remove(&name);
                             }
                             Some(sub) => {
                                 if let Some(value) = members.get_mut(&name) {
@@ -169,7 +164,7 @@ impl Projection {
                         }
                     }
                     if returned == Returned::Request {
-                        members.remove(&name);
+                        members.shift_remove(&name);
                     }
                 }
             }

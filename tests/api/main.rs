@@ -11,5 +11,6 @@ mod errors;
 mod groups;
 mod helpers;
 mod ops;
+mod query;
 mod tenancy;
 mod users;
