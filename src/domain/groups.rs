@@ -51,8 +51,12 @@ fn take_members(doc: &mut Document) -> Result<Vec<RequestedMember>, ScimError> {
 }
 
 fn display_name(doc: &Document) -> Result<&str, ScimError> {
+    super::check_indexed("externalId", doc.get("externalId").and_then(Value::as_str))?;
     match doc.get("displayName").and_then(Value::as_str) {
-        Some(name) if !name.trim().is_empty() => Ok(name),
+        Some(name) if !name.trim().is_empty() => {
+            super::check_indexed("displayName", Some(name))?;
+            Ok(name)
+        }
         _ => Err(ScimError::invalid_value("displayName must not be empty")),
     }
 }
@@ -78,6 +82,7 @@ impl Domain {
             .map(|m| (m.id, m.kind))
             .collect();
         let mut members: Vec<Member> = Vec::with_capacity(requested.len());
+        let mut added = std::collections::HashSet::with_capacity(requested.len());
         let mut unknown = Vec::new();
         for wanted in requested {
             match found.get(&wanted.id) {
@@ -91,7 +96,7 @@ impl Domain {
                         ))
                         .into());
                     }
-                    if !members.iter().any(|m| m.id == wanted.id) {
+                    if added.insert(wanted.id.as_str()) {
                         members.push(Member {
                             id: wanted.id.clone(),
                             kind: kind.clone(),
@@ -197,6 +202,28 @@ impl Domain {
             .ok_or_else(|| not_found(id))?;
         carry_immutable(&self.schemas.group, &old.document, &mut doc)?;
         let members = self.resolve_members(&tx, tenant_id, id, &requested).await?;
+        if doc == old.document {
+            let current: Vec<Member> = self
+                .store
+                .members(tenant_id, &[id])
+                .await?
+                .into_iter()
+                .map(|(_, m)| m)
+                .collect();
+            let same = |a: &[Member], b: &[Member]| {
+                let ids = |m: &[Member]| {
+                    m.iter()
+                        .map(|m| m.id.clone())
+                        .collect::<std::collections::BTreeSet<_>>()
+                };
+                ids(a) == ids(b)
+            };
+            if same(&current, &members) {
+                // Nothing changed: no write, no new version.
+                let group = self.render_group(&old, current.iter());
+                return Ok(self.shape(Kind::Groups, group, projection));
+            }
+        }
         let now = self.now();
         let version = old.version + 1;
         let row = GroupRow {

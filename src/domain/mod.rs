@@ -25,6 +25,22 @@ pub use render::Resource;
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, Scope, TokenSummary};
 
+/// Longest value of an indexed attribute (`userName`, `externalId`,
+/// `displayName`, e-mail values and types), in bytes: indexes have a row
+/// size limit, and no real identifier comes near it.
+pub const MAX_INDEXED_BYTES: usize = 1024;
+
+/// Refuses an indexed attribute value longer than [`MAX_INDEXED_BYTES`].
+fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
+    match value {
+        Some(v) if v.len() > MAX_INDEXED_BYTES => Err(ScimError::invalid_value(format!(
+            "{name} is {} bytes long; at most {MAX_INDEXED_BYTES} are accepted",
+            v.len()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Errors of the domain layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {

@@ -66,7 +66,12 @@ impl Domain {
         if self.store.tenant_count().await? > 0 {
             return Ok(None);
         }
-        self.create_tenant(DEFAULT_TENANT).await.map(Some)
+        match self.create_tenant(DEFAULT_TENANT).await {
+            Ok(created) => Ok(Some(created)),
+            // Another process starting on the same database got there first.
+            Err(DomainError::Invalid(_)) if self.store.tenant_count().await? > 0 => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 
     pub(super) async fn tenant_id(&self, name: &str) -> Result<String, DomainError> {

@@ -50,6 +50,18 @@ fn user_row<'a>(
     }
 }
 
+/// Checks the columns that are indexed before they reach the database.
+fn check_row(row: &UserRow<'_>) -> Result<(), ScimError> {
+    super::check_indexed("userName", Some(row.user_name))?;
+    super::check_indexed("externalId", row.external_id)?;
+    super::check_indexed("displayName", row.display_name)?;
+    for (value, kind) in &row.emails {
+        super::check_indexed("emails.value", *value)?;
+        super::check_indexed("emails.type", *kind)?;
+    }
+    Ok(())
+}
+
 fn require_user_name(doc: &Document) -> Result<(), ScimError> {
     match doc.get("userName").and_then(Value::as_str) {
         Some(name) if !name.trim().is_empty() => Ok(()),
@@ -72,6 +84,7 @@ impl Domain {
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let row = user_row(&id, &doc, 1, now, now);
+        check_row(&row)?;
         let tx = self.store.begin().await?;
         tx.insert_user(tenant_id, &row).await?;
         tx.commit().await?;
@@ -140,6 +153,7 @@ impl Domain {
             let now = self.now();
             let version = old.version + 1;
             let row = user_row(id, &doc, version, old.created_at, now);
+            check_row(&row)?;
             if !tx.update_user(tenant_id, &row, old.version).await? {
                 return Err(not_found(id));
             }

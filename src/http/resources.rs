@@ -17,6 +17,10 @@ use crate::scim::list::ListRequest;
 /// The query string, decoded (`+` is a space, as Entra ID sends it).
 type Pairs = Query<Vec<(String, String)>>;
 
+/// Longest path segment looked up as an id (resource ids are UUIDs;
+/// schema URNs are longer).
+const MAX_ID_BYTES: usize = 256;
+
 /// The `{id}` of a resource path. Its rejection (e.g. invalid UTF-8) is a
 /// SCIM 404, not axum's plain-text 400.
 pub struct ResourceId(pub String);
@@ -25,10 +29,17 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Path(id)| ResourceId(id))
-            .map_err(|_| ScimError::not_found("no resource has this id").into())
+        let not_found = || ScimError::not_found("no resource has this id").into();
+        let axum::extract::Path(id) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found())?;
+        // No id scimd issues contains NUL or is this long; the database
+        // need not be asked.
+        if id.contains('\0') || id.len() > MAX_ID_BYTES {
+            return Err(not_found());
+        }
+        Ok(ResourceId(id))
     }
 }
 

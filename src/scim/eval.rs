@@ -248,6 +248,9 @@ fn compare(
             return refuse("binary values cannot be ordered");
         }
         AttributeType::String | AttributeType::Reference | AttributeType::Binary => match value {
+            Value::String(s) if s.contains('\0') => {
+                return refuse("values cannot contain a NUL character");
+            }
             Value::String(s) if attr.case_exact => Operand::Text(s.clone()),
             Value::String(s) => Operand::Text(s.to_lowercase()),
             _ => return refuse("compare a string attribute with a quoted string"),

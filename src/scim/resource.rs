@@ -7,11 +7,16 @@
 //! `[]` treated as unassigned (RFC 7643 §2.5). `render` adds `schemas`, `id`
 //! and `meta` back for the response.
 
+use std::collections::HashSet;
+
 use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::error::ScimError;
 use super::schema::{Attribute, AttributeType, Mutability, ResourceSchema, Returned, Schema};
+
+/// Most values accepted for one multi-valued attribute.
+pub const MAX_VALUES: usize = 20_000;
 
 /// A canonical resource document: attributes only, no `schemas`, `id` or `meta`.
 pub type Document = Map<String, Value>;
@@ -38,13 +43,14 @@ pub fn normalize(schema: &ResourceSchema, input: &Value) -> Result<Document, Sci
             match value {
                 Value::Null => {}
                 Value::String(s) => {
+                    no_nul(s, "externalId")?;
                     doc.insert("externalId".into(), Value::String(s.clone()));
                 }
                 _ => return Err(ScimError::invalid_value("externalId must be a string")),
             }
             continue;
         }
-        if let Some(attribute) = schema.core.attribute(key) {
+        if let Some(attribute) = core_attribute(schema, key) {
             put(&mut doc, attribute, value, &attribute.name)?;
         } else if let Some(extension) = schema.extension(key) {
             let Some(members) = value.as_object() else {
@@ -145,6 +151,22 @@ pub fn render(schema: &ResourceSchema, id: &str, doc: &Document, meta: &Meta<'_>
     Value::Object(out)
 }
 
+/// A core attribute named plainly or with the core schema's URN
+/// (RFC 7644 §3.10: `urn:ietf:params:scim:schemas:core:2.0:User:userName`).
+fn core_attribute<'s>(schema: &'s ResourceSchema, key: &str) -> Option<&'s Attribute> {
+    if let Some(attribute) = schema.core.attribute(key) {
+        return Some(attribute);
+    }
+    let urn_len = schema.core.id.len();
+    let prefix = key.get(..urn_len)?;
+    let rest = key.get(urn_len..)?.strip_prefix(':')?;
+    if prefix.eq_ignore_ascii_case(&schema.core.id) {
+        schema.core.attribute(rest)
+    } else {
+        None
+    }
+}
+
 fn extension_prefixed<'s, 'k>(
     schema: &'s ResourceSchema,
     key: &'k str,
@@ -231,10 +253,21 @@ fn normalize_value(
         Value::Array(items) => items.as_slice(),
         other => std::slice::from_ref(other),
     };
+    if items.len() > MAX_VALUES {
+        return Err(ScimError::invalid_value(format!(
+            "{path} has {} values; at most {MAX_VALUES} are accepted",
+            items.len()
+        )));
+    }
     let mut out = Vec::with_capacity(items.len());
+    let mut seen = HashSet::with_capacity(items.len());
     for item in items {
+        if item.is_null() {
+            continue;
+        }
+        // RFC 7643 §2.4: the same value SHOULD NOT appear twice.
         if let Some(v) = normalize_single(attribute, item, path)?
-            && !out.contains(&v)
+            && seen.insert(v.to_string())
         {
             out.push(v);
         }
@@ -261,7 +294,10 @@ fn normalize_single(
         || ScimError::invalid_value(format!("{path} must be {}", type_phrase(attribute.kind)));
     let normalized = match attribute.kind {
         AttributeType::String | AttributeType::Reference => match value {
-            Value::String(_) => value.clone(),
+            Value::String(s) => {
+                no_nul(s, path)?;
+                value.clone()
+            }
             _ => return Err(wrong_type()),
         },
         AttributeType::Boolean => match value {
@@ -319,6 +355,17 @@ fn normalize_single(
         }
     };
     Ok(Some(normalized))
+}
+
+/// Text may not contain NUL: databases cannot store it, and no identity
+/// value needs it.
+fn no_nul(text: &str, path: &str) -> Result<(), ScimError> {
+    if text.contains('\0') {
+        return Err(ScimError::invalid_value(format!(
+            "{path} contains a NUL character"
+        )));
+    }
+    Ok(())
 }
 
 fn check_required(schema: &Schema, doc: &Document) -> Result<(), ScimError> {

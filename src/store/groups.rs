@@ -134,6 +134,9 @@ impl Tx {
                 .column(user::Column::Id)
                 .filter(user::Column::TenantId.eq(tenant_id))
                 .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                // Held until commit, so a concurrent delete of a member
+                // waits and then removes the new membership too.
+                .lock_shared()
                 .into_tuple()
                 .all(self.conn())
                 .await?;
@@ -143,6 +146,7 @@ impl Tx {
                 .column(group::Column::Id)
                 .filter(group::Column::TenantId.eq(tenant_id))
                 .filter(group::Column::Id.is_in(chunk.iter().copied()))
+                .lock_shared()
                 .into_tuple()
                 .all(self.conn())
                 .await?;
@@ -210,6 +214,11 @@ impl Tx {
         id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        // Lock first: a group being added as a member elsewhere holds a
+        // share lock until it commits, so its membership is seen below.
+        if self.group_for_update(tenant_id, id).await?.is_none() {
+            return Ok(false);
+        }
         self.remove_member_everywhere(tenant_id, id, now).await?;
         let result = group::Entity::delete_many()
             .filter(group::Column::Id.eq(id))

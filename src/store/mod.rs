@@ -30,6 +30,9 @@ pub use tenants::TenantRecord;
 pub use tokens::{NewToken, TokenRecord};
 pub use users::{Membership, UserRow};
 
+/// Key of the advisory lock that serializes migrations on PostgreSQL.
+const MIGRATION_LOCK: i64 = 0x5c1d_0001;
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -147,10 +150,37 @@ impl Store {
         }
     }
 
-    /// Applies pending migrations.
+    /// Applies pending migrations. Processes starting together take
+    /// turns: on PostgreSQL behind a transaction-scoped advisory lock (the
+    /// one PostgreSQL-only statement, kept here), on SQLite by retrying a
+    /// migration that lost the race inside its transaction.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        migrations::Migrator::up(&self.write, None).await?;
-        Ok(())
+        if self.write.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            let tx = self.write.begin().await?;
+            tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+            migrations::Migrator::up(&tx, None).await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let mut attempts = 0;
+        loop {
+            let tx = self.write.begin().await?;
+            let outcome = migrations::Migrator::up(&tx, None).await;
+            match outcome {
+                Ok(()) => {
+                    tx.commit().await?;
+                    return Ok(());
+                }
+                Err(error) if attempts < 5 => {
+                    drop(tx);
+                    attempts += 1;
+                    tracing::debug!(%error, "migration raced another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
     }
 
     /// Checks that the database answers.

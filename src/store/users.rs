@@ -173,6 +173,11 @@ impl Tx {
         id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
+        // Lock first: a group adding this user holds a share lock until it
+        // commits, so its membership is seen below.
+        if self.user_for_update(tenant_id, id).await?.is_none() {
+            return Ok(false);
+        }
         self.remove_member_everywhere(tenant_id, id, now).await?;
         let result = user::Entity::delete_many()
             .filter(user::Column::Id.eq(id))
@@ -186,20 +191,24 @@ impl Tx {
         if row.emails.is_empty() {
             return Ok(());
         }
-        let models =
-            row.emails
-                .iter()
-                .zip(0..)
-                .map(|((value, kind), position)| user_email::ActiveModel {
-                    user_id: Set(row.id.to_owned()),
-                    position: Set(position),
-                    tenant_id: Set(tenant_id.to_owned()),
-                    value_lc: Set(value.map(str::to_lowercase)),
-                    type_lc: Set(kind.map(str::to_lowercase)),
-                });
-        user_email::Entity::insert_many(models)
-            .exec_without_returning(self.conn())
-            .await?;
+        let rows: Vec<user_email::ActiveModel> = row
+            .emails
+            .iter()
+            .zip(0..)
+            .map(|((value, kind), position)| user_email::ActiveModel {
+                user_id: Set(row.id.to_owned()),
+                position: Set(position),
+                tenant_id: Set(tenant_id.to_owned()),
+                value_lc: Set(value.map(str::to_lowercase)),
+                type_lc: Set(kind.map(str::to_lowercase)),
+            })
+            .collect();
+        // Bounded batches keep each statement under the parameter limits.
+        for chunk in rows.chunks(500) {
+            user_email::Entity::insert_many(chunk.to_vec())
+                .exec_without_returning(self.conn())
+                .await?;
+        }
         Ok(())
     }
 }

@@ -28,9 +28,9 @@ pub fn scimd(database_url: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
-/// Starts `scimd serve` on a free port; returns the child, its stdout lines
-/// up to the listening notice, and the address it logged.
-fn start_server(database_url: &str) -> (std::process::Child, Vec<String>) {
+/// Runs `scimd serve` on a free port until it is listening, then stops it
+/// with SIGTERM (checking it exits cleanly); returns the child and its stdout.
+pub fn start_server(database_url: &str) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
         .env("SCIMD_DATABASE_URL", database_url)

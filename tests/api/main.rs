@@ -12,5 +12,6 @@ mod groups;
 mod helpers;
 mod ops;
 mod query;
+mod robustness;
 mod tenancy;
 mod users;
