@@ -651,3 +651,82 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces that make filters, so generated input reaches deep into the
+    /// parser instead of failing at the first character.
+    fn fragment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("userName".to_owned()),
+            Just("emails".to_owned()),
+            Just(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+                    .to_owned()
+            ),
+            Just(" eq ".to_owned()),
+            Just(" co ".to_owned()),
+            Just(" pr".to_owned()),
+            Just(" and ".to_owned()),
+            Just(" or ".to_owned()),
+            Just("not ".to_owned()),
+            Just("(".to_owned()),
+            Just(")".to_owned()),
+            Just("[".to_owned()),
+            Just("]".to_owned()),
+            Just(".value".to_owned()),
+            Just("\"x\\\"y\"".to_owned()),
+            Just("\"".to_owned()),
+            Just("12.5e3".to_owned()),
+            Just("true".to_owned()),
+            "\\PC{0,4}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_text_never_panics_and_errors_point_inside_it(text in "\\PC{0,200}") {
+            if let Err(error) = parse(&text) {
+                prop_assert!(error.position <= text.len().max(MAX_FILTER_LEN));
+            }
+        }
+
+        #[test]
+        fn filter_shaped_input_never_panics_and_respects_the_limits(
+            pieces in proptest::collection::vec(fragment(), 0..80)
+        ) {
+            let text = pieces.concat();
+            match parse(&text) {
+                Ok(filter) => {
+                    prop_assert!(text.len() <= MAX_FILTER_LEN);
+                    prop_assert!(depth(&filter) <= MAX_DEPTH + 1);
+                    prop_assert!(terms(&filter) <= MAX_TERMS);
+                }
+                Err(error) => prop_assert!(error.position <= text.len()),
+            }
+        }
+    }
+
+    fn depth(filter: &Filter) -> usize {
+        match filter {
+            Filter::Compare { .. } | Filter::Present(_) => 1,
+            Filter::And(a, b) | Filter::Or(a, b) => depth(a).max(depth(b)),
+            Filter::Not(inner) => 1 + depth(inner),
+            Filter::ValuePath { filter, .. } => 1 + depth(filter),
+        }
+    }
+
+    fn terms(filter: &Filter) -> usize {
+        match filter {
+            Filter::Compare { .. } | Filter::Present(_) => 1,
+            Filter::And(a, b) | Filter::Or(a, b) => terms(a) + terms(b),
+            Filter::Not(inner) => terms(inner),
+            Filter::ValuePath { filter, .. } => terms(filter),
+        }
+    }
+}
