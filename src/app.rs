@@ -95,6 +95,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The domain services this server runs on (for tools that seed data).
+    pub fn domain(&self) -> Arc<Domain> {
+        Arc::clone(&self.state.domain)
+    }
+
     /// The absolute SCIM base URL clients should use.
     pub fn scim_base(&self) -> &str {
         self.state.domain.scim_base()

@@ -95,6 +95,14 @@ impl MigrationTrait for Migration {
             &["tenant_id", "created_at", "id"],
         )
         .await?;
+        index(
+            m,
+            "users",
+            "users_tenant_updated",
+            &["tenant_id", "updated_at", "id"],
+        )
+        .await?;
+        index(m, "users", "users_tenant_active", &["tenant_id", "active"]).await?;
 
         m.create_table(
             Table::create()
@@ -159,6 +167,13 @@ impl MigrationTrait for Migration {
             "groups",
             "groups_tenant_created",
             &["tenant_id", "created_at", "id"],
+        )
+        .await?;
+        index(
+            m,
+            "groups",
+            "groups_tenant_updated",
+            &["tenant_id", "updated_at", "id"],
         )
         .await?;
 

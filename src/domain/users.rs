@@ -180,4 +180,72 @@ impl Domain {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Creates many users in one transaction, validated exactly as
+    /// `POST /Users` validates them; the load tool seeds tenants with it.
+    /// Returns the new ids, in order.
+    pub async fn import_users(
+        &self,
+        tenant_id: &str,
+        bodies: &[Value],
+    ) -> Result<Vec<String>, DomainError> {
+        let now = self.now();
+        let mut docs = Vec::with_capacity(bodies.len());
+        for body in bodies {
+            let mut doc = normalize(&self.schemas.user, body)?;
+            require_user_name(&doc)?;
+            doc.entry("active").or_insert(Value::Bool(true));
+            docs.push(doc);
+        }
+        let ids: Vec<String> = docs
+            .iter()
+            .map(|_| uuid::Uuid::new_v4().to_string())
+            .collect();
+        let rows: Vec<UserRow<'_>> = ids
+            .iter()
+            .zip(&docs)
+            .map(|(id, doc)| user_row(id, doc, 1, now, now))
+            .collect();
+        for row in &rows {
+            check_row(row)?;
+        }
+        let tx = self.store.begin().await?;
+        tx.insert_users(tenant_id, &rows).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// Refreshes the database's planner statistics (after an import).
+    pub async fn refresh_statistics(&self) -> Result<(), DomainError> {
+        Ok(self.store.analyze().await?)
+    }
+
+    /// How the database answers a user list with this filter: the plan's
+    /// lines, and whether the filter is answered exactly by SQL.
+    pub async fn explain_users(
+        &self,
+        tenant_id: &str,
+        filter: &str,
+    ) -> Result<(bool, Vec<String>), DomainError> {
+        use crate::scim::eval::{Unknown, compile};
+        use crate::store::{Order, SortColumn, Window, plan};
+        let parsed = crate::scim::filter::parse(filter).map_err(ScimError::from)?;
+        let query = compile(&parsed, &self.schemas.user, Unknown::Reject)?;
+        let plan = plan(Kind::Users, tenant_id, Some(&query));
+        let order = Order {
+            column: SortColumn::Created,
+            descending: false,
+        };
+        let window = Window {
+            after: None,
+            backward: false,
+            offset: 0,
+            limit: crate::scim::list::DEFAULT_COUNT,
+        };
+        let lines = self
+            .store
+            .explain_list(Kind::Users, tenant_id, &plan, order, window)
+            .await?;
+        Ok((plan.exact, lines))
+    }
 }

@@ -417,49 +417,99 @@ impl Store {
         order: Order,
         window: Window<'_>,
     ) -> Result<Vec<Listed>, StoreError> {
-        let table = Alias::new(kind.table());
-        let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
-        let sort = order.column;
-        let mut select = SqlQuery::select();
-        select
-            .expr(col("id"))
-            .expr(col("document"))
-            .expr(col("version"))
-            .expr(col("created_at"))
-            .expr(col("updated_at"))
-            .expr_as(col(sort.column()), Alias::new("sort_key"))
-            .from(table.clone());
-        restrict(&mut select, kind, tenant_id, plan);
-        // Walking backwards is walking the reversed order forwards.
-        let descending = order.descending != window.backward;
-        let nullable = sort.nullable(kind);
-        if let Some(key) = window.after {
-            select.cond_where(seek(
-                &col(sort.column()),
-                &col("id"),
-                sort,
-                nullable,
-                descending,
-                key,
-            ));
-        }
-        let direction = if descending {
-            SqlOrder::Desc
-        } else {
-            SqlOrder::Asc
-        };
-        if nullable {
-            select.order_by_expr(col(sort.column()).is_null(), direction.clone());
-        }
-        if sort != SortColumn::Id {
-            select.order_by_expr(col(sort.column()), direction.clone());
-        }
-        select.order_by_expr(col("id"), direction);
-        select.limit(window.limit).offset(window.offset);
+        let select = list_statement(kind, tenant_id, plan, order, window);
         let backend = self.read.get_database_backend();
         let rows = self.read.query_all_raw(backend.build(&select)).await?;
-        rows.iter().map(|row| listed(row, sort)).collect()
+        rows.iter().map(|row| listed(row, order.column)).collect()
     }
+
+    /// The database's plan for [`Store::list`], one line per row of
+    /// `EXPLAIN QUERY PLAN` (SQLite) or `EXPLAIN` (PostgreSQL), to show
+    /// which index answers a query.
+    pub async fn explain_list(
+        &self,
+        kind: Kind,
+        tenant_id: &str,
+        plan: &Plan,
+        order: Order,
+        window: Window<'_>,
+    ) -> Result<Vec<String>, StoreError> {
+        let select = list_statement(kind, tenant_id, plan, order, window);
+        let backend = self.read.get_database_backend();
+        let mut statement = backend.build(&select);
+        let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+        statement.sql = if postgres {
+            format!("EXPLAIN {}", statement.sql)
+        } else {
+            format!("EXPLAIN QUERY PLAN {}", statement.sql)
+        };
+        let rows = self.read.query_all_raw(statement).await?;
+        rows.iter()
+            .map(|row| {
+                let line: String = if postgres {
+                    row.try_get_by_index(0)?
+                } else {
+                    row.try_get("", "detail")?
+                };
+                Ok(line)
+            })
+            .collect()
+    }
+
+    /// Refreshes the planner's statistics, e.g. after a bulk import.
+    pub async fn analyze(&self) -> Result<(), StoreError> {
+        self.write.execute_unprepared("ANALYZE").await?;
+        Ok(())
+    }
+}
+
+fn list_statement(
+    kind: Kind,
+    tenant_id: &str,
+    plan: &Plan,
+    order: Order,
+    window: Window<'_>,
+) -> SelectStatement {
+    let table = Alias::new(kind.table());
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let sort = order.column;
+    let mut select = SqlQuery::select();
+    select
+        .expr(col("id"))
+        .expr(col("document"))
+        .expr(col("version"))
+        .expr(col("created_at"))
+        .expr(col("updated_at"))
+        .expr_as(col(sort.column()), Alias::new("sort_key"))
+        .from(table.clone());
+    restrict(&mut select, kind, tenant_id, plan);
+    // Walking backwards is walking the reversed order forwards.
+    let descending = order.descending != window.backward;
+    let nullable = sort.nullable(kind);
+    if let Some(key) = window.after {
+        select.cond_where(seek(
+            &col(sort.column()),
+            &col("id"),
+            sort,
+            nullable,
+            descending,
+            key,
+        ));
+    }
+    let direction = if descending {
+        SqlOrder::Desc
+    } else {
+        SqlOrder::Asc
+    };
+    if nullable {
+        select.order_by_expr(col(sort.column()).is_null(), direction.clone());
+    }
+    if sort != SortColumn::Id {
+        select.order_by_expr(col(sort.column()), direction.clone());
+    }
+    select.order_by_expr(col("id"), direction);
+    select.limit(window.limit).offset(window.offset);
+    select
 }
 
 fn restrict(select: &mut SelectStatement, kind: Kind, tenant_id: &str, plan: &Plan) {

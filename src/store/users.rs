@@ -44,6 +44,20 @@ fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
     )
 }
 
+fn email_models(tenant_id: &str, row: &UserRow<'_>) -> Vec<user_email::ActiveModel> {
+    row.emails
+        .iter()
+        .zip(0..)
+        .map(|((value, kind), position)| user_email::ActiveModel {
+            user_id: Set(row.id.to_owned()),
+            position: Set(position),
+            tenant_id: Set(tenant_id.to_owned()),
+            value_lc: Set(value.map(str::to_lowercase)),
+            type_lc: Set(kind.map(str::to_lowercase)),
+        })
+        .collect()
+}
+
 fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel, StoreError> {
     let document =
         serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))?;
@@ -187,22 +201,33 @@ impl Tx {
         Ok(result.rows_affected == 1)
     }
 
-    async fn write_emails(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
-        if row.emails.is_empty() {
-            return Ok(());
+    /// Inserts many new users and their e-mail rows in bounded batches.
+    pub async fn insert_users(
+        &self,
+        tenant_id: &str,
+        rows: &[UserRow<'_>],
+    ) -> Result<(), StoreError> {
+        for chunk in rows.chunks(200) {
+            let models = chunk
+                .iter()
+                .map(|row| active_model(tenant_id, row))
+                .collect::<Result<Vec<_>, _>>()?;
+            user::Entity::insert_many(models)
+                .exec_without_returning(self.conn())
+                .await?;
         }
-        let rows: Vec<user_email::ActiveModel> = row
-            .emails
+        let emails: Vec<user_email::ActiveModel> = rows
             .iter()
-            .zip(0..)
-            .map(|((value, kind), position)| user_email::ActiveModel {
-                user_id: Set(row.id.to_owned()),
-                position: Set(position),
-                tenant_id: Set(tenant_id.to_owned()),
-                value_lc: Set(value.map(str::to_lowercase)),
-                type_lc: Set(kind.map(str::to_lowercase)),
-            })
+            .flat_map(|row| email_models(tenant_id, row))
             .collect();
+        self.insert_emails(emails).await
+    }
+
+    async fn write_emails(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
+        self.insert_emails(email_models(tenant_id, row)).await
+    }
+
+    async fn insert_emails(&self, rows: Vec<user_email::ActiveModel>) -> Result<(), StoreError> {
         // Bounded batches keep each statement under the parameter limits.
         for chunk in rows.chunks(500) {
             user_email::Entity::insert_many(chunk.to_vec())

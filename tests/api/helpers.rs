@@ -5,6 +5,7 @@ use std::sync::Arc;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
 use scimd::clock::SystemClock;
+use scimd::domain::Domain;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -91,6 +92,9 @@ pub struct TestApp {
     pub admin_token: String,
     pub db: TestDb,
     pub client: Client,
+    /// The server's domain services and the default tenant, for seeding.
+    pub domain: Arc<Domain>,
+    pub tenant_id: String,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -125,6 +129,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("an empty database gets a default tenant");
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let scim_base = app.scim_base().to_owned();
+    let domain = app.domain();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(app.run_until(async move {
         let _ = rx.await;
@@ -136,6 +141,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         admin_token: created.admin_token,
         db,
         client: Client::new(),
+        domain,
+        tenant_id: created.tenant_id,
         shutdown: Some(tx),
     }
 }

@@ -683,3 +683,77 @@ async fn a_filter_no_index_can_narrow_is_refused_past_the_scan_limit() {
     let list = json_of(app.get("/Users?filter=userName+pr").await, 200).await;
     assert_eq!(list["totalResults"], 6, "exact filters are not bounded");
 }
+
+#[tokio::test]
+async fn the_filters_idps_send_are_answered_by_an_index() {
+    let app = spawn_app().await;
+    let bodies: Vec<Value> = (0..3000)
+        .map(|i| {
+            json!({
+                "userName": format!("u{i}@x.test"),
+                "externalId": format!("e{i}"),
+                "displayName": format!("User {i}"),
+                "active": i % 50 != 0,
+                "emails": [{"value": format!("u{i}@mail.test"), "type": "work"}]
+            })
+        })
+        .collect();
+    let ids = app
+        .domain
+        .import_users(&app.tenant_id, &bodies)
+        .await
+        .unwrap();
+    app.domain.refresh_statistics().await.unwrap();
+    let id = &ids[7];
+    let cases = [
+        (
+            r#"userName eq "U7@x.test""#.to_owned(),
+            vec!["users_tenant_user_name"],
+        ),
+        (
+            r#"externalId eq "e7""#.to_owned(),
+            vec!["users_tenant_external_id"],
+        ),
+        (
+            r#"displayName eq "user 7""#.to_owned(),
+            vec!["users_tenant_display_name"],
+        ),
+        (
+            r#"emails.value eq "u7@mail.test""#.to_owned(),
+            vec!["user_emails_tenant_value"],
+        ),
+        (
+            r#"emails[type eq "work"].value eq "u7@mail.test""#.to_owned(),
+            vec!["user_emails_tenant_value"],
+        ),
+        (
+            r#"meta.lastModified gt "2100-01-01T00:00:00Z""#.to_owned(),
+            vec!["users_tenant_updated"],
+        ),
+        (
+            format!(r#"id eq "{id}""#),
+            vec!["users_pkey|sqlite_autoindex_users_1"],
+        ),
+        (
+            r#"userName eq "u7@x.test" or externalId eq "e8""#.to_owned(),
+            vec!["users_tenant_user_name", "users_tenant_external_id"],
+        ),
+    ];
+    for (filter, indexes) in cases {
+        let (exact, plan) = app
+            .domain
+            .explain_users(&app.tenant_id, &filter)
+            .await
+            .unwrap();
+        assert!(exact, "{filter} is answered by SQL alone");
+        let text = plan.join("\n");
+        for index in indexes {
+            assert!(
+                index.split('|').any(|name| text.contains(name)),
+                "{filter} should use {index}:\n{text}"
+            );
+        }
+        let found = list_ids(&app, "/Users", &filter).await.unwrap();
+        assert!(found.len() <= 2, "{filter}");
+    }
+}
