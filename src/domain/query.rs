@@ -176,8 +176,7 @@ impl Domain {
         let relations = relation(kind);
         let page = match (plan.exact, sorting.sql) {
             (true, Some(order)) => {
-                let total = self.store.count(kind, tenant_id, &plan).await?;
-                let (rows, next, previous) = match walk {
+                let (rows, next, previous, whole) = match walk {
                     None => {
                         let window = Window {
                             after: None,
@@ -192,7 +191,9 @@ impl Domain {
                                 .list(kind, tenant_id, &plan, order, window)
                                 .await?
                         };
-                        (rows, None, None)
+                        // A first page with room to spare holds every match.
+                        let whole = index.offset() == 0 && (rows.len() as u64) < index.count;
+                        (rows, None, None, whole)
                     }
                     Some(position) => {
                         let window = Window {
@@ -205,8 +206,17 @@ impl Domain {
                             .store
                             .list(kind, tenant_id, &plan, order, window)
                             .await?;
-                        cursor_page(rows, index.count, position, |row| &row.key)
+                        let whole = position.is_none() && (rows.len() as u64) <= index.count;
+                        let (rows, next, previous) =
+                            cursor_page(rows, index.count, position, |row| &row.key);
+                        (rows, next, previous, whole)
                     }
+                };
+                // Lookups (one match or none) need no second query to count.
+                let total = if whole {
+                    rows.len() as u64
+                } else {
+                    self.store.count(kind, tenant_id, &plan).await?
                 };
                 let resources = self
                     .render_rows(kind, tenant_id, &rows, projection.wants(relations))

@@ -112,6 +112,31 @@ pub async fn spawn_app() -> TestApp {
 
 /// A server whose configuration `adjust` may change first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(adjust, Arc::new(SystemClock)).await
+}
+
+/// A clock the test moves by hand.
+#[derive(Debug)]
+pub struct ManualClock(pub std::sync::atomic::AtomicI64);
+
+impl ManualClock {
+    pub fn advance_seconds(&self, seconds: i64) {
+        self.0
+            .fetch_add(seconds * 1000, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl scimd::clock::Clock for ManualClock {
+    fn now_millis(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// A server reading time from `clock`.
+pub async fn spawn_app_on(
+    adjust: impl FnOnce(&mut Config),
+    clock: Arc<dyn scimd::clock::Clock>,
+) -> TestApp {
     let db = test_db().await;
     let mut config = Config {
         listen: "127.0.0.1:0".into(),
@@ -121,7 +146,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         scan_limit: scimd::domain::SCAN_LIMIT,
     };
     adjust(&mut config);
-    let mut app = Application::build(&config, Arc::new(SystemClock))
+    let mut app = Application::build(&config, clock)
         .await
         .expect("the server builds");
     let created = app

@@ -757,3 +757,26 @@ async fn the_filters_idps_send_are_answered_by_an_index() {
         assert!(found.len() <= 2, "{filter}");
     }
 }
+
+#[tokio::test]
+async fn a_cursor_older_than_the_timeout_is_400_expired_cursor() {
+    let clock = std::sync::Arc::new(ManualClock(std::sync::atomic::AtomicI64::new(
+        1_800_000_000_000,
+    )));
+    let app = spawn_app_on(|_| {}, clock.clone()).await;
+    for i in 0..3 {
+        app.create_user(&format!("old{i}@example.com")).await;
+    }
+    let first = json_of(app.get("/Users?count=1&cursor=").await, 200).await;
+    let next = first["nextCursor"].as_str().unwrap().to_owned();
+    clock.advance_seconds(3599);
+    json_of(app.get(&format!("/Users?count=1&cursor={next}")).await, 200).await;
+    clock.advance_seconds(2);
+    let error = assert_scim_error(
+        app.get(&format!("/Users?count=1&cursor={next}")).await,
+        400,
+        Some("expiredCursor"),
+    )
+    .await;
+    assert!(error["detail"].as_str().unwrap().contains("3600"));
+}
