@@ -138,8 +138,8 @@ impl Store {
     /// Connects to `url` (`sqlite:` or `postgres:`).
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
-            let read = Database::connect(options(url, 8)).await?;
-            let write = Database::connect(options(url, 1)).await?;
+            let write = connect_sqlite(url, 1).await?;
+            let read = connect_sqlite(url, 8).await?;
             Ok(Store { read, write })
         } else {
             let pool = Database::connect(options(url, 16)).await?;
@@ -172,11 +172,11 @@ impl Store {
                     tx.commit().await?;
                     return Ok(());
                 }
-                Err(error) if attempts < 5 => {
+                Err(error) if attempts < 20 => {
                     drop(tx);
                     attempts += 1;
                     tracing::debug!(%error, "migration raced another process; retrying");
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    tokio::time::sleep(Duration::from_millis(50 * attempts)).await;
                 }
                 Err(error) => return Err(error.into()),
             }
@@ -212,6 +212,23 @@ impl Tx {
 
     fn conn(&self) -> &impl ConnectionTrait {
         &self.inner
+    }
+}
+
+/// Opens an SQLite pool. Switching a new file to WAL takes a lock that
+/// SQLite's busy timeout does not wait for, so processes opening the same
+/// new file together retry for a while.
+async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConnection, StoreError> {
+    let mut attempts = 0;
+    loop {
+        match Database::connect(options(url, max_connections)).await {
+            Ok(pool) => return Ok(pool),
+            Err(error) if attempts < 20 && error.to_string().contains("database is locked") => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempts)).await;
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
 }
 

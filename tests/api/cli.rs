@@ -40,11 +40,22 @@ pub fn start_server(database_url: &str) -> (std::process::Child, Vec<String>) {
         .spawn()
         .expect("spawn scimd serve");
     let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut logged = Vec::new();
+    let mut listening = false;
     for line in stderr.lines() {
         let line = line.expect("stderr line");
         if line.contains("scimd is listening") {
+            listening = true;
             break;
         }
+        logged.push(line);
+    }
+    if !listening {
+        let status = child.wait().expect("wait");
+        panic!(
+            "scimd serve exited with {status} before listening:\n{}",
+            logged.join("\n")
+        );
     }
     // Everything the bootstrap prints is flushed before the listening notice.
     let stdout = child.stdout.take().expect("stdout");
