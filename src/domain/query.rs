@@ -17,7 +17,7 @@ use super::{Domain, DomainError};
 use crate::scim::ScimError;
 use crate::scim::eval::{Query, Unknown, compile, parse_instant};
 use crate::scim::filter::{self, parse_path};
-use crate::scim::list::{ListRequest, MAX_COUNT, cursor_response, list_response};
+use crate::scim::list::{ListRequest, cursor_response, list_response};
 use crate::scim::path::{Resolved, definition, resolve};
 use crate::scim::projection::Projection;
 use crate::scim::schema::{AttributeType, ResourceSchema};
@@ -317,7 +317,7 @@ impl Domain {
             .map(|(key, resource)| match &sorting.attr {
                 Some(attr) => (
                     Key {
-                        value: sort_value(self.schema_of(kind), attr, &resource),
+                        value: sort_value(attr, &resource),
                         id: key.id,
                     },
                     resource,
@@ -497,7 +497,7 @@ fn sorting(
 /// The sort value of a resource (RFC 7644 §3.4.2.3): the primary value of
 /// a multi-valued attribute, else its first; lowercased unless caseExact;
 /// instants as milliseconds.
-fn sort_value(schema: &ResourceSchema, attr: &Resolved, resource: &Value) -> Value {
+fn sort_value(attr: &Resolved, resource: &Value) -> Value {
     let holder = match &attr.extension {
         Some(urn) => resource.get(urn),
         None => Some(resource),
@@ -517,7 +517,6 @@ fn sort_value(schema: &ResourceSchema, attr: &Resolved, resource: &Value) -> Val
         (None, e) => e,
         (Some(_), None) => None,
     };
-    let _ = schema;
     match (leaf, attr.kind) {
         (Some(Value::String(s)), AttributeType::DateTime) => {
             parse_instant(s).map_or(Value::Null, Value::from)
@@ -605,6 +604,3 @@ fn resources_of(list: Value) -> Vec<Value> {
         _ => Vec::new(),
     }
 }
-
-/// The largest page, advertised with the cursor settings.
-pub const MAX_PAGE_SIZE: u64 = MAX_COUNT;

@@ -224,37 +224,18 @@ struct Planner<'a> {
 impl Planner<'_> {
     /// The condition (None: no restriction) and whether it is exact.
     fn translate(&self, query: &Query) -> (Option<Condition>, bool) {
-        match query {
+        fold(query, &|leaf| match leaf {
             Query::Compare { attr, .. } | Query::Present(attr) => match target(self.kind, attr) {
                 Some(Target::Column { name, nullable }) => {
                     let column = Expr::col((Alias::new(self.kind.table()), Alias::new(name)));
-                    (Some(leaf(column, nullable, query)), true)
+                    (Some(condition_on(column, nullable, leaf)), true)
                 }
                 Some(Target::Side(side)) => {
                     let column = Expr::col((Alias::new(side.table), Alias::new(side.column)));
-                    let condition = leaf(column, true, query);
+                    let condition = condition_on(column, true, leaf);
                     (Some(self.in_side(side.table, side.key, condition)), true)
                 }
                 None => (None, false),
-            },
-            Query::And(a, b) => {
-                let (a, a_exact) = self.translate(a);
-                let (b, b_exact) = self.translate(b);
-                let condition = match (a, b) {
-                    (Some(a), Some(b)) => Some(Cond::all().add(a).add(b)),
-                    (one, other) => one.or(other),
-                };
-                (condition, a_exact && b_exact)
-            }
-            Query::Or(a, b) => match (self.translate(a), self.translate(b)) {
-                ((Some(a), a_exact), (Some(b), b_exact)) => {
-                    (Some(Cond::any().add(a).add(b)), a_exact && b_exact)
-                }
-                _ => (None, false),
-            },
-            Query::Not(inner) => match self.translate(inner) {
-                (Some(condition), true) => (Some(condition.not()), true),
-                _ => (None, false),
             },
             Query::Any { attr, filter } => match side_of(self.kind, attr) {
                 Some((table, key)) => match self.translate_value(table, filter) {
@@ -264,45 +245,28 @@ impl Planner<'_> {
                 None => (None, false),
             },
             Query::Nothing => (Some(Cond::all().add(Expr::val(1).eq(0))), true),
-        }
+            Query::And(..) | Query::Or(..) | Query::Not(..) => (None, false),
+        })
     }
 
     /// A value filter's condition on one row of the side table `table`.
     fn translate_value(&self, table: &'static str, query: &Query) -> (Option<Condition>, bool) {
-        match query {
+        fold(query, &|leaf| match leaf {
             Query::Compare { attr, .. } | Query::Present(attr) => {
                 match side_column(table, &attr.name, self.kind) {
                     Some(column) => {
                         let column = Expr::col((Alias::new(table), Alias::new(column)));
-                        (Some(leaf(column, true, query)), true)
+                        (Some(condition_on(column, true, leaf)), true)
                     }
                     None => (None, false),
                 }
             }
-            Query::And(a, b) => {
-                let (a, a_exact) = self.translate_value(table, a);
-                let (b, b_exact) = self.translate_value(table, b);
-                let condition = match (a, b) {
-                    (Some(a), Some(b)) => Some(Cond::all().add(a).add(b)),
-                    (one, other) => one.or(other),
-                };
-                (condition, a_exact && b_exact)
-            }
-            Query::Or(a, b) => match (
-                self.translate_value(table, a),
-                self.translate_value(table, b),
-            ) {
-                ((Some(a), a_exact), (Some(b), b_exact)) => {
-                    (Some(Cond::any().add(a).add(b)), a_exact && b_exact)
-                }
-                _ => (None, false),
-            },
-            Query::Not(inner) => match self.translate_value(table, inner) {
-                (Some(condition), true) => (Some(condition.not()), true),
-                _ => (None, false),
-            },
-            Query::Any { .. } | Query::Nothing => (None, false),
-        }
+            Query::Any { .. }
+            | Query::Nothing
+            | Query::And(..)
+            | Query::Or(..)
+            | Query::Not(..) => (None, false),
+        })
     }
 
     /// `<table>.id IN (SELECT key FROM side WHERE tenant_id = ? AND condition)`.
@@ -318,8 +282,42 @@ impl Planner<'_> {
     }
 }
 
+/// Folds the boolean structure of `query`, handing everything else to
+/// `leaf`. An `and` keeps what each side can say (dropping a side only
+/// widens the result, so the condition stays a superset); an `or` needs
+/// both sides; a `not` needs an exact inside.
+fn fold(
+    query: &Query,
+    leaf: &dyn Fn(&Query) -> (Option<Condition>, bool),
+) -> (Option<Condition>, bool) {
+    match query {
+        Query::And(a, b) => {
+            let (a, a_exact) = fold(a, leaf);
+            let (b, b_exact) = fold(b, leaf);
+            let condition = match (a, b) {
+                (Some(a), Some(b)) => Some(Cond::all().add(a).add(b)),
+                (one, other) => one.or(other),
+            };
+            (condition, a_exact && b_exact)
+        }
+        Query::Or(a, b) => match (fold(a, leaf), fold(b, leaf)) {
+            ((Some(a), a_exact), (Some(b), b_exact)) => {
+                (Some(Cond::any().add(a).add(b)), a_exact && b_exact)
+            }
+            _ => (None, false),
+        },
+        Query::Not(inner) => match fold(inner, leaf) {
+            (Some(condition), true) => (Some(condition.not()), true),
+            _ => (None, false),
+        },
+        Query::Compare { .. } | Query::Present(_) | Query::Any { .. } | Query::Nothing => {
+            leaf(query)
+        }
+    }
+}
+
 /// One comparison or presence test on a column.
-fn leaf(column: Expr, nullable: bool, query: &Query) -> Condition {
+fn condition_on(column: Expr, nullable: bool, query: &Query) -> Condition {
     let test: SimpleExpr = match query {
         Query::Present(_) => {
             // RFC 7643 §2.5: "" is unassigned too.
