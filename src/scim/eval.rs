@@ -90,6 +90,20 @@ pub fn compile(
     Compiler { schema, unknown }.compile(filter, None)
 }
 
+/// Compiles a value filter (the inside of `emails[…]`) for one value of
+/// the multi-valued `parent`.
+pub fn compile_within(
+    filter: &Filter,
+    schema: &ResourceSchema,
+    parent: &Attribute,
+) -> Result<Query, ScimError> {
+    Compiler {
+        schema,
+        unknown: Unknown::Reject,
+    }
+    .compile(filter, Some(parent))
+}
+
 struct Compiler<'s> {
     schema: &'s ResourceSchema,
     unknown: Unknown,

@@ -146,6 +146,64 @@ pub fn parse(input: &str) -> Result<Filter, FilterError> {
     }
 }
 
+/// A PATCH target (RFC 7644 §3.5.2): `attrPath` or `valuePath [subAttr]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatchPath {
+    pub attr: AttrPath,
+    /// The value filter of `emails[type eq "work"]`, if any.
+    pub filter: Option<Filter>,
+    /// The sub-attribute after a value filter: `emails[type eq "work"].value`.
+    pub sub: Option<String>,
+}
+
+/// Parses a PATCH `path`.
+pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
+    if input.len() > MAX_FILTER_LEN {
+        return Err(FilterError {
+            position: MAX_FILTER_LEN,
+            message: format!("the path is longer than {MAX_FILTER_LEN} bytes"),
+        });
+    }
+    let mut parser = Parser {
+        tokens: lex(input)?,
+        next: 0,
+        end: input.len(),
+        depth: 0,
+        terms: 0,
+    };
+    let attr = parser.path()?;
+    let mut path = PatchPath {
+        attr,
+        filter: None,
+        sub: None,
+    };
+    if parser.peek().map(|t| &t.kind) == Some(&Kind::LBracket) {
+        parser.next += 1;
+        parser.enter()?;
+        path.filter = Some(parser.or()?);
+        parser.expect(&Kind::RBracket, "expected `]`")?;
+        if let Some(Token {
+            kind: Kind::Word(w),
+            position,
+        }) = parser.peek().cloned()
+            && let Some(sub) = w.strip_prefix('.')
+        {
+            parser.next += 1;
+            let sub_path = parse_path(sub)
+                .filter(|p| p.urn.is_none() && p.sub.is_none())
+                .ok_or(FilterError {
+                    position,
+                    message: format!("`{w}` is not a valid sub-attribute"),
+                })?;
+            path.sub = Some(sub_path.name);
+        }
+    }
+    match parser.peek() {
+        None => Ok(path),
+        Some(token) => Err(parser.error_at(token, "expected the end of the path")),
+    }
+}
+
 /// Parses an attribute path such as `name.givenName` or
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value`.
 pub fn parse_path(text: &str) -> Option<AttrPath> {
@@ -593,6 +651,21 @@ mod tests {
 
         let error = parse(r#"userName eq "x"#).expect_err("unterminated");
         assert_eq!(error.position, 12);
+    }
+
+    #[test]
+    fn patch_paths_parse_with_value_filters_and_sub_attributes() {
+        let path = parse_patch_path(r#"emails[type eq "work"].value"#).expect("parses");
+        assert!(path.attr.is("emails", None));
+        assert_eq!(path.filter, Some(eq("type", json!("work"))));
+        assert_eq!(path.sub.as_deref(), Some("value"));
+        let path = parse_patch_path("name.familyName").expect("parses");
+        assert!(path.attr.is("name", Some("familyName")) && path.filter.is_none());
+        let path = parse_patch_path(r#"members[value eq "2819c223"]"#).expect("parses");
+        assert!(path.filter.is_some() && path.sub.is_none());
+        assert!(parse_patch_path("emails[type eq").is_err());
+        assert!(parse_patch_path("emails extra").is_err());
+        assert!(parse_patch_path("").is_err());
     }
 
     #[test]
