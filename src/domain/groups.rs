@@ -5,9 +5,12 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::render::Resource;
+use std::collections::BTreeSet;
+
+use super::render::{Resource, check_if_match};
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
+use crate::scim::patch::{self, MemberChange, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
 use crate::store::{GroupRow, Kind, Member, ResourceRecord, Tx};
@@ -144,7 +147,7 @@ impl Domain {
             display_name: &name,
             external_id: doc.get("externalId").and_then(Value::as_str),
             document: &doc,
-            members: &members,
+            members: Some(&members),
             version: 1,
             created_at: now,
             updated_at: now,
@@ -191,6 +194,7 @@ impl Domain {
         id: &str,
         body: &Value,
         projection: &Projection,
+        if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
@@ -200,64 +204,158 @@ impl Domain {
             .group_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, old.version)?;
         carry_immutable(&self.schemas.group, &old.document, &mut doc)?;
         let members = self.resolve_members(&tx, tenant_id, id, &requested).await?;
-        if doc == old.document {
-            let current: Vec<Member> = self
-                .store
-                .members(tenant_id, &[id])
-                .await?
-                .into_iter()
-                .map(|(_, m)| m)
-                .collect();
-            let same = |a: &[Member], b: &[Member]| {
-                let ids = |m: &[Member]| {
-                    m.iter()
-                        .map(|m| m.id.clone())
-                        .collect::<std::collections::BTreeSet<_>>()
-                };
-                ids(a) == ids(b)
-            };
-            if same(&current, &members) {
-                // Nothing changed: no write, no new version.
-                let group = self.render_group(&old, current.iter());
-                return Ok(self.shape(Kind::Groups, group, projection));
-            }
+        let current: Vec<Member> = self
+            .store
+            .members(tenant_id, &[id])
+            .await?
+            .into_iter()
+            .map(|(_, m)| m)
+            .collect();
+        let ids = |m: &[Member]| m.iter().map(|m| m.id.clone()).collect::<BTreeSet<_>>();
+        if doc == old.document && ids(&current) == ids(&members) {
+            // Nothing changed: no write, no new version.
+            let group = self.render_group(&old, current.iter());
+            return Ok(self.shape(Kind::Groups, group, projection));
         }
+        let record = self
+            .write_group(&tx, tenant_id, &old, doc, &name, Some(&members))
+            .await?;
+        tx.commit().await?;
+        let group = self.render_group(&record, members.iter());
+        Ok(self.shape(Kind::Groups, group, projection))
+    }
+
+    /// PATCH /Groups/{id}. Member operations write only the member rows
+    /// they name: a group is never loaded whole to change it. Returns the
+    /// group when `projection` asks for a body, else `None` (204).
+    pub async fn patch_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        body: &Value,
+        projection: Option<&Projection>,
+        if_match: Option<&str>,
+    ) -> Result<Option<Resource>, DomainError> {
+        let operations = patch::parse_request(&self.schemas.group, body)?;
+        let (member_ops, doc_ops): (Vec<&Operation>, Vec<&Operation>) =
+            operations.iter().partition(|op| patch::targets_members(op));
+        let changes = member_ops
+            .into_iter()
+            .map(patch::member_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        let doc_ops: Vec<Operation> = doc_ops.into_iter().cloned().collect();
+        let tx = self.store.begin().await?;
+        let old = tx
+            .group_for_update(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, old.version)?;
+        let doc = patch::apply(&self.schemas.group, id, &old.document, &doc_ops)?;
+        let name = display_name(&doc)?.to_owned();
+        let mut changed = doc != old.document;
+        for change in changes {
+            let touched = match change {
+                MemberChange::Add(ids) => {
+                    let members = self
+                        .resolve_members(&tx, tenant_id, id, &requested(ids))
+                        .await?;
+                    tx.add_members(tenant_id, id, &members).await?
+                }
+                MemberChange::Remove(ids) => tx.remove_members(tenant_id, id, &ids).await?,
+                MemberChange::RemoveAll => tx.clear_members(tenant_id, id).await?,
+                MemberChange::Replace(ids) => {
+                    let members = self
+                        .resolve_members(&tx, tenant_id, id, &requested(ids))
+                        .await?;
+                    tx.clear_members(tenant_id, id).await?
+                        + tx.add_members(tenant_id, id, &members).await?
+                }
+            };
+            changed |= touched > 0;
+        }
+        let record = if changed {
+            let record = self
+                .write_group(&tx, tenant_id, &old, doc, &name, None)
+                .await?;
+            tx.commit().await?;
+            record
+        } else {
+            // Adding members that are there already changes nothing.
+            old
+        };
+        let Some(projection) = projection else {
+            return Ok(None);
+        };
+        let members = if projection.wants("members") {
+            self.store.members(tenant_id, &[id]).await?
+        } else {
+            Vec::new()
+        };
+        let group = self.render_group(&record, members.iter().map(|(_, m)| m));
+        Ok(Some(self.shape(Kind::Groups, group, projection)))
+    }
+
+    /// Writes a changed group with the next version; members are rewritten
+    /// only when given.
+    async fn write_group(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        old: &ResourceRecord,
+        doc: Document,
+        name: &str,
+        members: Option<&[Member]>,
+    ) -> Result<ResourceRecord, DomainError> {
         let now = self.now();
         let version = old.version + 1;
         let row = GroupRow {
-            id,
-            display_name: &name,
+            id: &old.id,
+            display_name: name,
             external_id: doc.get("externalId").and_then(Value::as_str),
             document: &doc,
-            members: &members,
+            members,
             version,
             created_at: old.created_at,
             updated_at: now,
         };
         if !tx.update_group(tenant_id, &row, old.version).await? {
-            return Err(not_found(id));
+            return Err(not_found(&old.id));
         }
-        tx.commit().await?;
-        let record = ResourceRecord {
-            id: id.to_owned(),
+        Ok(ResourceRecord {
+            id: old.id.clone(),
             document: doc,
             version,
             created_at: old.created_at,
             updated_at: now,
-        };
-        let group = self.render_group(&record, members.iter());
-        Ok(self.shape(Kind::Groups, group, projection))
+        })
     }
 
     /// DELETE /Groups/{id}.
-    pub async fn delete_group(&self, tenant_id: &str, id: &str) -> Result<(), DomainError> {
+    pub async fn delete_group(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), DomainError> {
         let tx = self.store.begin().await?;
+        let current = tx
+            .group_for_update(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, current.version)?;
         if !tx.delete_group(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
         tx.commit().await?;
         Ok(())
     }
+}
+
+fn requested(ids: Vec<String>) -> Vec<RequestedMember> {
+    ids.into_iter()
+        .map(|id| RequestedMember { id, kind: None })
+        .collect()
 }

@@ -21,7 +21,7 @@ use crate::store::{Store, StoreError, UniqueField};
 pub use crate::store::Kind;
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use query::SCAN_LIMIT;
-pub use render::Resource;
+pub use render::{Resource, etag_matches};
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, Scope, TokenSummary};
 

@@ -18,9 +18,47 @@ pub struct Resource {
     pub location: String,
 }
 
+impl Resource {
+    /// The version behind the ETag.
+    pub fn version(&self) -> Option<i64> {
+        self.etag
+            .strip_prefix("W/\"")?
+            .strip_suffix('"')?
+            .parse()
+            .ok()
+    }
+}
+
 /// The weak ETag of a version (RFC 7644 §3.14).
 pub fn etag(version: i64) -> String {
     format!("W/\"{version}\"")
+}
+
+/// Whether an `If-Match` / `If-None-Match` list names `version`: `*`, or
+/// an entity tag equal to it under weak comparison (RFC 9110 §8.8.3.2).
+pub fn etag_matches(list: &str, version: i64) -> bool {
+    let ours = version.to_string();
+    list.split(',').map(str::trim).any(|tag| {
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        tag == "*" || tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) == Some(ours.as_str())
+    })
+}
+
+/// Checks `If-Match` against the current version: 412 when stale.
+pub(super) fn check_if_match(
+    if_match: Option<&str>,
+    version: i64,
+) -> Result<(), crate::scim::ScimError> {
+    match if_match {
+        Some(list) if !etag_matches(list, version) => Err(crate::scim::ScimError::status(
+            412,
+            format!(
+                "the resource has changed (its version is now {}); read it again and retry",
+                etag(version)
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 impl Domain {

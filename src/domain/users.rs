@@ -2,12 +2,21 @@
 
 use serde_json::Value;
 
-use super::render::Resource;
+use super::render::{Resource, check_if_match};
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
+use crate::scim::patch::{self, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
 use crate::store::{Kind, ResourceRecord, UserRow};
+
+/// How a PUT or PATCH changes a user.
+enum Change<'a> {
+    /// PUT: the new, already validated document.
+    Replace(Document),
+    /// PATCH: operations on the stored document.
+    Patch(&'a [Operation]),
+}
 
 fn not_found(id: &str) -> DomainError {
     DomainError::Scim(ScimError::not_found(format!("no user has id {id}")))
@@ -128,26 +137,70 @@ impl Domain {
         id: &str,
         body: &Value,
         projection: &Projection,
+        if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
-        let mut doc = normalize(&self.schemas.user, body)?;
-        require_user_name(&doc)?;
+        let doc = normalize(&self.schemas.user, body)?;
+        self.update_user(tenant_id, id, Change::Replace(doc), projection, if_match)
+            .await
+    }
+
+    /// PATCH /Users/{id} (RFC 7644 §3.5.2), through the same write as PUT.
+    pub async fn patch_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        body: &Value,
+        projection: &Projection,
+        if_match: Option<&str>,
+    ) -> Result<Resource, DomainError> {
+        let operations = patch::parse_request(&self.schemas.user, body)?;
+        self.update_user(
+            tenant_id,
+            id,
+            Change::Patch(&operations),
+            projection,
+            if_match,
+        )
+        .await
+    }
+
+    /// The one write path of PUT and PATCH: lock, check `If-Match`, build
+    /// the new document, write it unless nothing changed.
+    async fn update_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: Change<'_>,
+        projection: &Projection,
+        if_match: Option<&str>,
+    ) -> Result<Resource, DomainError> {
         let tx = self.store.begin().await?;
         let old = tx
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        carry_immutable(&self.schemas.user, &old.document, &mut doc)?;
-        // Leaving `active` out of a PUT must not reactivate a deactivated user.
-        if !doc.contains_key("active") {
-            let active = old
-                .document
-                .get("active")
-                .cloned()
-                .unwrap_or(Value::Bool(true));
-            doc.insert("active".into(), active);
-        }
+        check_if_match(if_match, old.version)?;
+        let doc = match change {
+            Change::Replace(mut doc) => {
+                carry_immutable(&self.schemas.user, &old.document, &mut doc)?;
+                // Leaving `active` out of a PUT must not reactivate a deactivated user.
+                if !doc.contains_key("active") {
+                    let active = old
+                        .document
+                        .get("active")
+                        .cloned()
+                        .unwrap_or(Value::Bool(true));
+                    doc.insert("active".into(), active);
+                }
+                doc
+            }
+            Change::Patch(operations) => {
+                patch::apply(&self.schemas.user, id, &old.document, operations)?
+            }
+        };
+        require_user_name(&doc)?;
         let record = if doc == old.document {
-            // Nothing changed: no write, no new version.
+            // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
             old
         } else {
             let now = self.now();
@@ -166,14 +219,28 @@ impl Domain {
                 updated_at: now,
             }
         };
-        let memberships = self.store.memberships(tenant_id, &[id]).await?;
+        let memberships = if projection.wants("groups") {
+            self.store.memberships(tenant_id, &[id]).await?
+        } else {
+            Vec::new()
+        };
         let user = self.render_user(&record, memberships.iter());
         Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// DELETE /Users/{id} (RFC 7644 §3.6); the user also leaves its groups.
-    pub async fn delete_user(&self, tenant_id: &str, id: &str) -> Result<(), DomainError> {
+    pub async fn delete_user(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), DomainError> {
         let tx = self.store.begin().await?;
+        let current = tx
+            .user_for_update(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        check_if_match(if_match, current.version)?;
         if !tx.delete_user(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }

@@ -56,6 +56,7 @@ pub fn router(state: AppState) -> Router {
         scim_route(
             get(resources::get)
                 .put(resources::replace)
+                .patch(resources::patch)
                 .delete(resources::delete),
         )
         .layer(Extension(kind))

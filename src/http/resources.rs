@@ -3,14 +3,14 @@
 
 use axum::Extension;
 use axum::extract::{FromRequestParts, Query, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
 use super::body::{ScimBody, resource_response, scim_json};
 use super::error::ApiError;
-use crate::domain::{Kind, Principal};
+use crate::domain::{Kind, Principal, etag_matches};
 use crate::scim::ScimError;
 use crate::scim::list::ListRequest;
 
@@ -114,11 +114,17 @@ pub async fn create(
     Ok(resource_response(StatusCode::CREATED, &created))
 }
 
+/// The value of a request header, if it is text.
+fn header(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     Extension(kind): Extension<Kind>,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let projection = state
@@ -129,6 +135,16 @@ pub async fn get(
         Kind::Users => domain.user(&who.tenant_id, &id, &projection).await?,
         Kind::Groups => domain.group(&who.tenant_id, &id, &projection).await?,
     };
+    // RFC 7644 §3.14: If-None-Match with the current version → 304.
+    if let Some(list) = header(&headers, header::IF_NONE_MATCH)
+        && found.version().is_some_and(|v| etag_matches(list, v))
+    {
+        let mut response = StatusCode::NOT_MODIFIED.into_response();
+        if let Ok(etag) = HeaderValue::from_str(&found.etag) {
+            response.headers_mut().insert(header::ETAG, etag);
+        }
+        return Ok(response);
+    }
     Ok(resource_response(StatusCode::OK, &found))
 }
 
@@ -137,26 +153,70 @@ pub async fn replace(
     Extension(who): Extension<Principal>,
     Extension(kind): Extension<Kind>,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
     Query(pairs): Pairs,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let projection = state
         .domain
         .projection(kind, &ListRequest::from_query(pairs)?)?;
+    let if_match = header(&headers, header::IF_MATCH);
     let domain = &state.domain;
     let replaced = match kind {
         Kind::Users => {
             domain
-                .replace_user(&who.tenant_id, &id, &body, &projection)
+                .replace_user(&who.tenant_id, &id, &body, &projection, if_match)
                 .await?
         }
         Kind::Groups => {
             domain
-                .replace_group(&who.tenant_id, &id, &body, &projection)
+                .replace_group(&who.tenant_id, &id, &body, &projection, if_match)
                 .await?
         }
     };
     Ok(resource_response(StatusCode::OK, &replaced))
+}
+
+/// PATCH: users answer 200 with the resource; groups answer 204, or 200
+/// with the resource when `attributes`/`excludedAttributes` ask for one
+/// (RFC 7644 §3.5.2).
+pub async fn patch(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    Extension(kind): Extension<Kind>,
+    ResourceId(id): ResourceId,
+    headers: HeaderMap,
+    Query(pairs): Pairs,
+    ScimBody(body): ScimBody,
+) -> Result<Response, ApiError> {
+    let request = ListRequest::from_query(pairs)?;
+    let projection = state.domain.projection(kind, &request)?;
+    let if_match = header(&headers, header::IF_MATCH);
+    let domain = &state.domain;
+    match kind {
+        Kind::Users => {
+            let user = domain
+                .patch_user(&who.tenant_id, &id, &body, &projection, if_match)
+                .await?;
+            Ok(resource_response(StatusCode::OK, &user))
+        }
+        Kind::Groups => {
+            let wants_body = request.attributes.is_some() || request.excluded_attributes.is_some();
+            let group = domain
+                .patch_group(
+                    &who.tenant_id,
+                    &id,
+                    &body,
+                    wants_body.then_some(&projection),
+                    if_match,
+                )
+                .await?;
+            Ok(match group {
+                Some(group) => resource_response(StatusCode::OK, &group),
+                None => StatusCode::NO_CONTENT.into_response(),
+            })
+        }
+    }
 }
 
 pub async fn delete(
@@ -164,10 +224,22 @@ pub async fn delete(
     Extension(who): Extension<Principal>,
     Extension(kind): Extension<Kind>,
     ResourceId(id): ResourceId,
+    headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
+    let if_match = header(&headers, header::IF_MATCH);
     match kind {
-        Kind::Users => state.domain.delete_user(&who.tenant_id, &id).await?,
-        Kind::Groups => state.domain.delete_group(&who.tenant_id, &id).await?,
+        Kind::Users => {
+            state
+                .domain
+                .delete_user(&who.tenant_id, &id, if_match)
+                .await?
+        }
+        Kind::Groups => {
+            state
+                .domain
+                .delete_group(&who.tenant_id, &id, if_match)
+                .await?
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }

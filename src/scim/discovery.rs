@@ -22,7 +22,7 @@ pub fn service_provider_config(base: &str, pagination: Pagination) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/scimd/scimd#readme",
-        "patch": { "supported": false },
+        "patch": { "supported": true },
         "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
         "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },
@@ -35,7 +35,7 @@ pub fn service_provider_config(base: &str, pagination: Pagination) -> Value {
             "maxPageSize": pagination.max_page_size,
             "cursorTimeout": pagination.cursor_timeout_seconds,
         },
-        "etag": { "supported": false },
+        "etag": { "supported": true },
         "authenticationSchemes": [
             {
                 "type": "oauthbearertoken",

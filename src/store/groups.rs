@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr, sea_query::ExprTrait, sea_query::Query,
+    sea_query::Expr, sea_query::ExprTrait, sea_query::OnConflict, sea_query::Query,
 };
 
 use super::entity::{group, group_member, user};
@@ -24,7 +24,8 @@ pub struct GroupRow<'a> {
     pub display_name: &'a str,
     pub external_id: Option<&'a str>,
     pub document: &'a Document,
-    pub members: &'a [Member],
+    /// The whole member list, or `None` to leave the member rows as they are.
+    pub members: Option<&'a [Member]>,
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
@@ -175,11 +176,14 @@ impl Tx {
         group::Entity::insert(active_model(tenant_id, row)?)
             .exec_without_returning(self.conn())
             .await?;
-        self.insert_members(tenant_id, row.id, row.members).await
+        self.add_members(tenant_id, row.id, row.members.unwrap_or_default())
+            .await?;
+        Ok(())
     }
 
-    /// Replaces a group and its whole member list when its version is still
-    /// `expected_version`; false when it changed or is gone.
+    /// Replaces a group's row (and its whole member list, when given) if
+    /// its version is still `expected_version`; false when it changed or is
+    /// gone.
     pub async fn update_group(
         &self,
         tenant_id: &str,
@@ -198,11 +202,10 @@ impl Tx {
         if result.rows_affected != 1 {
             return Ok(false);
         }
-        group_member::Entity::delete_many()
-            .filter(group_member::Column::GroupId.eq(row.id))
-            .exec(self.conn())
-            .await?;
-        self.insert_members(tenant_id, row.id, row.members).await?;
+        if let Some(members) = row.members {
+            self.clear_members(tenant_id, row.id).await?;
+            self.add_members(tenant_id, row.id, members).await?;
+        }
         Ok(true)
     }
 
@@ -260,13 +263,16 @@ impl Tx {
         Ok(())
     }
 
-    async fn insert_members(
+    /// Adds the members that are not in the group yet; returns how many
+    /// were new. Writes only those rows, whatever the group's size.
+    pub async fn add_members(
         &self,
         tenant_id: &str,
         group_id: &str,
         members: &[Member],
-    ) -> Result<(), StoreError> {
-        // Bounded batches keep each statement under SQLite's parameter limit.
+    ) -> Result<u64, StoreError> {
+        let mut added = 0;
+        // Bounded batches keep each statement under the parameter limits.
         for chunk in members.chunks(500) {
             let models = chunk.iter().map(|m| group_member::ActiveModel {
                 group_id: Set(group_id.to_owned()),
@@ -274,10 +280,53 @@ impl Tx {
                 member_id: Set(m.id.clone()),
                 member_type: Set(m.kind.clone()),
             });
-            group_member::Entity::insert_many(models)
+            let result = group_member::Entity::insert_many(models)
+                .on_conflict(
+                    OnConflict::columns([
+                        group_member::Column::GroupId,
+                        group_member::Column::MemberId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
                 .exec_without_returning(self.conn())
-                .await?;
+                .await;
+            added += match result {
+                Ok(rows) => rows,
+                Err(sea_orm::DbErr::RecordNotInserted) => 0,
+                Err(error) => return Err(error.into()),
+            };
         }
-        Ok(())
+        Ok(added)
+    }
+
+    /// Removes these members from the group; returns how many were members.
+    pub async fn remove_members(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        member_ids: &[String],
+    ) -> Result<u64, StoreError> {
+        let mut removed = 0;
+        for chunk in member_ids.chunks(500) {
+            let result = group_member::Entity::delete_many()
+                .filter(group_member::Column::TenantId.eq(tenant_id))
+                .filter(group_member::Column::GroupId.eq(group_id))
+                .filter(group_member::Column::MemberId.is_in(chunk.iter().map(String::as_str)))
+                .exec(self.conn())
+                .await?;
+            removed += result.rows_affected;
+        }
+        Ok(removed)
+    }
+
+    /// Removes every member of the group; returns how many there were.
+    pub async fn clear_members(&self, tenant_id: &str, group_id: &str) -> Result<u64, StoreError> {
+        let result = group_member::Entity::delete_many()
+            .filter(group_member::Column::TenantId.eq(tenant_id))
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected)
     }
 }

@@ -20,7 +20,9 @@ async fn the_service_provider_config_states_what_scimd_implements() {
     assert_eq!(config["pagination"]["defaultPaginationMethod"], "index");
     assert_eq!(config["pagination"]["maxPageSize"], 1000);
     assert_eq!(config["pagination"]["cursorTimeout"], 3600);
-    for unsupported in ["patch", "bulk", "etag", "changePassword"] {
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["etag"]["supported"], true);
+    for unsupported in ["bulk", "changePassword"] {
         assert_eq!(config[unsupported]["supported"], false, "{unsupported}");
     }
     let schemes: Vec<&str> = config["authenticationSchemes"]

@@ -11,6 +11,7 @@ mod errors;
 mod groups;
 mod helpers;
 mod ops;
+mod patch;
 mod query;
 mod robustness;
 mod tenancy;
