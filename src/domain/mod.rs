@@ -4,6 +4,7 @@
 //! `ScimError` so the HTTP edge renders them unchanged, and storage faults
 //! stay opaque (`Store`), to be logged and answered with a bare 500.
 
+mod bulk;
 mod cursor;
 mod groups;
 mod query;
@@ -19,6 +20,7 @@ use crate::scim::{Schemas, ScimError};
 use crate::store::{Store, StoreError, UniqueField};
 
 pub use crate::store::Kind;
+pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag_matches};

@@ -9,21 +9,23 @@ use super::AppState;
 use super::body::scim_json;
 use super::error::ApiError;
 use super::resources::ResourceId;
-use crate::domain::CURSOR_TIMEOUT_SECONDS;
+use crate::domain::{CURSOR_TIMEOUT_SECONDS, MAX_BULK_OPERATIONS};
 use crate::scim::ScimError;
 use crate::scim::discovery;
 use crate::scim::list::{DEFAULT_COUNT, MAX_COUNT, Page, list_response};
 
 pub async fn service_provider_config(State(state): State<AppState>) -> Response {
     let base = state.domain.scim_base();
-    let pagination = discovery::Pagination {
+    let limits = discovery::Limits {
         default_page_size: DEFAULT_COUNT,
         max_page_size: MAX_COUNT,
         cursor_timeout_seconds: CURSOR_TIMEOUT_SECONDS,
+        bulk_max_operations: MAX_BULK_OPERATIONS,
+        bulk_max_payload_size: state.max_body_bytes,
     };
     scim_json(
         StatusCode::OK,
-        &discovery::service_provider_config(base, pagination),
+        &discovery::service_provider_config(base, limits),
     )
 }
 

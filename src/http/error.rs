@@ -30,43 +30,61 @@ impl From<ScimError> for ApiError {
     }
 }
 
+/// The one table from domain errors to SCIM errors (status and
+/// `scimType`). Storage faults are logged here, inside the request's span,
+/// and answered with a bare 500 whose body `hide_internal_errors` replaces.
+pub fn scim_error_of(error: DomainError) -> ScimError {
+    match error {
+        DomainError::Scim(error) => error,
+        DomainError::Unauthorized => ScimError::status(
+            401,
+            "authentication required: send `Authorization: Bearer <token>` with a scimd SCIM token",
+        ),
+        error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
+        DomainError::Invalid(detail) => ScimError::invalid_value(detail),
+        DomainError::NotFound(detail) => ScimError::not_found(detail),
+        DomainError::Store(error) => {
+            tracing::error!(error = %error, "storage failure");
+            ScimError::status(500, "internal error")
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let error = match self.0 {
-            DomainError::Scim(error) => error,
-            DomainError::Unauthorized => {
-                let mut response = scim_error_response(&ScimError::status(
-                    401,
-                    "authentication required: send `Authorization: Bearer <token>` with a scimd SCIM token",
-                ));
-                let challenges = response.headers_mut();
-                challenges.append(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"scimd\""),
-                );
-                challenges.append(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Basic realm=\"scimd\""),
-                );
-                return response;
-            }
-            error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
-            DomainError::Invalid(detail) => ScimError::invalid_value(detail),
-            DomainError::NotFound(detail) => ScimError::not_found(detail),
-            DomainError::Store(error) => {
-                // Logged here, inside the request's span (which carries the
-                // request id); the body is replaced by `hide_internal_errors`.
-                tracing::error!(error = %error, "storage failure");
-                ScimError::status(500, "internal error")
-            }
-        };
-        scim_error_response(&error)
+        let unauthorized = matches!(self.0, DomainError::Unauthorized);
+        let mut response = scim_error_response(&scim_error_of(self.0));
+        if unauthorized {
+            let challenges = response.headers_mut();
+            challenges.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"scimd\""),
+            );
+            challenges.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"scimd\""),
+            );
+        }
+        response
     }
 }
 
 /// Renders a `ScimError` as its response.
 pub fn scim_error_response(error: &ScimError) -> Response {
     let status = StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(SCIM_MEDIA_TYPE),
+        )],
+        scim_error_body(error).to_string(),
+    )
+        .into_response()
+}
+
+/// The SCIM error body (RFC 7644 §3.12), `status` as a string.
+pub fn scim_error_body(error: &ScimError) -> serde_json::Value {
     let mut body = json!({
         "schemas": [ERROR_SCHEMA],
         "status": error.status.to_string(),
@@ -75,15 +93,7 @@ pub fn scim_error_response(error: &ScimError) -> Response {
     if let Some(scim_type) = error.scim_type {
         body["scimType"] = json!(scim_type.as_str());
     }
-    (
-        status,
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(SCIM_MEDIA_TYPE),
-        )],
-        body.to_string(),
-    )
-        .into_response()
+    body
 }
 
 #[cfg(test)]

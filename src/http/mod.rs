@@ -4,6 +4,7 @@
 
 mod auth;
 mod body;
+mod bulk;
 mod discovery;
 pub mod error;
 mod ops;
@@ -71,7 +72,7 @@ pub fn router(state: AppState) -> Router {
         .route("/Groups", collection(Kind::Groups))
         .route("/Groups/.search", search(Kind::Groups))
         .route("/Groups/{id}", item(Kind::Groups))
-        .route("/Bulk", any(bulk_not_implemented))
+        .route("/Bulk", scim_route(post(bulk::bulk)))
         .route(
             "/ServiceProviderConfig",
             scim_route(get(discovery::service_provider_config)),
@@ -139,14 +140,6 @@ async fn method_not_allowed() -> ApiError {
 
 async fn unknown_endpoint() -> ApiError {
     ScimError::not_found("no such SCIM endpoint").into()
-}
-
-async fn bulk_not_implemented() -> ApiError {
-    ScimError::status(
-        501,
-        "Bulk is not implemented yet; send one request per operation",
-    )
-    .into()
 }
 
 async fn me_not_implemented() -> ApiError {

@@ -9,21 +9,27 @@ use super::schema::{ResourceSchema, Schemas};
 const SERVICE_PROVIDER_CONFIG: &str = "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig";
 const RESOURCE_TYPE: &str = "urn:ietf:params:scim:schemas:core:2.0:ResourceType";
 
-/// Cursor settings advertised in `pagination` (RFC 9865 §4).
+/// The limits advertised: pagination (RFC 9865 §4) and Bulk (RFC 7644 §3.7).
 #[derive(Debug, Clone, Copy)]
-pub struct Pagination {
+pub struct Limits {
     pub default_page_size: u64,
     pub max_page_size: u64,
     pub cursor_timeout_seconds: i64,
+    pub bulk_max_operations: usize,
+    pub bulk_max_payload_size: usize,
 }
 
 /// `/ServiceProviderConfig`; `base` is the absolute SCIM base URL.
-pub fn service_provider_config(base: &str, pagination: Pagination) -> Value {
+pub fn service_provider_config(base: &str, limits: Limits) -> Value {
     json!({
         "schemas": [SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://github.com/scimd/scimd#readme",
         "patch": { "supported": true },
-        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "bulk": {
+            "supported": true,
+            "maxOperations": limits.bulk_max_operations,
+            "maxPayloadSize": limits.bulk_max_payload_size,
+        },
         "filter": { "supported": true, "maxResults": MAX_COUNT },
         "changePassword": { "supported": false },
         "sort": { "supported": true },
@@ -31,9 +37,9 @@ pub fn service_provider_config(base: &str, pagination: Pagination) -> Value {
             "cursor": true,
             "index": true,
             "defaultPaginationMethod": "index",
-            "defaultPageSize": pagination.default_page_size,
-            "maxPageSize": pagination.max_page_size,
-            "cursorTimeout": pagination.cursor_timeout_seconds,
+            "defaultPageSize": limits.default_page_size,
+            "maxPageSize": limits.max_page_size,
+            "cursorTimeout": limits.cursor_timeout_seconds,
         },
         "etag": { "supported": true },
         "authenticationSchemes": [

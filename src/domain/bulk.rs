@@ -1,0 +1,448 @@
+//! Bulk (RFC 7644 §3.7): many operations in one request, each run through
+//! exactly the domain function its single request uses, in an order that
+//! resolves `bulkId` references, in its own transaction.
+
+use std::collections::HashMap;
+
+use serde_json::Value;
+
+use super::{Domain, DomainError, Kind};
+use crate::scim::ScimError;
+use crate::scim::projection::Projection;
+
+/// Most operations in one Bulk request; advertised as `maxOperations`.
+pub const MAX_BULK_OPERATIONS: usize = 1000;
+
+const BULK_ID_PREFIX: &str = "bulkId:";
+
+/// The HTTP method of one operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkMethod {
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl BulkMethod {
+    /// As written in requests and responses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BulkMethod::Post => "POST",
+            BulkMethod::Put => "PUT",
+            BulkMethod::Patch => "PATCH",
+            BulkMethod::Delete => "DELETE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct BulkOperation {
+    method: BulkMethod,
+    bulk_id: Option<String>,
+    version: Option<String>,
+    path: String,
+    data: Option<Value>,
+}
+
+/// What became of one operation.
+#[derive(Debug)]
+pub struct BulkOutcome {
+    pub method: BulkMethod,
+    pub bulk_id: Option<String>,
+    pub location: Option<String>,
+    pub version: Option<String>,
+    /// The status the single request would have answered.
+    pub status: u16,
+    pub error: Option<DomainError>,
+}
+
+/// The parsed request: operations and `failOnErrors`.
+struct BulkRequest {
+    operations: Vec<BulkOperation>,
+    fail_on_errors: Option<usize>,
+}
+
+fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
+    let object = body.as_object().ok_or_else(|| {
+        ScimError::invalid_syntax("a BulkRequest is a JSON object with `Operations`")
+    })?;
+    let member = |o: &serde_json::Map<String, Value>, name: &str| {
+        o.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let Some(Value::Array(items)) = member(object, "Operations") else {
+        return Err(ScimError::invalid_syntax(
+            "a BulkRequest needs an `Operations` array",
+        ));
+    };
+    if items.len() > MAX_BULK_OPERATIONS {
+        return Err(ScimError::status(
+            413,
+            format!(
+                "this Bulk request has {} operations; maxOperations is {MAX_BULK_OPERATIONS}",
+                items.len()
+            ),
+        ));
+    }
+    let fail_on_errors = match member(object, "failOnErrors") {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n > 0),
+        Some(_) => {
+            return Err(ScimError::invalid_value(
+                "failOnErrors must be a positive integer",
+            ));
+        }
+    };
+    let mut operations = Vec::with_capacity(items.len());
+    for (index, item) in items.iter().enumerate() {
+        let Some(op) = item.as_object() else {
+            return Err(ScimError::invalid_syntax(format!(
+                "operation {index} is not an object"
+            )));
+        };
+        let text = |name| member(op, name).and_then(|v| v.as_str().map(str::to_owned));
+        let method = match text("method").map(|m| m.to_ascii_uppercase()).as_deref() {
+            Some("POST") => BulkMethod::Post,
+            Some("PUT") => BulkMethod::Put,
+            Some("PATCH") => BulkMethod::Patch,
+            Some("DELETE") => BulkMethod::Delete,
+            _ => {
+                return Err(ScimError::invalid_syntax(format!(
+                    "operation {index}: method must be POST, PUT, PATCH or DELETE"
+                )));
+            }
+        };
+        let path = text("path")
+            .ok_or_else(|| ScimError::invalid_syntax(format!("operation {index} needs a path")))?;
+        let bulk_id = text("bulkId");
+        if method == BulkMethod::Post && bulk_id.is_none() {
+            // RFC 7644 §3.7: bulkId is REQUIRED for POST.
+            return Err(ScimError::invalid_syntax(format!(
+                "operation {index}: a POST needs a bulkId"
+            )));
+        }
+        operations.push(BulkOperation {
+            method,
+            bulk_id,
+            version: text("version"),
+            path,
+            data: member(op, "data"),
+        });
+    }
+    Ok(BulkRequest {
+        operations,
+        fail_on_errors,
+    })
+}
+
+/// Every `bulkId:X` an operation refers to, in its path or data.
+fn references(operation: &BulkOperation) -> Vec<String> {
+    fn walk(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::String(s) => {
+                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
+                    out.push(id.to_owned());
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            Value::Object(members) => members.values().for_each(|v| walk(v, out)),
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(i) = operation.path.find(BULK_ID_PREFIX) {
+        out.push(operation.path[i + BULK_ID_PREFIX.len()..].to_owned());
+    }
+    if let Some(data) = &operation.data {
+        walk(data, &mut out);
+    }
+    out
+}
+
+/// Replaces `bulkId:X` with the id the operation `X` created.
+fn substitute(value: &mut Value, created: &HashMap<String, String>) {
+    match value {
+        Value::String(s) => {
+            if let Some(id) = s.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)) {
+                *s = id.clone();
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, created)),
+        Value::Object(members) => members.values_mut().for_each(|v| substitute(v, created)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
+}
+
+/// The order to run operations in: each after the operations whose
+/// bulkIds it uses, with `false` for operations caught in a cycle.
+fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
+    let by_bulk_id: HashMap<&str, usize> = operations
+        .iter()
+        .enumerate()
+        .filter_map(|(i, op)| op.bulk_id.as_deref().map(|b| (b, i)))
+        .collect();
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Visiting,
+        Done,
+    }
+    let mut marks = vec![Mark::New; operations.len()];
+    let mut out = Vec::with_capacity(operations.len());
+    fn visit(
+        i: usize,
+        operations: &[BulkOperation],
+        by_bulk_id: &HashMap<&str, usize>,
+        marks: &mut [Mark],
+        out: &mut Vec<(usize, bool)>,
+    ) -> bool {
+        match marks[i] {
+            Mark::Done => return true,
+            Mark::Visiting => return false,
+            Mark::New => {}
+        }
+        marks[i] = Mark::Visiting;
+        let mut acyclic = true;
+        for reference in references(&operations[i]) {
+            if let Some(&j) = by_bulk_id.get(reference.as_str())
+                && j != i
+                && !visit(j, operations, by_bulk_id, marks, out)
+            {
+                acyclic = false;
+            }
+            if by_bulk_id.get(reference.as_str()) == Some(&i) {
+                acyclic = false;
+            }
+        }
+        marks[i] = Mark::Done;
+        out.push((i, acyclic));
+        acyclic
+    }
+    for i in 0..operations.len() {
+        visit(i, operations, &by_bulk_id, &mut marks, &mut out);
+    }
+    out
+}
+
+fn conflict(detail: String) -> DomainError {
+    DomainError::Scim(ScimError {
+        status: 409,
+        scim_type: None,
+        detail,
+    })
+}
+
+impl Domain {
+    /// POST /Bulk: runs the operations and reports on each, in the order
+    /// they ran.
+    pub async fn bulk(
+        &self,
+        tenant_id: &str,
+        body: &Value,
+    ) -> Result<Vec<BulkOutcome>, DomainError> {
+        let request = parse(body)?;
+        let mut created: HashMap<String, String> = HashMap::new();
+        let mut failed_bulk_ids: Vec<String> = Vec::new();
+        let mut outcomes = Vec::new();
+        let mut errors = 0;
+        for (index, acyclic) in order(&request.operations) {
+            if request.fail_on_errors.is_some_and(|limit| errors >= limit) {
+                break;
+            }
+            let operation = &request.operations[index];
+            let outcome = match acyclic {
+                false => Err(conflict(format!(
+                    "operation {index} is part of a circular bulkId reference; split the request"
+                ))),
+                true => {
+                    let missing = references(operation)
+                        .into_iter()
+                        .find(|r| !created.contains_key(r));
+                    match missing {
+                        Some(reference) if failed_bulk_ids.contains(&reference) => {
+                            Err(conflict(format!(
+                                "operation {index} uses bulkId {reference}, whose operation failed"
+                            )))
+                        }
+                        Some(reference) => {
+                            Err(DomainError::Scim(ScimError::invalid_value(format!(
+                                "operation {index} uses bulkId {reference}, which no POST in this request has"
+                            ))))
+                        }
+                        None => self.run(tenant_id, operation, &created).await,
+                    }
+                }
+            };
+            let outcome = match outcome {
+                Ok((status, location, version, id)) => {
+                    if let (Some(bulk_id), Some(id)) = (&operation.bulk_id, id) {
+                        created.insert(bulk_id.clone(), id);
+                    }
+                    BulkOutcome {
+                        method: operation.method,
+                        bulk_id: operation.bulk_id.clone(),
+                        location,
+                        version,
+                        status,
+                        error: None,
+                    }
+                }
+                Err(error) => {
+                    errors += 1;
+                    if let Some(bulk_id) = &operation.bulk_id {
+                        failed_bulk_ids.push(bulk_id.clone());
+                    }
+                    BulkOutcome {
+                        method: operation.method,
+                        bulk_id: operation.bulk_id.clone(),
+                        location: None,
+                        version: None,
+                        status: 0,
+                        error: Some(error),
+                    }
+                }
+            };
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
+
+    /// Runs one operation through the function its single request uses.
+    /// Returns the status, location, version and the id it created.
+    async fn run(
+        &self,
+        tenant_id: &str,
+        operation: &BulkOperation,
+        created: &HashMap<String, String>,
+    ) -> Result<(u16, Option<String>, Option<String>, Option<String>), DomainError> {
+        let mut path = operation.path.clone();
+        for (bulk_id, id) in created {
+            path = path.replace(&format!("{BULK_ID_PREFIX}{bulk_id}"), id);
+        }
+        let mut data = operation.data.clone().unwrap_or(Value::Null);
+        substitute(&mut data, created);
+        let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        let (kind, id) = match segments.as_slice() {
+            ["Users"] => (Kind::Users, None),
+            ["Groups"] => (Kind::Groups, None),
+            ["Users", id] => (Kind::Users, Some(*id)),
+            ["Groups", id] => (Kind::Groups, Some(*id)),
+            _ => {
+                return Err(ScimError::invalid_value(format!(
+                    "bulk path {} is not /Users, /Groups or one of their resources",
+                    operation.path
+                ))
+                .into());
+            }
+        };
+        let projection = Projection::default();
+        let if_match = operation.version.as_deref();
+        let done = |status, resource: super::Resource, id: Option<String>| {
+            Ok((status, Some(resource.location), Some(resource.etag), id))
+        };
+        match (operation.method, kind, id) {
+            (BulkMethod::Post, Kind::Users, None) => {
+                let user = self.create_user(tenant_id, &data, &projection).await?;
+                let id = user
+                    .body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                done(201, user, id)
+            }
+            (BulkMethod::Post, Kind::Groups, None) => {
+                let group = self.create_group(tenant_id, &data, &projection).await?;
+                let id = group
+                    .body
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                done(201, group, id)
+            }
+            (BulkMethod::Put, Kind::Users, Some(id)) => done(
+                200,
+                self.replace_user(tenant_id, id, &data, &projection, if_match)
+                    .await?,
+                None,
+            ),
+            (BulkMethod::Put, Kind::Groups, Some(id)) => done(
+                200,
+                self.replace_group(tenant_id, id, &data, &projection, if_match)
+                    .await?,
+                None,
+            ),
+            (BulkMethod::Patch, Kind::Users, Some(id)) => done(
+                200,
+                self.patch_user(tenant_id, id, &data, &projection, if_match)
+                    .await?,
+                None,
+            ),
+            (BulkMethod::Patch, Kind::Groups, Some(id)) => {
+                self.patch_group(tenant_id, id, &data, None, if_match)
+                    .await?;
+                let location = format!("{}/Groups/{id}", self.scim_base());
+                Ok((204, Some(location), None, None))
+            }
+            (BulkMethod::Delete, Kind::Users, Some(id)) => {
+                self.delete_user(tenant_id, id, if_match).await?;
+                Ok((204, None, None, None))
+            }
+            (BulkMethod::Delete, Kind::Groups, Some(id)) => {
+                self.delete_group(tenant_id, id, if_match).await?;
+                Ok((204, None, None, None))
+            }
+            (method, _, _) => Err(ScimError::invalid_value(format!(
+                "{} is not allowed on {}",
+                method.as_str(),
+                operation.path
+            ))
+            .into()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn ops(body: Value) -> Vec<BulkOperation> {
+        parse(&body).expect("parses").operations
+    }
+
+    #[test]
+    fn operations_run_after_the_ones_whose_bulk_ids_they_use() {
+        let operations = ops(json!({"Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "G", "members": [{"value": "bulkId:u"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "u"}}
+        ]}));
+        assert_eq!(order(&operations), vec![(1, true), (0, true)]);
+    }
+
+    #[test]
+    fn circular_references_are_reported_not_followed() {
+        let operations = ops(json!({"Operations": [
+            {"method": "POST", "path": "/Groups", "bulkId": "a", "data": {"displayName": "A", "members": [{"value": "bulkId:b"}]}},
+            {"method": "POST", "path": "/Groups", "bulkId": "b", "data": {"displayName": "B", "members": [{"value": "bulkId:a"}]}},
+            {"method": "POST", "path": "/Users", "bulkId": "c", "data": {"userName": "c"}}
+        ]}));
+        let steps = order(&operations);
+        assert_eq!(steps.iter().filter(|(_, acyclic)| !acyclic).count(), 2);
+        assert!(steps.contains(&(2, true)));
+    }
+
+    #[test]
+    fn too_many_operations_are_refused_with_413_naming_the_limit() {
+        let many: Vec<Value> = (0..=MAX_BULK_OPERATIONS)
+            .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
+            .collect();
+        let error = parse(&json!({"Operations": many})).err().expect("refused");
+        assert_eq!(error.status, 413);
+        assert!(error.detail.contains("1000"));
+    }
+}
