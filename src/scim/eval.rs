@@ -173,13 +173,15 @@ impl Compiler<'_> {
     }
 }
 
-/// `emails eq "x"` means `emails.value eq "x"` (RFC 7644 §3.4.2.2).
+/// `emails eq "x"` means `emails.value eq "x"` (RFC 7644 §3.4.2.2); the
+/// same for a single-valued complex attribute with a `value`.
 fn implicit_value(schema: &ResourceSchema, attr: Resolved, within: Option<&Attribute>) -> Resolved {
     if attr.kind != AttributeType::Complex || attr.sub.is_some() || within.is_some() {
         return attr;
     }
+    // `manager eq "x"` likewise means `manager.value eq "x"`.
     match definition(schema, &attr).and_then(|d| d.sub_attribute("value")) {
-        Some(value) if attr.multi_valued => Resolved {
+        Some(value) => Resolved {
             sub: Some(value.name.clone()),
             kind: value.kind,
             case_exact: value.case_exact,

@@ -311,6 +311,9 @@ fn apply_one(
             )),
         };
     }
+    if let Some(extension) = whole_extension(schema, path) {
+        return apply_to_extension(schema, id, doc, extension, operation);
+    }
     let Some(Target { resolved, top }) = target(schema, &path.attr) else {
         if operation.lenient {
             return Ok(());
@@ -370,6 +373,60 @@ fn apply_one(
             .is_some_and(Map::is_empty)
     {
         doc.shift_remove(extension);
+    }
+    Ok(())
+}
+
+/// The extension a path names whole (`urn:…:enterprise:2.0:User`), which
+/// the attribute-path grammar would otherwise read as attribute `User`.
+fn whole_extension<'s>(schema: &'s ResourceSchema, path: &PatchPath) -> Option<&'s str> {
+    let urn = path.attr.urn.as_deref()?;
+    if path.attr.sub.is_some() || path.filter.is_some() {
+        return None;
+    }
+    schema
+        .extension(&format!("{urn}:{}", path.attr.name))
+        .map(|e| e.id.as_str())
+}
+
+/// An operation on a whole extension: `remove` drops it; `add` and
+/// `replace` apply to each attribute of the value, as for a complex
+/// attribute (RFC 7644 §3.5.2.1, §3.5.2.3).
+fn apply_to_extension(
+    schema: &ResourceSchema,
+    id: &str,
+    doc: &mut Document,
+    extension: &str,
+    operation: &Operation,
+) -> Result<(), ScimError> {
+    if operation.op == OpKind::Remove {
+        doc.shift_remove(extension);
+        return Ok(());
+    }
+    let Some(Value::Object(members)) = &operation.value else {
+        return Err(ScimError::invalid_value(format!(
+            "{extension} must be given an object"
+        )));
+    };
+    for (name, value) in members {
+        if name.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let nested = Operation {
+            op: operation.op,
+            path: PatchPath {
+                attr: AttrPath {
+                    urn: Some(extension.to_owned()),
+                    name: name.clone(),
+                    sub: None,
+                },
+                filter: None,
+                sub: None,
+            },
+            value: Some(value.clone()),
+            lenient: operation.lenient,
+        };
+        apply_one(schema, id, doc, &nested)?;
     }
     Ok(())
 }
@@ -878,6 +935,19 @@ mod tests {
             json!([{"op": "remove", "path": "emails", "value": [{"value": "babs@jensen.org"}]}]),
         );
         assert_eq!(out["emails"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_whole_extension_can_be_added_replaced_and_removed() {
+        let out = ok(
+            json!([{"op": "replace", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "costCenter": "42", "manager": {"value": "m2"}}}]),
+        );
+        assert_eq!(
+            out[ENTERPRISE],
+            json!({"department": "Sales", "manager": {"value": "m2"}, "costCenter": "42"})
+        );
+        let out = ok(json!([{"op": "remove", "path": ENTERPRISE}]));
+        assert!(out.get(ENTERPRISE).is_none());
     }
 
     #[test]

@@ -43,7 +43,16 @@ impl Resolved {
 /// Resolves `path` for `schema`; `None` when no such attribute exists.
 pub fn resolve(schema: &ResourceSchema, path: &AttrPath) -> Option<Resolved> {
     let (extension, top) = match &path.urn {
-        None => (None, schema.attribute(&path.name)?),
+        // An unqualified name is a core attribute, else an extension's
+        // (Entra filters on `manager eq "…"`).
+        None => match schema.attribute(&path.name) {
+            Some(attribute) => (None, attribute),
+            None => schema.extensions.iter().find_map(|extension| {
+                extension
+                    .attribute(&path.name)
+                    .map(|attribute| (Some(extension.id.as_str()), attribute))
+            })?,
+        },
         Some(urn) if urn.eq_ignore_ascii_case(&schema.core.id) => {
             (None, schema.attribute(&path.name)?)
         }
