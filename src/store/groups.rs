@@ -77,16 +77,18 @@ impl Store {
         tenant_id: &str,
         group_ids: &[&str],
     ) -> Result<Vec<(String, Member)>, StoreError> {
-        if group_ids.is_empty() {
-            return Ok(Vec::new());
+        let mut rows = Vec::new();
+        // Bounded batches keep each statement under the parameter limits.
+        for chunk in group_ids.chunks(1000) {
+            let found = group_member::Entity::find()
+                .filter(group_member::Column::TenantId.eq(tenant_id))
+                .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
+                .order_by_asc(group_member::Column::GroupId)
+                .order_by_asc(group_member::Column::MemberId)
+                .all(&self.read)
+                .await?;
+            rows.extend(found);
         }
-        let rows = group_member::Entity::find()
-            .filter(group_member::Column::TenantId.eq(tenant_id))
-            .filter(group_member::Column::GroupId.is_in(group_ids.iter().copied()))
-            .order_by_asc(group_member::Column::GroupId)
-            .order_by_asc(group_member::Column::MemberId)
-            .all(&self.read)
-            .await?;
         Ok(rows
             .into_iter()
             .map(|m| {

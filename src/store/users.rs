@@ -96,27 +96,29 @@ impl Store {
         tenant_id: &str,
         user_ids: &[&str],
     ) -> Result<Vec<Membership>, StoreError> {
-        if user_ids.is_empty() {
-            return Ok(Vec::new());
+        let mut rows: Vec<(String, String, String)> = Vec::new();
+        // Bounded batches keep each statement under the parameter limits.
+        for chunk in user_ids.chunks(1000) {
+            let found: Vec<(String, String, String)> = group_member::Entity::find()
+                .select_only()
+                .column(group_member::Column::MemberId)
+                .column(group_member::Column::GroupId)
+                .column_as(
+                    Expr::col((group::Entity, group::Column::DisplayName)),
+                    "display_name",
+                )
+                .join(
+                    sea_orm::JoinType::InnerJoin,
+                    group_member::Relation::Group.def(),
+                )
+                .filter(group_member::Column::TenantId.eq(tenant_id))
+                .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()))
+                .order_by_asc(group::Column::DisplayNameLc)
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            rows.extend(found);
         }
-        let rows: Vec<(String, String, String)> = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::MemberId)
-            .column(group_member::Column::GroupId)
-            .column_as(
-                Expr::col((group::Entity, group::Column::DisplayName)),
-                "display_name",
-            )
-            .join(
-                sea_orm::JoinType::InnerJoin,
-                group_member::Relation::Group.def(),
-            )
-            .filter(group_member::Column::TenantId.eq(tenant_id))
-            .filter(group_member::Column::MemberId.is_in(user_ids.iter().copied()))
-            .order_by_asc(group::Column::DisplayNameLc)
-            .into_tuple()
-            .all(&self.read)
-            .await?;
         Ok(rows
             .into_iter()
             .map(|(user_id, group_id, group_display_name)| Membership {
