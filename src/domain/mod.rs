@@ -9,6 +9,7 @@ mod cursor;
 mod groups;
 mod query;
 mod render;
+mod scan;
 mod tenants;
 mod tokens;
 mod users;

@@ -7,6 +7,7 @@
 
 mod entity;
 mod groups;
+mod plan;
 mod query;
 mod secrets;
 mod tenants;
@@ -25,7 +26,8 @@ use sea_orm::{
 use crate::scim::resource::Document;
 
 pub use groups::{GroupRow, Member};
-pub use query::{Key, Kind, Listed, Order, Plan, SortColumn, Window, plan, sort_column};
+pub use plan::{Plan, plan};
+pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use tenants::TenantRecord;
 pub use tokens::{NewToken, TokenRecord};
 pub use users::{Membership, UserRow};

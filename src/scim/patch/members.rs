@@ -1,0 +1,92 @@
+//! Operations on a group's `members`, which live in rows of their own:
+//! they become changes of those rows instead of edits of the document.
+
+use serde_json::Value;
+
+use super::{OpKind, Operation, invalid_path};
+use crate::scim::error::ScimError;
+use crate::scim::filter::{CompareOp, Filter};
+
+/// Whether an operation targets a group's `members`, which live in rows.
+pub fn targets_members(operation: &Operation) -> bool {
+    operation.path.attr.urn.is_none() && operation.path.attr.name.eq_ignore_ascii_case("members")
+}
+
+/// A change to a group's member rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    RemoveAll,
+    Replace(Vec<String>),
+}
+
+/// Turns an operation on `members` into a change of member rows.
+pub fn member_change(operation: &Operation) -> Result<MemberChange, ScimError> {
+    let path = &operation.path;
+    if path.attr.sub.is_some() || path.sub.is_some() {
+        return Err(invalid_path(
+            "members can only be added or removed whole: use `members` or `members[value eq \"…\"]`",
+        ));
+    }
+    let ids = |value: &Option<Value>| -> Result<Vec<String>, ScimError> {
+        let items: Vec<&Value> = match value {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(single) => vec![single],
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                item.get("value")
+                    .and_then(Value::as_str)
+                    .or_else(|| item.as_str())
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        ScimError::invalid_value(
+                            "every member needs a `value`: the id of a user or group",
+                        )
+                    })
+            })
+            .collect()
+    };
+    match (operation.op, &path.filter) {
+        (OpKind::Add, None) => Ok(MemberChange::Add(ids(&operation.value)?)),
+        (OpKind::Replace, None) => Ok(MemberChange::Replace(ids(&operation.value)?)),
+        (OpKind::Remove, None) => match &operation.value {
+            // Entra and Okta: `remove members` with a value list removes
+            // only those members, never the whole group.
+            Some(value) if !value.is_null() => Ok(MemberChange::Remove(ids(&operation.value)?)),
+            _ => Ok(MemberChange::RemoveAll),
+        },
+        (OpKind::Remove, Some(filter)) => {
+            let mut values = Vec::new();
+            if !value_equalities(filter, &mut values) {
+                return Err(ScimError::invalid_filter(
+                    "members can be removed by `value eq \"…\"` (joined with `or`) only",
+                ));
+            }
+            Ok(MemberChange::Remove(values))
+        }
+        (OpKind::Add | OpKind::Replace, Some(_)) => Err(invalid_path(
+            "add or replace members with path `members` and a list of values",
+        )),
+    }
+}
+
+/// Collects `value eq "x"` leaves joined by `or`; false for anything else.
+fn value_equalities(filter: &Filter, out: &mut Vec<String>) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value: Value::String(v),
+        } if path.is("value", None) => {
+            out.push(v.clone());
+            true
+        }
+        Filter::Or(a, b) => value_equalities(a, out) && value_equalities(b, out),
+        _ => false,
+    }
+}

@@ -1,0 +1,334 @@
+//! The PATCH engine (RFC 7644 §3.5.2): a pure function from a resource
+//! document and a list of operations to a new document or a SCIM error.
+//!
+//! Operations apply in order, each to the result of the one before; any
+//! error discards them all. The result is validated again by
+//! `resource::normalize`, so a PATCH can never store what a PUT could not.
+//!
+//! Accepted by default, as Okta and Entra ID send it (SCIM-NOTES §7):
+//! `op` and `Operations` in any case; `"True"`/`"False"` strings; path-less
+//! `add`/`replace` whose keys are paths (dotted or URN-prefixed); `manager`
+//! as a bare id, cleared by `""` or `null`; `remove` of a multi-valued
+//! attribute with a `value` list removes only those values; `add`/`replace`
+//! of `emails[type eq "work"].value` creates the work e-mail when there is
+//! none (RFC 7644 §3.5.2.3 would answer `noTarget`); a path-less `replace`
+//! carrying the resource's own `id` (Okta's group rename).
+
+mod apply;
+mod members;
+mod request;
+mod values;
+
+use serde_json::Value;
+
+use super::error::{ScimError, ScimType};
+use super::filter::PatchPath;
+use super::resource::{Document, normalize};
+use super::schema::ResourceSchema;
+
+pub use members::{MemberChange, member_change, targets_members};
+pub use request::parse_request;
+
+/// URN of the PatchOp message.
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Most operations accepted in one PATCH request.
+pub const MAX_OPERATIONS: usize = 1000;
+
+/// The three PATCH operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpKind {
+    Add,
+    Remove,
+    Replace,
+}
+
+/// One operation with its target parsed.
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub op: OpKind,
+    pub path: PatchPath,
+    pub value: Option<Value>,
+    /// Came from a key of a path-less `add`/`replace`: unknown and
+    /// read-only attributes are ignored there, as in a POST body.
+    pub lenient: bool,
+}
+
+pub(super) fn invalid_path(detail: impl Into<String>) -> ScimError {
+    ScimError {
+        status: 400,
+        scim_type: Some(ScimType::InvalidPath),
+        detail: detail.into(),
+    }
+}
+
+pub(super) fn no_target(detail: impl Into<String>) -> ScimError {
+    ScimError {
+        status: 400,
+        scim_type: Some(ScimType::NoTarget),
+        detail: detail.into(),
+    }
+}
+
+/// Applies `operations` to `doc` (the stored document of resource `id`)
+/// and returns the validated result.
+pub fn apply(
+    schema: &ResourceSchema,
+    id: &str,
+    doc: &Document,
+    operations: &[Operation],
+) -> Result<Document, ScimError> {
+    let mut out = doc.clone();
+    for operation in operations {
+        apply::apply_one(schema, id, &mut out, operation)?;
+    }
+    normalize(schema, &Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scim::Schemas;
+    use serde_json::json;
+
+    const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+    fn user() -> Document {
+        let doc = json!({
+            "userName": "bjensen@example.com",
+            "name": {"givenName": "Barbara", "familyName": "Jensen"},
+            "displayName": "Babs",
+            "active": true,
+            "emails": [
+                {"value": "bjensen@example.com", "type": "work", "primary": true},
+                {"value": "babs@jensen.org", "type": "home"}
+            ],
+            ENTERPRISE: {"department": "Sales", "manager": {"value": "m1"}}
+        });
+        doc.as_object().cloned().expect("object")
+    }
+
+    fn patch(doc: &Document, operations: Value) -> Result<Document, ScimError> {
+        let schemas = Schemas::load().expect("schemas");
+        let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+        let ops = parse_request(&schemas.user, &body)?;
+        apply(&schemas.user, "u1", doc, &ops)
+    }
+
+    fn ok(operations: Value) -> Value {
+        Value::Object(patch(&user(), operations).unwrap_or_else(|e| panic!("{e:?}")))
+    }
+
+    fn refused(operations: Value) -> Option<ScimType> {
+        patch(&user(), operations).expect_err("refused").scim_type
+    }
+
+    #[test]
+    fn replace_add_and_remove_follow_rfc_7644() {
+        let out = ok(json!([{"op": "replace", "path": "displayName", "value": "Barbara J."}]));
+        assert_eq!(out["displayName"], "Barbara J.");
+        let out = ok(json!([{"op": "replace", "path": "name", "value": {"givenName": "Babs"}}]));
+        assert_eq!(
+            out["name"],
+            json!({"givenName": "Babs", "familyName": "Jensen"}),
+            "unspecified sub-attributes stay"
+        );
+        let out = ok(
+            json!([{"op": "add", "path": "emails", "value": [{"value": "b@x.test", "type": "other"}]}]),
+        );
+        assert_eq!(out["emails"].as_array().map(Vec::len), Some(3));
+        let out = ok(json!([{"op": "remove", "path": "emails[type eq \"home\"]"}]));
+        assert_eq!(
+            out["emails"],
+            json!([{"value": "bjensen@example.com", "type": "work", "primary": true}])
+        );
+        let out = ok(json!([{"op": "remove", "path": "name.familyName"}]));
+        assert_eq!(out["name"], json!({"givenName": "Barbara"}));
+        let out =
+            ok(json!([{"op": "replace", "path": "emails", "value": [{"value": "only@x.test"}]}]));
+        assert_eq!(out["emails"], json!([{"value": "only@x.test"}]));
+        let out = ok(json!([{"op": "remove", "path": "emails"}]));
+        assert!(out.get("emails").is_none());
+        let out = ok(
+            json!([{"op": "replace", "path": "emails[type eq \"work\"].value", "value": "new@x.test"}]),
+        );
+        assert_eq!(out["emails"][0]["value"], "new@x.test");
+    }
+
+    #[test]
+    fn adding_a_value_that_is_already_there_changes_nothing() {
+        let existing = json!({"value": "babs@jensen.org", "type": "home"});
+        let out = ok(json!([{"op": "add", "path": "emails", "value": [existing]}]));
+        assert_eq!(out, Value::Object(user()));
+    }
+
+    #[test]
+    fn a_new_primary_value_clears_the_old_primary() {
+        let out = ok(
+            json!([{"op": "add", "path": "emails", "value": [{"value": "p@x.test", "primary": "True"}]}]),
+        );
+        let primaries: Vec<&Value> = out["emails"]
+            .as_array()
+            .expect("emails")
+            .iter()
+            .filter(|e| e["primary"] == json!(true))
+            .collect();
+        assert_eq!(primaries.len(), 1);
+        assert_eq!(primaries[0]["value"], "p@x.test");
+    }
+
+    #[test]
+    fn what_entra_and_okta_send_is_accepted() {
+        // Capitalised op, lower-case Operations key, "False" string (Okta deactivation).
+        let schemas = Schemas::load().expect("schemas");
+        let body = json!({"schemas": [PATCH_OP], "operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+        let ops = parse_request(&schemas.user, &body).expect("parses");
+        let out = apply(&schemas.user, "u1", &user(), &ops).expect("applies");
+        assert_eq!(out["active"], false);
+        // Okta: path-less replace with a plain object.
+        let out = ok(json!([{"op": "replace", "value": {"active": false, "id": "u1"}}]));
+        assert_eq!(out["active"], false);
+        // Entra: path-less with dotted and URN-prefixed keys.
+        let out = ok(json!([{"op": "Add", "value": {
+            "name.givenName": "Barb",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "R&D",
+            "emails[type eq \"work\"].value": "work@x.test"
+        }}]));
+        assert_eq!(out["name"]["givenName"], "Barb");
+        assert_eq!(out[ENTERPRISE]["department"], "R&D");
+        assert_eq!(out["emails"][0]["value"], "work@x.test");
+        // Entra: manager as a bare id; "" and remove of manager[value eq …] clear it.
+        let manager = format!("{ENTERPRISE}:manager");
+        let out = ok(json!([{"op": "replace", "path": manager, "value": "m2"}]));
+        assert_eq!(out[ENTERPRISE]["manager"], json!({"value": "m2"}));
+        let out = ok(json!([{"op": "replace", "path": manager, "value": ""}]));
+        assert!(out[ENTERPRISE].get("manager").is_none());
+        let out = ok(json!([{"op": "remove", "path": format!("{manager}[value eq \"m1\"]")}]));
+        assert!(out[ENTERPRISE].get("manager").is_none());
+        let out = ok(json!([{"op": "remove", "path": manager}]));
+        assert!(out[ENTERPRISE].get("manager").is_none());
+        // Entra: a work e-mail is created when there is none.
+        let mut without = user();
+        without.shift_remove("emails");
+        let out = patch(
+            &without,
+            json!([{"op": "add", "path": "emails[type eq \"work\"].value", "value": "w@x.test"}]),
+        )
+        .expect("creates");
+        assert_eq!(
+            out["emails"],
+            json!([{"type": "work", "value": "w@x.test"}])
+        );
+        // Remove with a value list removes only those values.
+        let out = ok(
+            json!([{"op": "remove", "path": "emails", "value": [{"value": "babs@jensen.org"}]}]),
+        );
+        assert_eq!(out["emails"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn a_whole_extension_can_be_added_replaced_and_removed() {
+        let out = ok(
+            json!([{"op": "replace", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "costCenter": "42", "manager": {"value": "m2"}}}]),
+        );
+        assert_eq!(
+            out[ENTERPRISE],
+            json!({"department": "Sales", "manager": {"value": "m2"}, "costCenter": "42"})
+        );
+        let out = ok(json!([{"op": "remove", "path": ENTERPRISE}]));
+        assert!(out.get(ENTERPRISE).is_none());
+    }
+
+    #[test]
+    fn bad_operations_get_the_rfc_error_types() {
+        assert_eq!(refused(json!([{"op": "remove"}])), Some(ScimType::NoTarget));
+        assert_eq!(
+            refused(
+                json!([{"op": "replace", "path": "emails[type eq \"fax\"]", "value": {"value": "x"}}])
+            ),
+            Some(ScimType::NoTarget)
+        );
+        assert_eq!(
+            refused(json!([{"op": "remove", "path": "userName"}])),
+            Some(ScimType::Mutability)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "path": "groups", "value": []}])),
+            Some(ScimType::Mutability)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "value": {"id": "other"}}])),
+            Some(ScimType::Mutability)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "path": "nosuch", "value": 1}])),
+            Some(ScimType::InvalidPath)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "path": "emails[type eq", "value": 1}])),
+            Some(ScimType::InvalidPath)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "path": "active", "value": "maybe"}])),
+            Some(ScimType::InvalidValue)
+        );
+        assert_eq!(
+            refused(json!([{"op": "replace", "path": "displayName"}])),
+            Some(ScimType::InvalidValue)
+        );
+        assert_eq!(
+            refused(json!([{"op": "move", "path": "displayName"}])),
+            Some(ScimType::InvalidSyntax)
+        );
+        assert_eq!(refused(json!([])), Some(ScimType::InvalidSyntax));
+    }
+
+    #[test]
+    fn path_less_operations_ignore_unknown_and_read_only_keys_as_a_post_would() {
+        let out = ok(
+            json!([{"op": "add", "value": {"favouriteColour": "teal", "groups": [], "meta": {}, "schemas": []}}]),
+        );
+        assert_eq!(out, Value::Object(user()));
+    }
+
+    #[test]
+    fn member_operations_become_row_changes() {
+        let schemas = Schemas::load().expect("schemas");
+        let change = |operations: Value| {
+            let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+            let ops = parse_request(&schemas.group, &body).expect("parses");
+            assert!(ops.iter().all(targets_members));
+            member_change(&ops[0])
+        };
+        assert_eq!(
+            change(
+                json!([{"op": "add", "path": "members", "value": [{"value": "a"}, {"value": "b"}]}])
+            ),
+            Ok(MemberChange::Add(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "Remove", "path": "members", "value": [{"value": "a"}]}])),
+            Ok(MemberChange::Remove(vec!["a".into()])),
+            "never the whole group"
+        );
+        assert_eq!(
+            change(json!([{"op": "remove", "path": "members"}])),
+            Ok(MemberChange::RemoveAll)
+        );
+        assert_eq!(
+            change(json!([{"op": "remove", "path": "members[value eq \"a\" or value eq \"b\"]"}])),
+            Ok(MemberChange::Remove(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "replace", "path": "members", "value": []}])),
+            Ok(MemberChange::Replace(vec![]))
+        );
+        assert_eq!(
+            change(json!([{"op": "replace", "value": {"members": [{"value": "c"}]}}])),
+            Ok(MemberChange::Replace(vec!["c".into()]))
+        );
+        assert!(
+            change(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}])).is_err()
+        );
+    }
+}

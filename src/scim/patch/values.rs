@@ -1,0 +1,352 @@
+//! Edits of attribute values: whole attributes, sub-attributes and value
+//! paths, with the multi-valued rules (merge, one primary) and the IdP
+//! dialects (manager as a bare id, work e-mail created on demand).
+
+use serde_json::{Map, Value};
+
+use super::apply::holder_mut;
+use super::{OpKind, Operation, invalid_path, no_target};
+use crate::scim::error::ScimError;
+use crate::scim::eval::compile_within;
+use crate::scim::filter::{CompareOp, Filter};
+use crate::scim::path::Resolved;
+use crate::scim::resource::Document;
+use crate::scim::schema::{Attribute, AttributeType, ResourceSchema};
+
+/// `manager` may come as a bare id; `""` clears it (SCIM-NOTES §7).
+fn manager_value(top: &Attribute, value: &Value) -> Option<Value> {
+    let is_manager = top.name == "manager" && top.kind == AttributeType::Complex;
+    match value {
+        Value::String(s) if is_manager && s.is_empty() => None,
+        Value::String(s) if is_manager => Some(serde_json::json!({ "value": s })),
+        Value::Object(o)
+            if is_manager && o.get("value").is_some_and(|v| v == "" || v.is_null()) =>
+        {
+            None
+        }
+        Value::Null => None,
+        other => Some(other.clone()),
+    }
+}
+
+fn as_list(value: &Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items.iter().filter(|v| !v.is_null()).cloned().collect(),
+        Value::Null => Vec::new(),
+        single => vec![single.clone()],
+    }
+}
+
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+        _ => false,
+    }
+}
+
+/// RFC 7644 §3.5.2: a value written as primary makes the others not primary.
+fn one_primary(items: &mut [Value], written: &[usize]) {
+    if !written
+        .iter()
+        .any(|&i| truthy(items.get(i).and_then(|v| v.get("primary"))))
+    {
+        return;
+    }
+    for (i, item) in items.iter_mut().enumerate() {
+        if !written.contains(&i)
+            && truthy(item.get("primary"))
+            && let Value::Object(members) = item
+        {
+            members.insert("primary".into(), Value::Bool(false));
+        }
+    }
+}
+
+/// add/replace/remove of a whole attribute.
+pub(super) fn whole(
+    doc: &mut Document,
+    resolved: &Resolved,
+    top: &Attribute,
+    operation: &Operation,
+) -> Result<(), ScimError> {
+    let name = top.name.clone();
+    let value = operation.value.as_ref().unwrap_or(&Value::Null);
+    let container = holder_mut(doc, resolved);
+    match operation.op {
+        OpKind::Remove if top.multi_valued && !value.is_null() => {
+            // A `value` list with remove names the values to take out.
+            let doomed = as_list(value);
+            if let Some(Value::Array(items)) = container.get_mut(&name) {
+                items.retain(|item| !doomed.iter().any(|d| same_value(item, d)));
+                if items.is_empty() {
+                    container.shift_remove(&name);
+                }
+            }
+        }
+        OpKind::Remove => {
+            container.shift_remove(&name);
+        }
+        OpKind::Add if top.multi_valued => {
+            let mut items = match container.shift_remove(&name) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            let mut written = Vec::new();
+            for new in as_list(value) {
+                match items.iter().position(|item| item == &new) {
+                    Some(existing) => written.push(existing),
+                    None => {
+                        items.push(new);
+                        written.push(items.len() - 1);
+                    }
+                }
+            }
+            one_primary(&mut items, &written);
+            if !items.is_empty() {
+                container.insert(name, Value::Array(items));
+            }
+        }
+        OpKind::Replace if top.multi_valued => {
+            let mut items = as_list(value);
+            let written: Vec<usize> = (0..items.len()).collect();
+            one_primary(&mut items, &written);
+            if items.is_empty() {
+                container.shift_remove(&name);
+            } else {
+                container.insert(name, Value::Array(items));
+            }
+        }
+        OpKind::Add | OpKind::Replace => match manager_value(top, value) {
+            None => {
+                container.shift_remove(&name);
+            }
+            Some(Value::Object(new)) if top.kind == AttributeType::Complex => {
+                // Supplied sub-attributes replace, the others stay (§3.5.2.3).
+                let merged = match container.get(&name) {
+                    Some(Value::Object(old)) => {
+                        let mut merged = old.clone();
+                        for (k, v) in new {
+                            merged.insert(k, v);
+                        }
+                        merged
+                    }
+                    _ => new,
+                };
+                container.insert(name, Value::Object(merged));
+            }
+            Some(other) => {
+                container.insert(name, other);
+            }
+        },
+    }
+    Ok(())
+}
+
+/// Values match for removal when equal, or when their `value`s are equal.
+fn same_value(item: &Value, doomed: &Value) -> bool {
+    if item == doomed {
+        return true;
+    }
+    let key = |v: &Value| {
+        v.get("value")
+            .cloned()
+            .or_else(|| (!v.is_object()).then(|| v.clone()))
+    };
+    matches!((key(item), key(doomed)), (Some(a), Some(b)) if a == b)
+}
+
+/// `name.givenName`, or `emails.value` on every value.
+pub(super) fn sub_attribute(
+    doc: &mut Document,
+    resolved: &Resolved,
+    top: &Attribute,
+    sub: &str,
+    operation: &Operation,
+) -> Result<(), ScimError> {
+    let name = top.name.clone();
+    let container = holder_mut(doc, resolved);
+    let value = operation.value.clone().unwrap_or(Value::Null);
+    let set = |object: &mut Map<String, Value>| match (operation.op, &value) {
+        (OpKind::Remove, _) | (_, Value::Null) => {
+            object.shift_remove(sub);
+        }
+        (OpKind::Add | OpKind::Replace, v) => {
+            object.insert(sub.to_owned(), v.clone());
+        }
+    };
+    match container.get_mut(&name) {
+        Some(Value::Object(object)) => set(object),
+        Some(Value::Array(items)) => {
+            for item in items.iter_mut() {
+                if let Value::Object(object) = item {
+                    set(object);
+                }
+            }
+        }
+        _ if operation.op == OpKind::Remove => {}
+        _ => {
+            let mut object = Map::new();
+            set(&mut object);
+            let created = if top.multi_valued {
+                Value::Array(vec![Value::Object(object)])
+            } else {
+                Value::Object(object)
+            };
+            container.insert(name.clone(), created);
+        }
+    }
+    drop_empty(container, &name);
+    Ok(())
+}
+
+fn drop_empty(container: &mut Map<String, Value>, name: &str) {
+    let empty = match container.get_mut(name) {
+        Some(Value::Object(o)) => o.is_empty(),
+        Some(Value::Array(items)) => {
+            items.retain(|i| !matches!(i, Value::Object(o) if o.is_empty()));
+            items.is_empty()
+        }
+        Some(Value::Null) => true,
+        _ => false,
+    };
+    if empty {
+        container.shift_remove(name);
+    }
+}
+
+/// `emails[type eq "work"]` and `emails[type eq "work"].value`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn filtered(
+    schema: &ResourceSchema,
+    doc: &mut Document,
+    resolved: &Resolved,
+    top: &Attribute,
+    filter: &Filter,
+    sub: Option<&str>,
+    operation: &Operation,
+) -> Result<(), ScimError> {
+    if top.kind != AttributeType::Complex || resolved.sub.is_some() {
+        return Err(invalid_path(format!(
+            "{}[…] needs a complex attribute",
+            top.name
+        )));
+    }
+    let sub = match sub {
+        Some(s) => Some(
+            top.sub_attribute(s)
+                .ok_or_else(|| invalid_path(format!("{} has no sub-attribute {s}", top.name)))?
+                .name
+                .clone(),
+        ),
+        None => None,
+    };
+    let query =
+        compile_within(filter, schema, top).map_err(|e| ScimError::invalid_filter(e.detail))?;
+    let name = top.name.clone();
+    let container = holder_mut(doc, resolved);
+    // A single-valued complex attribute (e.g. `manager[value eq "x"]`) is a
+    // list of one here.
+    let single = !top.multi_valued;
+    let mut items: Vec<Value> = match container.shift_remove(&name) {
+        Some(Value::Array(items)) => items,
+        Some(object @ Value::Object(_)) => vec![object],
+        _ => Vec::new(),
+    };
+    let matched: Vec<usize> = (0..items.len())
+        .filter(|&i| query.matches(&items[i]))
+        .collect();
+    let value = operation.value.clone().unwrap_or(Value::Null);
+    let mut written = Vec::new();
+    match (operation.op, &sub) {
+        (OpKind::Remove, None) => {
+            let mut index = 0;
+            items.retain(|_| {
+                let keep = !matched.contains(&index);
+                index += 1;
+                keep
+            });
+        }
+        (OpKind::Remove, Some(sub)) => {
+            for &i in &matched {
+                if let Value::Object(object) = &mut items[i] {
+                    object.shift_remove(sub);
+                }
+            }
+        }
+        (OpKind::Add | OpKind::Replace, Some(sub)) if matched.is_empty() => {
+            // Entra ID: `emails[type eq "work"].value` with no work e-mail yet
+            // creates one, built from the filter's equalities.
+            let mut object = Map::new();
+            if !equalities(filter, &mut object) {
+                return Err(no_target(format!(
+                    "no value of {name} matches the path's filter"
+                )));
+            }
+            object.insert(sub.clone(), value);
+            items.push(Value::Object(object));
+            written.push(items.len() - 1);
+        }
+        (OpKind::Add | OpKind::Replace, Some(sub)) => {
+            for &i in &matched {
+                if let Value::Object(object) = &mut items[i] {
+                    object.insert(sub.clone(), value.clone());
+                }
+                written.push(i);
+            }
+        }
+        (OpKind::Add | OpKind::Replace, None) => {
+            if matched.is_empty() {
+                return Err(no_target(format!(
+                    "no value of {name} matches the path's filter"
+                )));
+            }
+            let Value::Object(new) = value else {
+                return Err(ScimError::invalid_value(format!(
+                    "{name}[…] must be given an object"
+                )));
+            };
+            for &i in &matched {
+                let replacement = match (operation.op, &items[i]) {
+                    (OpKind::Add, Value::Object(old)) => {
+                        let mut merged = old.clone();
+                        for (k, v) in &new {
+                            merged.insert(k.clone(), v.clone());
+                        }
+                        merged
+                    }
+                    _ => new.clone(),
+                };
+                items[i] = Value::Object(replacement);
+                written.push(i);
+            }
+        }
+    }
+    one_primary(&mut items, &written);
+    items.retain(|i| !matches!(i, Value::Object(o) if o.is_empty()));
+    if single {
+        if let Some(object) = items.into_iter().next() {
+            container.insert(name, object);
+        }
+    } else if !items.is_empty() {
+        container.insert(name, Value::Array(items));
+    }
+    Ok(())
+}
+
+/// The `sub eq "x"` leaves of an `and` tree, as an object; false when the
+/// filter says more than equalities.
+fn equalities(filter: &Filter, out: &mut Map<String, Value>) -> bool {
+    match filter {
+        Filter::Compare {
+            path,
+            op: CompareOp::Eq,
+            value,
+        } if path.urn.is_none() && path.sub.is_none() => {
+            out.insert(path.name.clone(), value.clone());
+            true
+        }
+        Filter::And(a, b) => equalities(a, out) && equalities(b, out),
+        _ => false,
+    }
+}
