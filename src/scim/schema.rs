@@ -16,6 +16,12 @@ pub const ENTERPRISE_USER_SCHEMA: &str =
 const USER_JSON: &str = include_str!("../../schemas/user.json");
 const GROUP_JSON: &str = include_str!("../../schemas/group.json");
 const ENTERPRISE_USER_JSON: &str = include_str!("../../schemas/enterprise_user.json");
+/// The schemas of the discovery documents themselves (RFC 7643 §8.7.2).
+const META_JSON: [&str; 3] = [
+    include_str!("../../schemas/service_provider_config.json"),
+    include_str!("../../schemas/resource_type.json"),
+    include_str!("../../schemas/schema.json"),
+];
 
 /// The common attributes of every resource (RFC 7643 §3.1), which the
 /// schema documents do not list.
@@ -149,6 +155,8 @@ impl ResourceSchema {
 pub struct Schemas {
     pub user: ResourceSchema,
     pub group: ResourceSchema,
+    /// ServiceProviderConfig, ResourceType and Schema: served, not validated.
+    pub meta: Vec<Value>,
 }
 
 impl Schemas {
@@ -170,6 +178,10 @@ impl Schemas {
                 common: common.clone(),
                 documents: vec![user_doc, enterprise_doc],
             },
+            meta: META_JSON
+                .iter()
+                .map(|text| serde_json::from_str(text))
+                .collect::<Result<_, _>>()?,
             group: ResourceSchema {
                 name: "Group",
                 endpoint: "/Groups",
@@ -183,7 +195,11 @@ impl Schemas {
 
     /// Every schema document, in the order `/Schemas` lists them.
     pub fn documents(&self) -> impl Iterator<Item = &Value> {
-        self.user.documents.iter().chain(&self.group.documents)
+        self.user
+            .documents
+            .iter()
+            .chain(&self.group.documents)
+            .chain(&self.meta)
     }
 }
 

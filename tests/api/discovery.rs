@@ -62,7 +62,17 @@ async fn schemas_are_served_in_full_and_one_by_one() {
         .iter()
         .map(|s| s["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [USER_SCHEMA, ENTERPRISE, GROUP_SCHEMA]);
+    assert_eq!(
+        ids,
+        [
+            USER_SCHEMA,
+            ENTERPRISE,
+            GROUP_SCHEMA,
+            "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
+            "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
+            "urn:ietf:params:scim:schemas:core:2.0:Schema",
+        ]
+    );
     let user = json_of(app.get(&format!("/Schemas/{USER_SCHEMA}")).await, 200).await;
     let password = user["attributes"]
         .as_array()
