@@ -182,21 +182,7 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
         parser.enter()?;
         path.filter = Some(parser.or()?);
         parser.expect(&Kind::RBracket, "expected `]`")?;
-        if let Some(Token {
-            kind: Kind::Word(w),
-            position,
-        }) = parser.peek().cloned()
-            && let Some(sub) = w.strip_prefix('.')
-        {
-            parser.next += 1;
-            let sub_path = parse_path(sub)
-                .filter(|p| p.urn.is_none() && p.sub.is_none())
-                .ok_or(FilterError {
-                    position,
-                    message: format!("`{w}` is not a valid sub-attribute"),
-                })?;
-            path.sub = Some(sub_path.name);
-        }
+        path.sub = parser.trailing_sub_attribute()?.map(|p| p.name);
     }
     match parser.peek() {
         None => Ok(path),
@@ -441,19 +427,7 @@ impl Parser {
             self.expect(&Kind::RBracket, "expected `]`")?;
             self.depth -= 1;
             // Entra ID: `emails[type eq "work"].value eq "x"`.
-            if let Some(Token {
-                kind: Kind::Word(w),
-                position,
-            }) = self.peek().cloned()
-                && let Some(sub) = w.strip_prefix('.')
-            {
-                self.next += 1;
-                let sub_path = parse_path(sub)
-                    .filter(|p| p.urn.is_none() && p.sub.is_none())
-                    .ok_or(FilterError {
-                        position,
-                        message: format!("`{w}` is not a valid sub-attribute"),
-                    })?;
+            if let Some(sub_path) = self.trailing_sub_attribute()? {
                 let tail = self.comparison(sub_path)?;
                 return Ok(Filter::ValuePath {
                     path,
@@ -466,6 +440,28 @@ impl Parser {
             });
         }
         self.comparison(path)
+    }
+
+    /// The `.sub` after a value filter's `]`, if there is one.
+    fn trailing_sub_attribute(&mut self) -> Result<Option<AttrPath>, FilterError> {
+        let Some(Token {
+            kind: Kind::Word(w),
+            position,
+        }) = self.peek().cloned()
+        else {
+            return Ok(None);
+        };
+        let Some(sub) = w.strip_prefix('.') else {
+            return Ok(None);
+        };
+        self.next += 1;
+        parse_path(sub)
+            .filter(|p| p.urn.is_none() && p.sub.is_none())
+            .map(Some)
+            .ok_or(FilterError {
+                position,
+                message: format!("`{w}` is not a valid sub-attribute"),
+            })
     }
 
     fn path(&mut self) -> Result<AttrPath, FilterError> {

@@ -1,21 +1,8 @@
 //! `/Groups`: members, uniqueness, replace, delete and lookups.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::helpers::*;
-
-fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = group["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
 
 #[tokio::test]
 async fn a_group_is_created_with_its_members_and_they_see_it_in_their_groups() {

@@ -282,3 +282,17 @@ pub fn ids(list: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// The sorted member ids of a group representation.
+pub fn member_ids(group: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}

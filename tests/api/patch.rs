@@ -17,19 +17,6 @@ async fn patch(app: &TestApp, path: &str, operations: Value) -> reqwest::Respons
         .unwrap()
 }
 
-fn member_ids(group: &Value) -> Vec<String> {
-    let mut ids: Vec<String> = group["members"]
-        .as_array()
-        .map(|m| {
-            m.iter()
-                .map(|m| m["value"].as_str().unwrap().to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    ids.sort();
-    ids
-}
-
 #[tokio::test]
 async fn okta_deactivates_and_reactivates_with_a_path_less_replace() {
     let app = spawn_app().await;
