@@ -178,12 +178,7 @@ impl Domain {
             (true, Some(order)) => {
                 let (rows, next, previous, whole) = match walk {
                     None => {
-                        let window = Window {
-                            after: None,
-                            backward: false,
-                            offset: index.offset(),
-                            limit: index.count,
-                        };
+                        let window = Window::page(index.offset(), index.count);
                         let rows = if index.count == 0 {
                             Vec::new()
                         } else {

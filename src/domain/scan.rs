@@ -15,7 +15,7 @@ use crate::scim::eval::{Query, parse_instant};
 use crate::scim::path::Resolved;
 use crate::scim::projection::Projection;
 use crate::scim::schema::AttributeType;
-use crate::store::{Key, Kind, Order, Plan, SortColumn, Window};
+use crate::store::{Key, Kind, Order, Plan, Window};
 
 impl Domain {
     /// The bounded scan: read the candidates, evaluate, sort and page in memory.
@@ -41,19 +41,10 @@ impl Domain {
             ))
             .into());
         }
-        let order = Order {
-            column: SortColumn::Created,
-            descending: false,
-        };
-        let window = Window {
-            after: None,
-            backward: false,
-            offset: 0,
-            limit: self.scan_limit,
-        };
+        let window = Window::page(0, self.scan_limit);
         let rows = self
             .store
-            .list(kind, tenant_id, plan, order, window)
+            .list(kind, tenant_id, plan, Order::CREATION, window)
             .await?;
         let with_relations = projection.wants(relation(kind)) || query.is_some();
         let rendered = self

@@ -295,23 +295,14 @@ impl Domain {
         filter: &str,
     ) -> Result<(bool, Vec<String>), DomainError> {
         use crate::scim::eval::{Unknown, compile};
-        use crate::store::{Order, SortColumn, Window, plan};
+        use crate::store::{Order, Window, plan};
         let parsed = crate::scim::filter::parse(filter).map_err(ScimError::from)?;
         let query = compile(&parsed, &self.schemas.user, Unknown::Reject)?;
         let plan = plan(Kind::Users, tenant_id, Some(&query));
-        let order = Order {
-            column: SortColumn::Created,
-            descending: false,
-        };
-        let window = Window {
-            after: None,
-            backward: false,
-            offset: 0,
-            limit: crate::scim::list::DEFAULT_COUNT,
-        };
+        let window = Window::page(0, crate::scim::list::DEFAULT_COUNT);
         let lines = self
             .store
-            .explain_list(Kind::Users, tenant_id, &plan, order, window)
+            .explain_list(Kind::Users, tenant_id, &plan, Order::CREATION, window)
             .await?;
         Ok((plan.exact, lines))
     }

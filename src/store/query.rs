@@ -76,6 +76,14 @@ pub struct Order {
     pub descending: bool,
 }
 
+impl Order {
+    /// Creation order (`meta.created`, then `id`): the default.
+    pub const CREATION: Order = Order {
+        column: SortColumn::Created,
+        descending: false,
+    };
+}
+
 /// A position in an order: a row's sort value (`null`, a string or an
 /// integer) and its id.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +108,18 @@ pub struct Window<'k> {
     pub backward: bool,
     pub offset: u64,
     pub limit: u64,
+}
+
+impl Window<'_> {
+    /// `limit` rows from row `offset` of the order, from its start.
+    pub fn page(offset: u64, limit: u64) -> Self {
+        Window {
+            after: None,
+            backward: false,
+            offset,
+            limit,
+        }
+    }
 }
 
 /// The column, if any, that sorts by `attr` in SQL.
