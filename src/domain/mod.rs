@@ -10,6 +10,7 @@ mod groups;
 mod query;
 mod render;
 mod scan;
+mod seed;
 mod tenants;
 mod tokens;
 mod users;

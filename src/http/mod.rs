@@ -5,6 +5,8 @@
 mod auth;
 mod body;
 mod bulk;
+#[cfg(feature = "bench-ceiling")]
+mod ceiling;
 mod discovery;
 pub mod error;
 mod ops;
@@ -92,24 +94,26 @@ pub fn router(state: AppState) -> Router {
         ));
 
     let max_body_bytes = state.max_body_bytes;
-    Router::new()
+    let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(
-                    TraceLayer::new_for_http()
-                        .make_span_with(request_span)
-                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
-                )
-                .layer(PropagateRequestIdLayer::x_request_id())
-                .layer(middleware::from_fn(ops::hide_internal_errors))
-                .layer(CatchPanicLayer::new())
-                .layer(DefaultBodyLimit::max(max_body_bytes)),
-        )
+        .route("/readyz", get(ops::readyz));
+    // The load tool's ceiling: never in a build without the feature.
+    #[cfg(feature = "bench-ceiling")]
+    let routes = routes.route("/bench/ceiling", get(ceiling::user));
+    routes.with_state(state).layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(ops::hide_internal_errors))
+            .layer(CatchPanicLayer::new())
+            .layer(DefaultBodyLimit::max(max_body_bytes)),
+    )
 }
 
 /// A request's span: its id, method and path (never the query string,

@@ -10,6 +10,7 @@ mod groups;
 mod plan;
 mod query;
 mod secrets;
+mod seed;
 mod tenants;
 mod tokens;
 mod users;

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod auth;
+mod bench;
 mod bulk;
 mod cli;
 mod conformance;

@@ -1,0 +1,188 @@
+//! `scimd-bench`: the load tool (issue 6, README "Benchmarks").
+//!
+//! Seeds a tenant with N users and G groups through the domain layer (or
+//! reuses the one an earlier run seeded in the same database), starts the
+//! real `scimd` binary against that database as a child process, drives
+//! each workload over C keep-alive connections for D seconds, and reports
+//! throughput, p50/p99/max latency, the server's peak RSS (`VmHWM`, reset
+//! before each workload), and each workload as a fraction of the static
+//! ceiling route measured in the same run.
+//!
+//! The ceiling route exists only in a server built with the
+//! `bench-ceiling` feature; against another build the ceiling is reported
+//! as unavailable and the ratios are left out.
+
+mod client;
+mod export;
+mod load;
+mod report;
+mod seed;
+mod server;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+
+use client::{Call, Connection};
+use load::{Shape, drive};
+use report::{Measured, Report};
+use server::Server;
+use workloads::Workload;
+
+/// Load tool: seeds a tenant, then measures the real scimd server over HTTP.
+#[derive(Debug, Parser)]
+#[command(name = "scimd-bench", version, about)]
+struct Args {
+    /// Database to seed and serve: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    #[arg(long)]
+    database_url: String,
+    /// Users to seed (N); an existing tenant must hold exactly this many.
+    #[arg(long, default_value_t = 100_000)]
+    users: usize,
+    /// Groups to seed (G), the push group included.
+    #[arg(long, default_value_t = 10)]
+    groups: usize,
+    /// Members of the push group (at most half the users).
+    #[arg(long, default_value_t = 50_000)]
+    group_members: usize,
+    /// Concurrent connections (C).
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Measured seconds per workload (D).
+    #[arg(long, default_value_t = 10.0)]
+    duration: f64,
+    /// Unmeasured seconds before each workload.
+    #[arg(long, default_value_t = 2.0)]
+    warmup: f64,
+    /// Workloads, by name or letter: ceiling (g), lookup (a), get (b),
+    /// deactivate (c), create (d), group-push (e), export (f).
+    #[arg(long, value_delimiter = ',', default_value = "g,a,b,c,d,e,f")]
+    workloads: Vec<String>,
+    /// Tenant to seed or reuse.
+    #[arg(long, default_value = "bench")]
+    tenant: String,
+    /// The scimd binary to start; default: `scimd` beside this program.
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Where the server's log goes.
+    #[arg(long, default_value = "scimd-bench-server.log")]
+    server_log: PathBuf,
+    /// Seed (or check) the tenant and exit without starting the server.
+    #[arg(long)]
+    seed_only: bool,
+    /// Print the report as JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let workloads = args
+        .workloads
+        .iter()
+        .map(|name| {
+            Workload::parse(name.trim()).with_context(|| format!("unknown workload `{name}`"))
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    if args.users < 2 || args.connections == 0 {
+        bail!("--users must be at least 2 and --connections at least 1");
+    }
+    let plan = seed::Plan {
+        tenant: args.tenant.clone(),
+        users: args.users,
+        groups: args.groups.max(1),
+        push_members: args.group_members.min(args.users / 2),
+    };
+    eprintln!(
+        "preparing tenant `{}` with {} users…",
+        plan.tenant, plan.users
+    );
+    let fixture = seed::prepare(&args.database_url, &plan).await?;
+    match fixture.seeded_in {
+        Some(seconds) => eprintln!("seeded in {seconds:.1} s"),
+        None => eprintln!("reusing the tenant seeded by an earlier run"),
+    }
+    if args.seed_only {
+        return Ok(());
+    }
+    let binary = match &args.server {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("this program has no directory")?
+            .join("scimd"),
+    };
+    let server = Server::start(&binary, &args.database_url, &args.server_log).await?;
+    let shape = Shape {
+        connections: args.connections,
+        warmup: Duration::from_secs_f64(args.warmup),
+        duration: Duration::from_secs_f64(args.duration),
+    };
+    let mut report = Report::new(&args.database_url, &plan, &fixture, shape);
+    report.idle_rss_kib = server.rss_kib();
+    let nonce = nonce()?;
+    for workload in workloads {
+        eprintln!("running ({}) {}…", workload.letter(), workload.name());
+        server.reset_peak();
+        let cpu_before = server.cpu_seconds();
+        let measured = match workload {
+            Workload::Export => {
+                let expected = user_count(&server, &fixture.token).await?;
+                Measured::Export(export::export(&server, &fixture.token, expected).await?)
+            }
+            Workload::Ceiling if !has_ceiling(&server).await? => Measured::Unavailable(
+                "the server was built without the `bench-ceiling` feature".into(),
+            ),
+            _ => Measured::Load(
+                drive(server.address(), &fixture.token, shape, |i| {
+                    workload.generator(&fixture, i, shape.connections, nonce)
+                })
+                .await?,
+            ),
+        };
+        let cpu = server
+            .cpu_seconds()
+            .zip(cpu_before)
+            .map(|(after, before)| after - before);
+        report.add(workload, measured, server.peak_kib(), cpu);
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.markdown());
+    }
+    Ok(())
+}
+
+/// How many users the tenant has now (`totalResults` of an empty page).
+async fn user_count(server: &Server, token: &str) -> anyhow::Result<u64> {
+    let mut connection = Connection::open(server.address(), Some(token)).await?;
+    let (status, body) = connection
+        .send(&Call::get("/scim/v2/Users?count=0".into()))
+        .await?;
+    if !status.is_success() {
+        bail!("counting users answered {status}");
+    }
+    let list: serde_json::Value = serde_json::from_slice(&body)?;
+    list["totalResults"]
+        .as_u64()
+        .context("a ListResponse has totalResults")
+}
+
+/// Whether the server has the ceiling route compiled in.
+async fn has_ceiling(server: &Server) -> anyhow::Result<bool> {
+    let mut connection = Connection::open(server.address(), None).await?;
+    let (status, _) = connection.send(&Call::get("/bench/ceiling".into())).await?;
+    Ok(status.is_success())
+}
+
+/// A random number that keeps one run's new userNames apart from another's.
+fn nonce() -> anyhow::Result<u64> {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(u64::from_le_bytes(bytes))
+}
