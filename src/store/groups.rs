@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user};
-use super::{ResourceRecord, Store, StoreError, Tx};
+use super::{ResourceRecord, Store, StoreError, Tx, by_key};
 use crate::scim::resource::Document;
 
 /// A member of a group: a user or a nested group.
@@ -64,10 +64,11 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = group::Entity::find_by_id(id.to_owned())
-            .filter(group::Column::TenantId.eq(tenant_id))
-            .one(&self.read)
-            .await?;
+        let found = by_key(
+            group::Entity::find_by_id(id.to_owned()).filter(group::Column::TenantId.eq(tenant_id)),
+            &self.read,
+        )
+        .await?;
         found.map(record).transpose()
     }
 
@@ -111,11 +112,13 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = group::Entity::find_by_id(id.to_owned())
-            .filter(group::Column::TenantId.eq(tenant_id))
-            .lock_exclusive()
-            .one(self.conn())
-            .await?;
+        let found = by_key(
+            group::Entity::find_by_id(id.to_owned())
+                .filter(group::Column::TenantId.eq(tenant_id))
+                .lock_exclusive(),
+            self.conn(),
+        )
+        .await?;
         found.map(record).transpose()
     }
 

@@ -218,6 +218,21 @@ impl Tx {
     }
 }
 
+/// The row a select by a unique key (a primary key, a token hash, a
+/// tenant name) finds: `Select::one` without its `LIMIT 1`.
+///
+/// SQLite plans a bound `LIMIT ?` with its value, so binding it again
+/// expires the statement, which is then parsed and planned again on every
+/// run (`sqlite3Reprepare`: a fifth of the CPU time of a `GET /Users/{id}`,
+/// BENCHMARKS.md). A unique key selects at most one row anyway.
+async fn by_key<E, C>(select: sea_orm::Select<E>, conn: &C) -> Result<Option<E::Model>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: ConnectionTrait,
+{
+    Ok(select.all(conn).await?.into_iter().next())
+}
+
 /// Opens an SQLite pool. Switching a new file to WAL takes a lock that
 /// SQLite's busy timeout does not wait for, so processes opening the same
 /// new file together retry for a while.
@@ -241,6 +256,11 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
         .max_connections(max_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(10))
+        // sqlx pings a connection on every acquire by default: one more
+        // round trip per statement (to PostgreSQL, or to the SQLite worker
+        // thread). Only a connection idle long enough to have been dropped
+        // by a server or firewall is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
         // sqlx logs statements with their parameters: filter values and
         // token hashes must never reach the log.
         .sqlx_logging(false)

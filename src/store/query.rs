@@ -5,7 +5,7 @@
 use sea_orm::sea_query::{
     Alias, Cond, Condition, Expr, ExprTrait, Order as SqlOrder, Query as SqlQuery, SelectStatement,
 };
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -166,7 +166,10 @@ impl Store {
     ) -> Result<Vec<Listed>, StoreError> {
         let select = list_statement(kind, tenant_id, plan, order, window);
         let backend = self.read.get_database_backend();
-        let rows = self.read.query_all_raw(backend.build(&select)).await?;
+        let rows = self
+            .read
+            .query_all_raw(windowed(backend, select, window))
+            .await?;
         rows.iter().map(|row| listed(row, order.column)).collect()
     }
 
@@ -183,8 +186,8 @@ impl Store {
     ) -> Result<Vec<String>, StoreError> {
         let select = list_statement(kind, tenant_id, plan, order, window);
         let backend = self.read.get_database_backend();
-        let mut statement = backend.build(&select);
-        let postgres = backend == sea_orm::DatabaseBackend::Postgres;
+        let mut statement = windowed(backend, select, window);
+        let postgres = backend == DatabaseBackend::Postgres;
         statement.sql = if postgres {
             format!("EXPLAIN {}", statement.sql)
         } else {
@@ -255,8 +258,33 @@ fn list_statement(
         select.order_by_expr(col(sort.column()), direction.clone());
     }
     select.order_by_expr(col("id"), direction);
-    select.limit(window.limit).offset(window.offset);
     select
+}
+
+/// The statement for `select` limited to `window`'s rows.
+///
+/// On SQLite the `LIMIT` is written into the SQL as a number: SQLite plans
+/// a bound `LIMIT ?` with its value, so every run of such a statement
+/// would be parsed and planned again (`sqlite3Reprepare`, see `by_key` in
+/// `mod.rs`). The offset stays bound (SQLite does not plan with it), so a
+/// walk through index pages reuses one prepared statement per page size.
+fn windowed(
+    backend: DatabaseBackend,
+    mut select: SelectStatement,
+    window: Window<'_>,
+) -> Statement {
+    if backend != DatabaseBackend::Sqlite {
+        select.limit(window.limit).offset(window.offset);
+        return backend.build(&select);
+    }
+    let mut statement = backend.build(&select);
+    statement.sql = format!("{} LIMIT {} OFFSET ?", statement.sql, window.limit);
+    let offset = sea_orm::Value::BigUnsigned(Some(window.offset));
+    match &mut statement.values {
+        Some(values) => values.0.push(offset),
+        None => statement.values = Some(sea_orm::Values(vec![offset])),
+    }
+    statement
 }
 
 fn restrict(select: &mut SelectStatement, kind: Kind, tenant_id: &str, plan: &Plan) {

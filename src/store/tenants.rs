@@ -3,7 +3,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::entity::tenant;
-use super::{Store, StoreError, Tx};
+use super::{Store, StoreError, Tx, by_key};
 
 /// A tenant.
 #[derive(Debug, Clone)]
@@ -15,10 +15,11 @@ pub struct TenantRecord {
 impl Store {
     /// The tenant called `name`.
     pub async fn tenant_by_name(&self, name: &str) -> Result<Option<TenantRecord>, StoreError> {
-        let found = tenant::Entity::find()
-            .filter(tenant::Column::Name.eq(name))
-            .one(&self.read)
-            .await?;
+        let found = by_key(
+            tenant::Entity::find().filter(tenant::Column::Name.eq(name)),
+            &self.read,
+        )
+        .await?;
         Ok(found.map(|t| TenantRecord {
             id: t.id,
             name: t.name,

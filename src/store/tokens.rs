@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use super::entity::{tenant, token};
-use super::{Store, StoreError, Tx};
+use super::{Store, StoreError, Tx, by_key};
 
 /// A token row, without any secret.
 #[derive(Debug, Clone)]
@@ -49,10 +49,11 @@ impl From<token::Model> for TokenRecord {
 impl Store {
     /// The token whose hash is `hash`, revoked or not.
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let found = token::Entity::find()
-            .filter(token::Column::Hash.eq(hash))
-            .one(&self.read)
-            .await?;
+        let found = by_key(
+            token::Entity::find().filter(token::Column::Hash.eq(hash)),
+            &self.read,
+        )
+        .await?;
         Ok(found.map(TokenRecord::from))
     }
 
@@ -79,9 +80,7 @@ impl Store {
 
     /// Tenant names by id, for listing tokens.
     pub async fn tenant_name(&self, tenant_id: &str) -> Result<Option<String>, StoreError> {
-        let found = tenant::Entity::find_by_id(tenant_id.to_owned())
-            .one(&self.read)
-            .await?;
+        let found = by_key(tenant::Entity::find_by_id(tenant_id.to_owned()), &self.read).await?;
         Ok(found.map(|t| t.name))
     }
 }

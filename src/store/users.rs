@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user, user_email};
-use super::{ResourceRecord, Store, StoreError, Tx};
+use super::{ResourceRecord, Store, StoreError, Tx, by_key};
 use crate::scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -83,10 +83,11 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = user::Entity::find_by_id(id.to_owned())
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .one(&self.read)
-            .await?;
+        let found = by_key(
+            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
+            &self.read,
+        )
+        .await?;
         found.map(record).transpose()
     }
 
@@ -137,11 +138,13 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = user::Entity::find_by_id(id.to_owned())
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .lock_exclusive()
-            .one(self.conn())
-            .await?;
+        let found = by_key(
+            user::Entity::find_by_id(id.to_owned())
+                .filter(user::Column::TenantId.eq(tenant_id))
+                .lock_exclusive(),
+            self.conn(),
+        )
+        .await?;
         found.map(record).transpose()
     }
 
