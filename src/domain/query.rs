@@ -38,7 +38,10 @@ pub(super) struct Sorting {
 
 /// One page of results, before rendering the response.
 pub(super) struct Page {
-    pub(super) total: u64,
+    /// `totalResults`; `None` on a cursor page after the first, where
+    /// counting would cost a scan of every match (RFC 9865 lets a cursor
+    /// page leave it out).
+    pub(super) total: Option<u64>,
     pub(super) resources: Vec<Value>,
     pub(super) next: Option<Key>,
     pub(super) previous: Option<Key>,
@@ -207,11 +210,17 @@ impl Domain {
                         (rows, next, previous, whole)
                     }
                 };
-                // Lookups (one match or none) need no second query to count.
+                // Lookups (one match or none) need no second query to count,
+                // and a cursor page after the first is not counted at all: an
+                // export of a million users in pages of 1,000 would count them
+                // a thousand times.
+                let later_cursor_page = walk.is_some_and(|position| position.is_some());
                 let total = if whole {
-                    rows.len() as u64
+                    Some(rows.len() as u64)
+                } else if later_cursor_page {
+                    None
                 } else {
-                    self.store.count(kind, tenant_id, &plan).await?
+                    Some(self.store.count(kind, tenant_id, &plan).await?)
                 };
                 let resources = self
                     .render_rows(kind, tenant_id, &rows, projection.wants(relations))
@@ -242,7 +251,12 @@ impl Domain {
             projection.apply(schema, resource);
         }
         if walk.is_none() {
-            return Ok(list_response(page.total, index, resources));
+            // Only later cursor pages go uncounted.
+            return Ok(list_response(
+                page.total.unwrap_or_default(),
+                index,
+                resources,
+            ));
         }
         let now = self.now();
         let issue = |key: Key, backward: bool| {

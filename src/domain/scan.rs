@@ -77,7 +77,7 @@ impl Domain {
                     .map(|(_, v)| v)
                     .collect();
                 Ok(Page {
-                    total,
+                    total: Some(total),
                     resources,
                     next: None,
                     previous: None,
@@ -109,7 +109,7 @@ impl Domain {
                 };
                 let (rows, next, previous) = cursor_page(rows, index.count, position, |row| &row.0);
                 Ok(Page {
-                    total,
+                    total: Some(total),
                     resources: rows.into_iter().map(|(_, v)| v).collect(),
                     next,
                     previous,

@@ -153,16 +153,19 @@ fn list(name: &str, value: Value) -> Result<String, ScimError> {
     }
 }
 
-/// Builds a ListResponse for cursor pagination (RFC 9865 §2).
+/// Builds a ListResponse for cursor pagination (RFC 9865 §2), without
+/// `totalResults` when `total` is `None`.
 pub fn cursor_response(
-    total: u64,
+    total: Option<u64>,
     resources: Vec<Value>,
     next: Option<String>,
     previous: Option<String>,
 ) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!([LIST_RESPONSE]));
-    out.insert("totalResults".into(), json!(total));
+    if let Some(total) = total {
+        out.insert("totalResults".into(), json!(total));
+    }
     out.insert("itemsPerPage".into(), json!(resources.len()));
     if let Some(previous) = previous {
         out.insert("previousCursor".into(), Value::String(previous));
