@@ -207,7 +207,12 @@ impl Domain {
             let version = old.version + 1;
             let row = user_row(id, &doc, version, old.created_at, now);
             check_row(&row)?;
-            if !tx.update_user(tenant_id, &row, old.version).await? {
+            // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
+            let emails_changed = doc.get("emails") != old.document.get("emails");
+            if !tx
+                .update_user(tenant_id, &row, old.version, emails_changed)
+                .await?
+            {
                 return Err(not_found(id));
             }
             tx.commit().await?;

@@ -156,13 +156,15 @@ impl Tx {
         self.write_emails(tenant_id, row).await
     }
 
-    /// Replaces a user's row and e-mail index when its version is still
-    /// `expected_version`; false when it changed or is gone.
+    /// Replaces a user's row when its version is still `expected_version`,
+    /// and its e-mail index rows when `emails_changed`; false when the
+    /// version changed or the user is gone.
     pub async fn update_user(
         &self,
         tenant_id: &str,
         row: &UserRow<'_>,
         expected_version: i64,
+        emails_changed: bool,
     ) -> Result<bool, StoreError> {
         let mut model = active_model(tenant_id, row)?;
         model.created_at = sea_orm::ActiveValue::NotSet;
@@ -175,6 +177,9 @@ impl Tx {
             .await?;
         if result.rows_affected != 1 {
             return Ok(false);
+        }
+        if !emails_changed {
+            return Ok(true);
         }
         user_email::Entity::delete_many()
             .filter(user_email::Column::UserId.eq(row.id))
