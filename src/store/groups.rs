@@ -197,6 +197,11 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         let mut model = active_model(tenant_id, row)?;
         model.created_at = sea_orm::ActiveValue::NotSet;
+        // Never SET the keys, even to the same values: SQLite then checks
+        // every row whose foreign key refers to this one (for a group,
+        // every member row: 50,000 index entries read per PATCH).
+        model.id = sea_orm::ActiveValue::NotSet;
+        model.tenant_id = sea_orm::ActiveValue::NotSet;
         let result = group::Entity::update_many()
             .set(model)
             .filter(group::Column::Id.eq(row.id))
