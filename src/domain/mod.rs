@@ -4,9 +4,13 @@
 //! `ScimError` so the HTTP edge renders them unchanged, and storage faults
 //! stay opaque (`Store`), to be logged and answered with a bare 500.
 
+mod admin;
+mod assets;
+mod audit;
 mod bulk;
 mod cursor;
 mod groups;
+mod guard;
 mod query;
 mod render;
 mod scan;
@@ -18,11 +22,15 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::scim::{Schemas, ScimError};
-use crate::store::{Store, StoreError, UniqueField};
+use crate::store::{Store, StoreError, TenantSettings, Tx, UniqueField};
 
 pub use crate::store::Kind;
+pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, UserView};
+pub use assets::{AssetView, CallRecordView, NewCallRecord};
+pub use audit::{AuditEvent, MAX_AUDIT_LIMIT, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
+pub use guard::{Access, Blocker, DEPROVISION_BLOCKED, Policy, Reason, Refusal};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag_matches};
 pub use tenants::CreatedTenant;
@@ -59,9 +67,16 @@ pub enum DomainError {
     /// Input to a command-line or admin operation is invalid.
     #[error("{0}")]
     Invalid(String),
-    /// A named thing (tenant, token) does not exist.
+    /// A named thing (tenant, token, asset) does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The change conflicts with the current state (a name is taken, an
+    /// owner is not active).
+    #[error("{0}")]
+    Conflict(String),
+    /// The deprovisioning guard refused the change.
+    #[error("{}", .0.detail)]
+    Blocked(Box<Refusal>),
     /// A storage fault; never shown to clients.
     #[error(transparent)]
     Store(StoreError),
@@ -78,6 +93,9 @@ impl From<StoreError> for DomainError {
             ),
             StoreError::Taken(UniqueField::TenantName) => {
                 DomainError::Invalid("a tenant with this name already exists".into())
+            }
+            StoreError::Taken(UniqueField::AssetName) => {
+                DomainError::Conflict("an asset of this kind and name already exists".into())
             }
             StoreError::UnsupportedFilter(detail) => {
                 DomainError::Scim(ScimError::invalid_filter(detail))
@@ -148,6 +166,14 @@ impl Domain {
 
     fn now(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// Takes the tenant's write lock for `tx` (guarded writes of a tenant
+    /// run one at a time, across processes) and returns its settings.
+    async fn lock_tenant(&self, tx: &Tx, tenant_id: &str) -> Result<TenantSettings, DomainError> {
+        tx.lock_tenant(tenant_id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))
     }
 }
 

@@ -2,6 +2,7 @@
 //! media type, and the error table. Handlers extract, call the domain and
 //! map the result; nothing here knows a business rule.
 
+mod admin;
 mod auth;
 mod body;
 mod bulk;
@@ -91,9 +92,15 @@ pub fn router(state: AppState) -> Router {
             auth::require_scim_token,
         ));
 
+    let admin = admin::routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_admin_token,
+    ));
+
     let max_body_bytes = state.max_body_bytes;
     Router::new()
         .nest(SCIM_BASE_PATH, scim)
+        .nest(admin::ADMIN_BASE_PATH, admin)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .with_state(state)

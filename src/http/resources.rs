@@ -100,16 +100,8 @@ pub async fn create(
         .projection(kind, &ListRequest::from_query(pairs)?)?;
     let domain = &state.domain;
     let created = match kind {
-        Kind::Users => {
-            domain
-                .create_user(&who.tenant_id, &body, &projection)
-                .await?
-        }
-        Kind::Groups => {
-            domain
-                .create_group(&who.tenant_id, &body, &projection)
-                .await?
-        }
+        Kind::Users => domain.create_user(&who, &body, &projection).await?,
+        Kind::Groups => domain.create_group(&who, &body, &projection).await?,
     };
     Ok(resource_response(StatusCode::CREATED, &created))
 }
@@ -165,12 +157,12 @@ pub async fn replace(
     let replaced = match kind {
         Kind::Users => {
             domain
-                .replace_user(&who.tenant_id, &id, &body, &projection, if_match)
+                .replace_user(&who, &id, &body, &projection, if_match)
                 .await?
         }
         Kind::Groups => {
             domain
-                .replace_group(&who.tenant_id, &id, &body, &projection, if_match)
+                .replace_group(&who, &id, &body, &projection, if_match)
                 .await?
         }
     };
@@ -196,7 +188,7 @@ pub async fn patch(
     match kind {
         Kind::Users => {
             let user = domain
-                .patch_user(&who.tenant_id, &id, &body, &projection, if_match)
+                .patch_user(&who, &id, &body, &projection, if_match)
                 .await?;
             Ok(resource_response(StatusCode::OK, &user))
         }
@@ -204,7 +196,7 @@ pub async fn patch(
             let wants_body = request.attributes.is_some() || request.excluded_attributes.is_some();
             let group = domain
                 .patch_group(
-                    &who.tenant_id,
+                    &who,
                     &id,
                     &body,
                     wants_body.then_some(&projection),
@@ -228,18 +220,8 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
     match kind {
-        Kind::Users => {
-            state
-                .domain
-                .delete_user(&who.tenant_id, &id, if_match)
-                .await?
-        }
-        Kind::Groups => {
-            state
-                .domain
-                .delete_group(&who.tenant_id, &id, if_match)
-                .await?
-        }
+        Kind::Users => state.domain.delete_user(&who, &id, if_match).await?,
+        Kind::Groups => state.domain.delete_group(&who, &id, if_match).await?,
     }
     Ok(StatusCode::NO_CONTENT)
 }
