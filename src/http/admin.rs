@@ -43,7 +43,13 @@ impl IntoResponse for AdminError {
             DomainError::Scim(error) => {
                 let status =
                     StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let kind = error.scim_type.map_or("invalid_request", |t| t.as_str());
+                let kind = match (error.scim_type, error.status) {
+                    (Some(scim_type), _) => scim_type.as_str(),
+                    (None, 404) => "not_found",
+                    (None, 409) => "conflict",
+                    (None, 412) => "precondition_failed",
+                    (None, _) => "invalid_request",
+                };
                 admin_error(status, kind, error.detail)
             }
             DomainError::Unauthorized => {
