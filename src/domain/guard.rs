@@ -504,8 +504,7 @@ impl Domain {
         let recorded = async {
             let mut detail = refusal.detail.clone();
             if refusal.suspends() {
-                tx.set_access(&who.tenant_id, user_id, Access::Suspended.as_str())
-                    .await?;
+                tx.suspend(&who.tenant_id, user_id).await?;
                 tx.revoke_user_tokens(&who.tenant_id, user_id, self.now())
                     .await?;
                 detail.push_str(" (access suspended until then)");

@@ -1,4 +1,6 @@
-//! Business rules over the store: tenants and tokens, users and groups.
+//! Business rules over the store: tenants and tokens, users and groups,
+//! what users own, call records, the audit log, and the deprovisioning
+//! guard every user write runs (`guard.rs`).
 //!
 //! Methods return [`DomainError`]; SCIM-level failures are carried as
 //! `ScimError` so the HTTP edge renders them unchanged, and storage faults

@@ -295,17 +295,14 @@ impl Tx {
         Ok(found.map(UserState::from))
     }
 
-    /// Sets a user's access state without touching its document.
-    pub async fn set_access(
-        &self,
-        tenant_id: &str,
-        id: &str,
-        access: &str,
-    ) -> Result<(), StoreError> {
+    /// Suspends a user that has access, without touching its document;
+    /// a deactivated user stays deactivated.
+    pub async fn suspend(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
         user::Entity::update_many()
-            .col_expr(user::Column::Access, Expr::value(access))
+            .col_expr(user::Column::Access, Expr::value("suspended"))
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Access.eq("active"))
             .exec(self.conn())
             .await?;
         Ok(())
