@@ -225,6 +225,18 @@ impl Refusal {
     }
 }
 
+/// A change to a user, as the audit log records it.
+#[derive(Debug)]
+pub(super) struct UserChange<'a> {
+    /// e.g. `user.deactivate`.
+    pub action: &'a str,
+    pub user_id: &'a str,
+    /// The user's `userName` before the change.
+    pub user_name: &'a str,
+    /// Names of the attributes the change touches.
+    pub attributes: &'a [String],
+}
+
 /// The outcome of the rules for one change.
 #[derive(Debug)]
 pub(super) enum Verdict {
@@ -420,37 +432,32 @@ impl Domain {
     }
 
     /// The guard: [`Self::assess`], then, when the change is allowed, the
-    /// policy's moves, in `tx` and audited. A refusal is returned for the
-    /// caller to record with [`Self::refuse`].
+    /// policy's moves, in `tx` and audited, and `tx` back for the write.
+    /// When the change is refused, records the refusal (its audit event
+    /// and, for owned assets, the suspension), ends `tx` and returns the
+    /// error to answer with.
     pub(super) async fn guard(
         &self,
-        tx: &Tx,
+        tx: Tx,
         who: &Principal,
         settings: &TenantSettings,
-        before: Option<&Subject<'_>>,
-        after: Option<&Subject<'_>>,
-    ) -> Result<Result<(), Refusal>, DomainError> {
+        (before, after): (Option<&Subject<'_>>, Option<&Subject<'_>>),
+        change: &UserChange<'_>,
+    ) -> Result<Tx, DomainError> {
         match self
-            .assess(tx, &who.tenant_id, settings, before, after)
+            .assess(&tx, &who.tenant_id, settings, before, after)
             .await?
         {
-            Verdict::Refused(refusal) => Ok(Err(refusal)),
-            Verdict::Allowed { reassign: None } => Ok(Ok(())),
+            Verdict::Refused(refusal) => Err(self.refuse(tx, who, change, refusal).await),
+            Verdict::Allowed { reassign: None } => Ok(tx),
             Verdict::Allowed {
                 reassign: Some(reassignment),
             } => {
-                let from = before.map(|b| (b.id, b.user_name)).unwrap_or_default();
-                let detail = format!("by policy {}", reassignment.policy.as_str());
-                self.move_owned(
-                    tx,
-                    who,
-                    from,
-                    &reassignment.to,
-                    &reassignment.owned,
-                    &detail,
-                )
-                .await?;
-                Ok(Ok(()))
+                let from = (change.user_id, change.user_name);
+                let why = format!("by policy {}", reassignment.policy.as_str());
+                self.move_owned(&tx, who, from, &reassignment.to, &reassignment.owned, &why)
+                    .await?;
+                Ok(tx)
             }
         }
     }
@@ -492,31 +499,22 @@ impl Domain {
     /// Records a refused change and ends its transaction: the suspension
     /// (for owned assets) and the audit event are all it writes. Returns
     /// the error to answer with.
-    pub(super) async fn refuse(
+    async fn refuse(
         &self,
         tx: Tx,
         who: &Principal,
-        action: &str,
-        (user_id, user_name): (&str, &str),
-        attributes: Vec<String>,
+        change: &UserChange<'_>,
         refusal: Refusal,
     ) -> DomainError {
         let recorded = async {
             let mut detail = refusal.detail.clone();
             if refusal.suspends() {
-                tx.suspend(&who.tenant_id, user_id).await?;
-                tx.revoke_user_tokens(&who.tenant_id, user_id, self.now())
+                tx.suspend(&who.tenant_id, change.user_id).await?;
+                tx.revoke_user_tokens(&who.tenant_id, change.user_id, self.now())
                     .await?;
                 detail.push_str(" (access suspended until then)");
             }
-            let event = self.audit_event(
-                who,
-                action,
-                ("user", Some(user_id), Some(user_name)),
-                Err(()),
-                detail,
-                attributes,
-            );
+            let event = self.user_event(who, change, Err(()), detail);
             tx.insert_audit(&who.tenant_id, &[event]).await?;
             tx.commit().await?;
             Ok::<(), DomainError>(())
@@ -525,6 +523,24 @@ impl Domain {
             Ok(()) => DomainError::Blocked(Box::new(refusal)),
             Err(fault) => fault,
         }
+    }
+
+    /// The audit event of a change to a user.
+    pub(super) fn user_event(
+        &self,
+        who: &Principal,
+        change: &UserChange<'_>,
+        outcome: Result<(), ()>,
+        detail: String,
+    ) -> AuditRecord {
+        self.audit_event(
+            who,
+            change.action,
+            ("user", Some(change.user_id), Some(change.user_name)),
+            outcome,
+            detail,
+            change.attributes.to_vec(),
+        )
     }
 }
 

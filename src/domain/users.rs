@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::audit::changed_attributes;
-use super::guard::{Access, Subject, is_admin};
+use super::guard::{Access, Subject, UserChange, is_admin};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
@@ -11,7 +11,7 @@ use crate::scim::ScimError;
 use crate::scim::patch::{self, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{Kind, LockedUser, ResourceRecord, UserRow};
+use crate::store::{Kind, LockedUser, ResourceRecord, Tx, UserRow};
 
 /// How a write changes a user.
 enum Change<'a> {
@@ -122,28 +122,20 @@ impl Domain {
         let access = Access::after(None, is_active(&doc));
         let row = user_row(&id, &doc, 1, now, now, access);
         check_row(&row)?;
+        let after = Subject::of(&id, &doc, access);
+        let change = UserChange {
+            action: user_action(None, Some(&after)),
+            user_id: &id,
+            user_name: after.user_name,
+            attributes: &changed_attributes(None, Some(&doc)),
+        };
         let tx = self.store.begin().await?;
         let settings = self.lock_tenant(&tx, tenant_id).await?;
-        let after = Subject::of(&id, &doc, access);
-        let action = user_action(None, Some(&after));
-        let attributes = changed_attributes(None, Some(&doc));
-        if let Err(refusal) = self.guard(&tx, who, &settings, None, Some(&after)).await? {
-            let user = (id.as_str(), after.user_name);
-            return Err(self
-                .refuse(tx, who, action, user, attributes, refusal)
-                .await);
-        }
+        let tx = self
+            .guard(tx, who, &settings, (None, Some(&after)), &change)
+            .await?;
         tx.insert_user(tenant_id, &row).await?;
-        let event = self.audit_event(
-            who,
-            action,
-            ("user", Some(&id), Some(row.user_name)),
-            Ok(()),
-            String::new(),
-            attributes,
-        );
-        tx.insert_audit(tenant_id, &[event]).await?;
-        tx.commit().await?;
+        self.commit_user_change(tx, who, &change).await?;
         let record = ResourceRecord {
             id,
             document: doc,
@@ -151,7 +143,9 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
-        self.respond_user(tenant_id, record, projection).await
+        // A new user is in no group yet.
+        let user = self.render_user(&record, std::iter::empty());
+        Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// GET /Users/{id}.
@@ -295,33 +289,22 @@ impl Domain {
 
         let before = Subject::of(id, &old.document, old_access);
         let after = Subject::of(id, &doc, new_access);
-        let action = user_action(Some(&before), Some(&after));
-        let attributes = changed_attributes(Some(&old.document), Some(&doc));
-        if let Err(refusal) = self
-            .guard(&tx, who, &settings, Some(&before), Some(&after))
-            .await?
-        {
-            let user = (id, before.user_name);
-            return Err(self
-                .refuse(tx, who, action, user, attributes, refusal)
-                .await);
-        }
+        let change = UserChange {
+            action: user_action(Some(&before), Some(&after)),
+            user_id: id,
+            user_name: before.user_name,
+            attributes: &changed_attributes(Some(&old.document), Some(&doc)),
+        };
+        let tx = self
+            .guard(tx, who, &settings, (Some(&before), Some(&after)), &change)
+            .await?;
         if !tx.update_user(tenant_id, &row, old.version).await? {
             return Err(not_found(id));
         }
         if old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
-        let event = self.audit_event(
-            who,
-            action,
-            ("user", Some(id), Some(row.user_name)),
-            Ok(()),
-            String::new(),
-            attributes,
-        );
-        tx.insert_audit(tenant_id, &[event]).await?;
-        tx.commit().await?;
+        self.commit_user_change(tx, who, &change).await?;
         Ok(ResourceRecord {
             id: id.to_owned(),
             document: doc,
@@ -348,27 +331,31 @@ impl Domain {
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, record.version)?;
         let before = Subject::of(id, &record.document, Access::parse(&access));
-        let action = user_action(Some(&before), None);
-        let attributes = Vec::new();
-        if let Err(refusal) = self.guard(&tx, who, &settings, Some(&before), None).await? {
-            let user = (id, before.user_name);
-            return Err(self
-                .refuse(tx, who, action, user, attributes, refusal)
-                .await);
-        }
+        let change = UserChange {
+            action: user_action(Some(&before), None),
+            user_id: id,
+            user_name: before.user_name,
+            attributes: &[],
+        };
+        let tx = self
+            .guard(tx, who, &settings, (Some(&before), None), &change)
+            .await?;
         if !tx.delete_user(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
         tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
-        let event = self.audit_event(
-            who,
-            action,
-            ("user", Some(id), Some(before.user_name)),
-            Ok(()),
-            String::new(),
-            attributes,
-        );
-        tx.insert_audit(tenant_id, &[event]).await?;
+        self.commit_user_change(tx, who, &change).await
+    }
+
+    /// Audits an allowed change to a user and commits it.
+    async fn commit_user_change(
+        &self,
+        tx: Tx,
+        who: &Principal,
+        change: &UserChange<'_>,
+    ) -> Result<(), DomainError> {
+        let event = self.user_event(who, change, Ok(()), String::new());
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
         tx.commit().await?;
         Ok(())
     }
