@@ -120,7 +120,13 @@ impl Domain {
         limit: u64,
         offset: u64,
     ) -> Result<Vec<UserView>, DomainError> {
-        let limit = limit.clamp(1, MAX_USERS_PAGE);
+        let limit = super::page_limit(limit, MAX_USERS_PAGE)?;
+        if i64::try_from(offset).is_err() {
+            return Err(DomainError::Invalid(format!(
+                "offset must be at most {}",
+                i64::MAX
+            )));
+        }
         let states = self.store.user_states(tenant_id, limit, offset).await?;
         self.user_views(tenant_id, states).await
     }
@@ -183,8 +189,7 @@ impl Domain {
         tenant_id: &str,
         id: &str,
     ) -> Result<DeprovisionCheck, DomainError> {
-        let tx = self.store.begin().await?;
-        let settings = self.lock_tenant(&tx, tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let LockedUser { record, access } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -245,8 +250,7 @@ impl Domain {
                 "to_user_id must be another user".into(),
             ));
         }
-        let tx = self.store.begin().await?;
-        self.lock_tenant(&tx, tenant_id).await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let from = tx
             .user_state(tenant_id, id)
             .await?
@@ -324,8 +328,8 @@ impl Domain {
                 "seat_limit must be zero or more, or null for no limit".into(),
             ));
         }
-        let tx = self.store.begin().await?;
-        let old = Settings::from(self.lock_tenant(&tx, tenant_id).await?);
+        let (tx, old) = self.begin_tenant_write(tenant_id).await?;
+        let old = Settings::from(old);
         if let Some(fallback) = &new.fallback_owner_id {
             self.heir(&tx, tenant_id, fallback).await?;
         }

@@ -100,8 +100,7 @@ impl Domain {
     ) -> Result<AssetView, DomainError> {
         check_kind(kind)?;
         check_name("name", name)?;
-        let tx = self.store.begin().await?;
-        self.lock_tenant(&tx, &who.tenant_id).await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         self.heir(&tx, &who.tenant_id, owner_id).await?;
         let now = self.now();
         let asset = AssetRecord {
@@ -144,11 +143,15 @@ impl Domain {
         name: Option<&str>,
         owner_id: Option<&str>,
     ) -> Result<AssetView, DomainError> {
+        if name.is_none() && owner_id.is_none() {
+            return Err(DomainError::Invalid(
+                "send a new owner_id, a new name or both".into(),
+            ));
+        }
         if let Some(name) = name {
             check_name("name", name)?;
         }
-        let tx = self.store.begin().await?;
-        self.lock_tenant(&tx, &who.tenant_id).await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         let mut asset = tx
             .asset(&who.tenant_id, id)
             .await?
@@ -175,7 +178,7 @@ impl Domain {
 
     /// Deletes an asset.
     pub async fn delete_asset(&self, who: &Principal, id: &str) -> Result<(), DomainError> {
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         let asset = tx
             .asset(&who.tenant_id, id)
             .await?
@@ -214,8 +217,7 @@ impl Domain {
         group_id: &str,
         owner_id: Option<&str>,
     ) -> Result<(), DomainError> {
-        let tx = self.store.begin().await?;
-        self.lock_tenant(&tx, &who.tenant_id).await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         if let Some(owner_id) = owner_id {
             self.heir(&tx, &who.tenant_id, owner_id).await?;
         }
@@ -289,7 +291,7 @@ impl Domain {
             started_at,
             duration_seconds: new.duration_seconds,
         };
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         tx.insert_call_record(&who.tenant_id, &record).await?;
         tx.commit().await?;
         Ok(call_record_view(record, false))
@@ -302,7 +304,7 @@ impl Domain {
         user_id: Option<&str>,
         limit: u64,
     ) -> Result<Vec<CallRecordView>, DomainError> {
-        let limit = limit.clamp(1, MAX_CALL_RECORDS);
+        let limit = super::page_limit(limit, MAX_CALL_RECORDS)?;
         let records = self.store.call_records(tenant_id, user_id, limit).await?;
         let ids: Vec<&str> = records.iter().map(|r| r.user_id.as_str()).collect();
         let existing = self.store.existing_users(tenant_id, &ids).await?;

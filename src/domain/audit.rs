@@ -14,12 +14,22 @@ use crate::store::AuditRecord;
 /// Most events one read returns.
 pub const MAX_AUDIT_LIMIT: u64 = 1000;
 
-/// A user as history shows it: the name it had, and whether it is gone.
+/// A user as a call record shows it: the names it had, and whether it is
+/// gone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UserRef {
     pub id: String,
     pub user_name: String,
     pub display_name: Option<String>,
+    pub deleted: bool,
+}
+
+/// A user as an audit event shows it: the `userName` it had then, and
+/// whether it is gone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditUser {
+    pub id: String,
+    pub user_name: String,
     pub deleted: bool,
 }
 
@@ -37,7 +47,7 @@ pub struct AuditEvent {
     pub attributes: Vec<String>,
     /// The user the event is about, when it is about a user.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub user: Option<UserRef>,
+    pub user: Option<AuditUser>,
 }
 
 /// The attributes whose values differ between two versions of a
@@ -109,7 +119,7 @@ impl Domain {
         target_id: Option<&str>,
         limit: u64,
     ) -> Result<Vec<AuditEvent>, DomainError> {
-        let limit = limit.clamp(1, MAX_AUDIT_LIMIT);
+        let limit = super::page_limit(limit, MAX_AUDIT_LIMIT)?;
         let events = self.store.audit_events(tenant_id, target_id, limit).await?;
         let user_ids: Vec<&str> = events
             .iter()
@@ -121,10 +131,9 @@ impl Domain {
             .into_iter()
             .map(|e| {
                 let user = match (e.target_type.as_str(), &e.target_id) {
-                    ("user", Some(id)) => Some(UserRef {
+                    ("user", Some(id)) => Some(AuditUser {
                         id: id.clone(),
                         user_name: e.target_name.clone().unwrap_or_default(),
-                        display_name: None,
                         deleted: !existing.contains(id),
                     }),
                     _ => None,

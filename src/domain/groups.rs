@@ -141,7 +141,7 @@ impl Domain {
         let name = display_name(&doc)?.to_owned();
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let members = self
             .resolve_members(&tx, tenant_id, &id, &requested)
             .await?;
@@ -209,7 +209,7 @@ impl Domain {
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let old = tx
             .group_for_update(tenant_id, id)
             .await?
@@ -264,7 +264,7 @@ impl Domain {
             .collect::<Result<Vec<_>, _>>()?;
         let doc_ops: Vec<Operation> = doc_ops.into_iter().cloned().collect();
         let tenant_id = &who.tenant_id;
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let old = tx
             .group_for_update(tenant_id, id)
             .await?
@@ -364,7 +364,7 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let current = tx
             .group_for_update(tenant_id, id)
             .await?

@@ -312,13 +312,20 @@ fn owned_phrase(owned: &[Owned], shown: usize) -> String {
     and_list(&parts)
 }
 
-fn owns_assets_detail(owned: &[Owned]) -> String {
-    const TAIL: &str = "; reassign them in scimd's admin API, then your IdP's retry will succeed";
+/// The detail of an ownership refusal; `heir` names who the policy would
+/// have given the assets to (`manager`, `fallback owner`) when that user
+/// is missing or inactive.
+fn owns_assets_detail(owned: &[Owned], heir: Option<&str>) -> String {
+    const TAIL: &str = "reassign them in scimd's admin API, then your IdP's retry will succeed";
+    let why = heir.map_or(String::new(), |heir| {
+        format!("; no active {heir} to take them")
+    });
+    let detail = |shown| format!("owns {}{why}; {TAIL}", owned_phrase(owned, shown));
     (0..=NAMES_SHOWN)
         .rev()
-        .map(|shown| format!("owns {}{TAIL}", owned_phrase(owned, shown)))
+        .map(detail)
         .find(|detail| detail.chars().count() <= DETAIL_LIMIT)
-        .unwrap_or_else(|| format!("owns {}{TAIL}", owned_phrase(owned, 0)))
+        .unwrap_or_else(|| detail(0))
 }
 
 fn last_admin_detail(user_name: &str, verb: &str) -> String {
@@ -377,10 +384,15 @@ impl Domain {
             let owned = tx.owned(tenant_id, before.id).await?;
             if !owned.is_empty() {
                 let policy = Policy::from_str(&settings.deprovision_policy)?;
-                let heir = match policy {
-                    Policy::Block => None,
-                    Policy::ReassignToManager => after.unwrap_or(before).manager_id,
-                    Policy::ReassignToFallback => settings.fallback_owner_id.as_deref(),
+                let (heir, heir_role) = match policy {
+                    Policy::Block => (None, None),
+                    Policy::ReassignToManager => {
+                        (after.unwrap_or(before).manager_id, Some("manager"))
+                    }
+                    Policy::ReassignToFallback => (
+                        settings.fallback_owner_id.as_deref(),
+                        Some("fallback owner"),
+                    ),
                 };
                 let heir = match heir.filter(|id| *id != before.id) {
                     Some(id) => tx.user_state(tenant_id, id).await?,
@@ -391,7 +403,7 @@ impl Domain {
                     None => {
                         return Ok(Verdict::Refused(Refusal {
                             reason: Reason::OwnsAssets,
-                            detail: owns_assets_detail(&owned),
+                            detail: owns_assets_detail(&owned, heir_role),
                             blockers: owned.into_iter().map(Blocker::from).collect(),
                             user_id: before.id.to_owned(),
                         }));
@@ -558,11 +570,14 @@ mod tests {
 
     #[test]
     fn the_detail_names_what_blocks_like_the_issue_asks() {
-        let detail = owns_assets_detail(&[
-            owned("number", "+91 80 4000 1234"),
-            owned("number", "+91 80 4000 1235"),
-            owned("group", "Sales"),
-        ]);
+        let detail = owns_assets_detail(
+            &[
+                owned("number", "+91 80 4000 1234"),
+                owned("number", "+91 80 4000 1235"),
+                owned("group", "Sales"),
+            ],
+            None,
+        );
         assert_eq!(
             detail,
             "owns 2 numbers (+91 80 4000 1234 and +91 80 4000 1235) and group Sales; \
@@ -576,7 +591,7 @@ mod tests {
         let many: Vec<Owned> = numbers()
             .chain([owned("workflow", "Night routing"), owned("group", "Sales")])
             .collect();
-        let detail = owns_assets_detail(&many);
+        let detail = owns_assets_detail(&many, None);
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(
             detail.starts_with("owns 50 numbers (+91 80 4000 0000, +91 80 4000 0001, +91 80 4000 0002 and 47 more), workflow Night routing and group Sales;"),
@@ -586,9 +601,15 @@ mod tests {
         let long_names: Vec<Owned> = numbers()
             .chain([owned("group", &"G".repeat(500))])
             .collect();
-        let detail = owns_assets_detail(&long_names);
+        let detail = owns_assets_detail(&long_names, None);
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(detail.contains(" more)"), "{detail}");
+        let detail = owns_assets_detail(&long_names, Some("fallback owner"));
+        assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+        assert!(
+            detail.contains("; no active fallback owner to take them; reassign them"),
+            "{detail}"
+        );
     }
 
     #[test]

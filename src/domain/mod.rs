@@ -29,7 +29,7 @@ use crate::store::{Store, StoreError, TenantSettings, Tx, UniqueField};
 pub use crate::store::Kind;
 pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, UserView};
 pub use assets::{AssetView, CallRecordView, NewCallRecord};
-pub use audit::{AuditEvent, MAX_AUDIT_LIMIT, UserRef};
+pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use guard::{Access, Blocker, DEPROVISION_BLOCKED, Policy, Reason, Refusal};
@@ -52,6 +52,14 @@ fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
         ))),
         _ => Ok(()),
     }
+}
+
+/// A list's `limit`: at least 1, at most `max` (larger asks get `max`).
+fn page_limit(limit: u64, max: u64) -> Result<u64, DomainError> {
+    if limit == 0 {
+        return Err(DomainError::Invalid(format!("limit must be 1 to {max}")));
+    }
+    Ok(limit.min(max))
 }
 
 /// Errors of the domain layer.
@@ -170,12 +178,24 @@ impl Domain {
         self.clock.now_millis()
     }
 
-    /// Takes the tenant's write lock for `tx` (guarded writes of a tenant
-    /// run one at a time, across processes) and returns its settings.
-    async fn lock_tenant(&self, tx: &Tx, tenant_id: &str) -> Result<TenantSettings, DomainError> {
-        tx.lock_tenant(tenant_id)
+    /// Starts a write of tenant `tenant_id`'s data: a transaction that
+    /// holds the tenant's lock, and the tenant's settings as of then.
+    ///
+    /// Every write of a tenant's data starts here, so writes of one tenant
+    /// run one at a time, across processes: the deprovisioning rules read
+    /// what no concurrent write can change, and because the tenant is
+    /// always locked before any row, two writes never wait for each
+    /// other's rows in opposite orders (no deadlocks).
+    async fn begin_tenant_write(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(Tx, TenantSettings), DomainError> {
+        let tx = self.store.begin().await?;
+        let settings = tx
+            .lock_tenant(tenant_id)
             .await?
-            .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))
+            .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
+        Ok((tx, settings))
     }
 }
 

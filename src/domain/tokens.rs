@@ -162,7 +162,7 @@ impl Domain {
             .validate()
             .map_err(|e| DomainError::Invalid(e.to_string()))?;
         let tenant_id = self.tenant_id(tenant).await?;
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(&tenant_id).await?;
         let minted = self
             .insert_token(&tx, &tenant_id, scope, label, None)
             .await?;
@@ -239,8 +239,7 @@ impl Domain {
         TokenLabel { label }
             .validate()
             .map_err(|e| DomainError::Invalid(e.to_string()))?;
-        let tx = self.store.begin().await?;
-        self.lock_tenant(&tx, &who.tenant_id).await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         if let Some(user_id) = user_id {
             self.heir(&tx, &who.tenant_id, user_id).await?;
         }
@@ -271,7 +270,7 @@ impl Domain {
 
     /// Revokes token `id` of `who`'s tenant (the admin API).
     pub async fn revoke_tenant_token(&self, who: &Principal, id: &str) -> Result<(), DomainError> {
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         if !tx
             .revoke_token(Some(&who.tenant_id), id, self.now())
             .await?

@@ -129,8 +129,7 @@ impl Domain {
             user_name: after.user_name,
             attributes: &changed_attributes(None, Some(&doc)),
         };
-        let tx = self.store.begin().await?;
-        let settings = self.lock_tenant(&tx, tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let tx = self
             .guard(tx, who, &settings, (None, Some(&after)), &change)
             .await?;
@@ -238,8 +237,7 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<ResourceRecord, DomainError> {
         let tenant_id = &who.tenant_id;
-        let tx = self.store.begin().await?;
-        let settings = self.lock_tenant(&tx, tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let LockedUser {
             record: old,
             access,
@@ -323,8 +321,7 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
-        let tx = self.store.begin().await?;
-        let settings = self.lock_tenant(&tx, tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let LockedUser { record, access } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -391,7 +388,7 @@ impl Domain {
         for row in &rows {
             check_row(row)?;
         }
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         tx.insert_users(tenant_id, &rows).await?;
         tx.commit().await?;
         Ok(ids)

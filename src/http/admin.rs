@@ -32,7 +32,8 @@ impl From<DomainError> for AdminError {
     }
 }
 
-fn admin_error(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
+/// An admin error response: `{"error","detail"}`.
+pub fn admin_error(status: StatusCode, error: &str, detail: impl Into<String>) -> Response {
     let body = json!({"error": error, "detail": detail.into()});
     (status, Json(body)).into_response()
 }
@@ -99,16 +100,60 @@ impl IntoResponse for AdminError {
     }
 }
 
-/// A JSON body whose rejection is an admin error.
+/// A JSON body whose rejection is an admin error. Text may not contain
+/// NUL, which PostgreSQL cannot store: both databases refuse it alike.
 pub struct AdminJson<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AdminJson<T> {
     type Rejection = Response;
 
     async fn from_request(request: Request, state: &S) -> Extracted<Self> {
-        match Json::<T>::from_request(request, state).await {
-            Ok(Json(value)) => Ok(AdminJson(value)),
-            Err(rejection) => Err(json_rejection(&rejection)),
+        let Json(value) = Json::<Value>::from_request(request, state)
+            .await
+            .map_err(|rejection| json_rejection(&rejection))?;
+        if holds_nul(&value) {
+            return Err(nul_rejection());
+        }
+        serde_json::from_value(value)
+            .map(AdminJson)
+            .map_err(|error| {
+                admin_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_request",
+                    format!("the JSON body does not fit this endpoint: {error}"),
+                )
+            })
+    }
+}
+
+fn holds_nul(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.contains('\0'),
+        Value::Array(items) => items.iter().any(holds_nul),
+        Value::Object(map) => map.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => false,
+    }
+}
+
+fn nul_rejection() -> Response {
+    admin_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "text may not contain NUL characters",
+    )
+}
+
+/// An id in the path; one scimd cannot have issued is `404` at once.
+pub struct AdminId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for AdminId {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Extracted<Self> {
+        let not_found = || admin_error(StatusCode::NOT_FOUND, "not_found", "nothing has this id");
+        match Path::<String>::from_request_parts(parts, state).await {
+            Ok(Path(id)) if super::plausible_id(&id) => Ok(AdminId(id)),
+            Ok(_) | Err(_) => Err(not_found()),
         }
     }
 }
@@ -124,6 +169,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AdminQuery<T> 
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Extracted<Self> {
+        let query = parts.uri.query().unwrap_or_default();
+        if query.contains('\0') || query.to_ascii_lowercase().contains("%00") {
+            return Err(nul_rejection());
+        }
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(AdminQuery(value)),
             Err(rejection) => Err(query_rejection(&rejection)),
@@ -204,7 +253,7 @@ async fn list_users(
 async fn get_user(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let user = state.domain.admin_user(&who.tenant_id, &id).await?;
     Ok(Json(json!(user)))
@@ -213,7 +262,7 @@ async fn get_user(
 async fn delete_user(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<StatusCode> {
     state.domain.delete_user(&who, &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -222,7 +271,7 @@ async fn delete_user(
 async fn deactivate(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let user = state.domain.deactivate_user(&who, &id).await?;
     Ok(Json(json!(user)))
@@ -231,7 +280,7 @@ async fn deactivate(
 async fn reactivate(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let user = state.domain.reactivate_user(&who, &id).await?;
     Ok(Json(json!(user)))
@@ -240,7 +289,7 @@ async fn reactivate(
 async fn deprovision_check(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let check = state.domain.deprovision_check(&who.tenant_id, &id).await?;
     Ok(Json(json!(check)))
@@ -255,7 +304,7 @@ struct Reassign {
 async fn reassign(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
     AdminJson(body): AdminJson<Reassign>,
 ) -> Result<Json<Value>> {
     let moved = state.domain.reassign(&who, &id, &body.to_user_id).await?;
@@ -302,7 +351,7 @@ async fn create_asset(
 async fn get_asset(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let asset = state.domain.asset(&who.tenant_id, &id).await?;
     Ok(Json(json!(asset)))
@@ -318,7 +367,7 @@ struct AssetChange {
 async fn update_asset(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
     AdminJson(body): AdminJson<AssetChange>,
 ) -> Result<Json<Value>> {
     let asset = state
@@ -331,7 +380,7 @@ async fn update_asset(
 async fn delete_asset(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<StatusCode> {
     state.domain.delete_asset(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -340,7 +389,7 @@ async fn delete_asset(
 async fn group_owner(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<Json<Value>> {
     let owner = state.domain.group_owner(&who.tenant_id, &id).await?;
     Ok(Json(json!({ "group_id": id, "owner_id": owner })))
@@ -355,7 +404,7 @@ struct GroupOwner {
 async fn set_group_owner(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
     AdminJson(body): AdminJson<GroupOwner>,
 ) -> Result<Json<Value>> {
     state
@@ -471,7 +520,7 @@ async fn create_token(
 async fn revoke_token(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    Path(id): Path<String>,
+    AdminId(id): AdminId,
 ) -> Result<StatusCode> {
     state.domain.revoke_tenant_token(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT)

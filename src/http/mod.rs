@@ -33,6 +33,15 @@ use error::ApiError;
 /// Base path of the SCIM API.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
 
+/// Longest id accepted in a path; scimd's ids are UUIDs.
+const MAX_ID_BYTES: usize = 256;
+
+/// Whether `id` could be an id scimd issued: none contains NUL or is this
+/// long, so the database need not be asked (PostgreSQL refuses NUL).
+fn plausible_id(id: &str) -> bool {
+    !id.contains('\0') && id.len() <= MAX_ID_BYTES
+}
+
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {

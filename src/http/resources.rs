@@ -17,10 +17,6 @@ use crate::scim::list::ListRequest;
 /// The query string, decoded (`+` is a space, as Entra ID sends it).
 type Pairs = Query<Vec<(String, String)>>;
 
-/// Longest path segment looked up as an id (resource ids are UUIDs;
-/// schema URNs are longer).
-const MAX_ID_BYTES: usize = 256;
-
 /// The `{id}` of a resource path. Its rejection (e.g. invalid UTF-8) is a
 /// SCIM 404, not axum's plain-text 400.
 pub struct ResourceId(pub String);
@@ -34,9 +30,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| not_found())?;
-        // No id scimd issues contains NUL or is this long; the database
-        // need not be asked.
-        if id.contains('\0') || id.len() > MAX_ID_BYTES {
+        if !super::plausible_id(&id) {
             return Err(not_found());
         }
         Ok(ResourceId(id))

@@ -74,6 +74,59 @@ async fn the_admin_api_needs_an_admin_token_and_answers_json_errors() {
 }
 
 #[tokio::test]
+async fn nul_characters_and_out_of_range_numbers_are_refused_alike_on_both_databases() {
+    let app = spawn_app().await;
+    let token = &app.admin_token;
+    // Regression: PostgreSQL cannot store NUL, and answered 500.
+    for (method, path) in [
+        (Method::GET, "/users/%00"),
+        (Method::POST, "/users/a%00b/deactivate"),
+        (Method::DELETE, "/assets/%00"),
+        (Method::GET, "/groups/%00/owner"),
+    ] {
+        let (status, body) = app.call_admin(token, method, path, None).await;
+        assert_admin_error(status, &body, 404, "not_found");
+    }
+    for path in [
+        "/audit?user_id=%00",
+        "/call-records?user_id=a%00",
+        "/assets?owner_id=%00",
+    ] {
+        let (status, body) = app.call_admin(token, Method::GET, path, None).await;
+        assert_admin_error(status, &body, 400, "invalid_request");
+    }
+    for (path, body) in [
+        ("/tokens", json!({"label": "a\u{0}b", "scope": "scim"})),
+        (
+            "/assets",
+            json!({"kind": "number", "name": "+1", "owner_id": "x\u{0}"}),
+        ),
+    ] {
+        let (status, answer) = app.call_admin(token, Method::POST, path, Some(&body)).await;
+        assert_admin_error(status, &answer, 400, "invalid_request");
+    }
+    // Regression: an offset past i64::MAX panicked.
+    for path in [
+        "/users?offset=9223372036854775808",
+        "/users?limit=0",
+        "/audit?limit=0",
+        "/call-records?limit=0",
+    ] {
+        let (status, body) = app.call_admin(token, Method::GET, path, None).await;
+        assert_admin_error(status, &body, 400, "invalid_request");
+    }
+    let (status, _) = app
+        .call_admin(
+            token,
+            Method::GET,
+            "/users?offset=9223372036854775807&limit=5000",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
 async fn users_show_access_admin_and_owned_counts_page_by_page() {
     let app = spawn_app().await;
     let t = app.new_tenant().await;
@@ -236,6 +289,15 @@ async fn assets_are_created_listed_moved_renamed_and_deleted_and_every_change_is
         )
         .await;
     assert_eq!(status, 409, "a deactivated user owns nothing");
+    let (status, body) = app
+        .call_admin(
+            &t.admin,
+            Method::PATCH,
+            &path,
+            Some(&json!({"owner_id": null})),
+        )
+        .await;
+    assert_admin_error(status, &body, 400, "invalid_request");
 
     let (status, _) = app.call_admin(&t.admin, Method::DELETE, &path, None).await;
     assert_eq!(status, 204);

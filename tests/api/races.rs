@@ -219,3 +219,65 @@ async fn two_server_processes_on_one_database_never_remove_the_last_admin() {
     assert_eq!(admins["totalResults"], 1, "{admins}");
     assert_eq!(admins["Resources"][0]["id"], json!(remaining));
 }
+
+/// Regression: on PostgreSQL a group write locked the group and then its
+/// members, while a user write locked the user and then its groups; run
+/// together they deadlocked and one answered 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_writes_racing_user_deprovisioning_never_deadlock() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let heir = user(&app, &t, "heir@example.com", true, None).await;
+    let settings = json!({"deprovision_policy": "reassign_to_fallback", "fallback_owner_id": heir});
+    let (status, _) = app
+        .call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
+        .await;
+    assert_eq!(status, 200);
+    let patch = |operations: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
+    for round in 0..ROUNDS {
+        let name = format!("x{round}@example.com");
+        let x = user(&app, &t, &name, false, None).await;
+        let other = user(&app, &t, &format!("o{round}@example.com"), false, None).await;
+        let body = json!({"schemas": [GROUP_SCHEMA], "displayName": format!("G{round}"), "members": [{"value": x}]});
+        let (_, group) = app
+            .call_scim(&t.scim, Method::POST, "/Groups", Some(&body))
+            .await;
+        let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+        let owner_path = format!("/groups/{}/owner", group["id"].as_str().unwrap());
+        app.call_admin(
+            &t.admin,
+            Method::PUT,
+            &owner_path,
+            Some(&json!({"owner_id": x})),
+        )
+        .await;
+        let add = patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": other}, {"value": x}]}]),
+        );
+        let user_path = format!("/Users/{x}");
+        let (group_write, user_write) = if round % 2 == 0 {
+            tokio::join!(
+                app.call_scim(&t.scim, Method::PATCH, &group_path, Some(&add)),
+                app.call_scim(&t.scim, Method::DELETE, &user_path, None),
+            )
+        } else {
+            let deactivate = patch(json!([{"op": "replace", "path": "active", "value": false}]));
+            tokio::join!(
+                app.call_scim(&t.scim, Method::PATCH, &group_path, Some(&add)),
+                app.call_scim(&t.scim, Method::PATCH, &user_path, Some(&deactivate)),
+            )
+        };
+        assert!(
+            [204, 400].contains(&group_write.0),
+            "round {round}: the group write answered {group_write:?}"
+        );
+        assert!(
+            [200, 204].contains(&user_write.0),
+            "round {round}: the user write answered {user_write:?}"
+        );
+        let (_, owner) = app
+            .call_admin(&t.admin, Method::GET, &owner_path, None)
+            .await;
+        assert_eq!(owner["owner_id"], json!(heir), "round {round}");
+    }
+}
