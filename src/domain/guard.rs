@@ -354,66 +354,18 @@ impl Domain {
         before: Option<&Subject<'_>>,
         after: Option<&Subject<'_>>,
     ) -> Result<Verdict, DomainError> {
-        let takes_seat = after.is_some_and(|a| a.active) && !before.is_some_and(|b| b.active);
-        let Some(before) = before else {
-            return self
-                .seat_rule(tx, tenant_id, settings, after, takes_seat)
-                .await;
-        };
-        // 1. Last admin: deleting, deactivating or demoting.
-        let still_admin = after.is_some_and(Subject::is_active_admin);
-        if before.is_active_admin()
-            && !still_admin
-            && tx.count_active_admins(tenant_id, before.id).await? == 0
+        if let Some(refusal) = self.last_admin_rule(tx, tenant_id, before, after).await? {
+            return Ok(Verdict::Refused(refusal));
+        }
+        let reassign = match self
+            .ownership_rule(tx, tenant_id, settings, before, after)
+            .await?
         {
-            return Ok(Verdict::Refused(Refusal {
-                reason: Reason::LastAdmin,
-                blockers: vec![Blocker {
-                    kind: "user".into(),
-                    id: before.id.to_owned(),
-                    name: before.user_name.to_owned(),
-                }],
-                detail: last_admin_detail(before.user_name, verb(after)),
-                user_id: before.id.to_owned(),
-            }));
-        }
-        // 2. Ownership: deactivating or deleting (not demoting).
-        let deprovisions = after.is_none_or(|a| before.active && !a.active);
-        let mut reassign = None;
-        if deprovisions {
-            let owned = tx.owned(tenant_id, before.id).await?;
-            if !owned.is_empty() {
-                let policy = Policy::from_str(&settings.deprovision_policy)?;
-                let (heir, heir_role) = match policy {
-                    Policy::Block => (None, None),
-                    Policy::ReassignToManager => {
-                        (after.unwrap_or(before).manager_id, Some("manager"))
-                    }
-                    Policy::ReassignToFallback => (
-                        settings.fallback_owner_id.as_deref(),
-                        Some("fallback owner"),
-                    ),
-                };
-                let heir = match heir.filter(|id| *id != before.id) {
-                    Some(id) => tx.user_state(tenant_id, id).await?,
-                    None => None,
-                };
-                match heir.filter(|h| h.active && Access::parse(&h.access) == Access::Active) {
-                    Some(to) => reassign = Some(Reassignment { to, owned, policy }),
-                    None => {
-                        return Ok(Verdict::Refused(Refusal {
-                            reason: Reason::OwnsAssets,
-                            detail: owns_assets_detail(&owned, heir_role),
-                            blockers: owned.into_iter().map(Blocker::from).collect(),
-                            user_id: before.id.to_owned(),
-                        }));
-                    }
-                }
-            }
-        }
-        // 3. Seats: reactivating.
-        if let Verdict::Refused(refusal) = self
-            .seat_rule(tx, tenant_id, settings, after, takes_seat)
+            Ok(reassign) => reassign,
+            Err(refusal) => return Ok(Verdict::Refused(refusal)),
+        };
+        if let Some(refusal) = self
+            .seat_rule(tx, tenant_id, settings, before, after)
             .await?
         {
             return Ok(Verdict::Refused(refusal));
@@ -421,26 +373,105 @@ impl Domain {
         Ok(Verdict::Allowed { reassign })
     }
 
+    /// 1. The tenant keeps an active admin: refuses deleting, deactivating
+    ///    or demoting the last one.
+    async fn last_admin_rule(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        before: Option<&Subject<'_>>,
+        after: Option<&Subject<'_>>,
+    ) -> Result<Option<Refusal>, DomainError> {
+        let Some(before) = before.filter(|b| b.is_active_admin()) else {
+            return Ok(None);
+        };
+        if after.is_some_and(Subject::is_active_admin)
+            || tx.count_active_admins(tenant_id, before.id).await? > 0
+        {
+            return Ok(None);
+        }
+        Ok(Some(Refusal {
+            reason: Reason::LastAdmin,
+            blockers: vec![Blocker {
+                kind: "user".into(),
+                id: before.id.to_owned(),
+                name: before.user_name.to_owned(),
+            }],
+            detail: last_admin_detail(before.user_name, verb(after)),
+            user_id: before.id.to_owned(),
+        }))
+    }
+
+    /// 2. A user being deactivated or deleted (not demoted) hands over
+    ///    what it owns to the policy's heir, or the change is refused.
+    ///    Returns the reassignment to make, if any.
+    async fn ownership_rule(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        settings: &TenantSettings,
+        before: Option<&Subject<'_>>,
+        after: Option<&Subject<'_>>,
+    ) -> Result<Result<Option<Reassignment>, Refusal>, DomainError> {
+        let Some(before) = before else {
+            return Ok(Ok(None));
+        };
+        if !after.is_none_or(|a| before.active && !a.active) {
+            return Ok(Ok(None));
+        }
+        let owned = tx.owned(tenant_id, before.id).await?;
+        if owned.is_empty() {
+            return Ok(Ok(None));
+        }
+        let policy = Policy::from_str(&settings.deprovision_policy)?;
+        let (heir, heir_role) = match policy {
+            Policy::Block => (None, None),
+            Policy::ReassignToManager => (after.unwrap_or(before).manager_id, Some("manager")),
+            Policy::ReassignToFallback => (
+                settings.fallback_owner_id.as_deref(),
+                Some("fallback owner"),
+            ),
+        };
+        let heir = match heir.filter(|id| *id != before.id) {
+            Some(id) => tx.user_state(tenant_id, id).await?,
+            None => None,
+        };
+        Ok(
+            match heir.filter(|h| h.active && Access::parse(&h.access) == Access::Active) {
+                Some(to) => Ok(Some(Reassignment { to, owned, policy })),
+                None => Err(Refusal {
+                    reason: Reason::OwnsAssets,
+                    detail: owns_assets_detail(&owned, heir_role),
+                    blockers: owned.into_iter().map(Blocker::from).collect(),
+                    user_id: before.id.to_owned(),
+                }),
+            },
+        )
+    }
+
+    /// 3. A user taking a seat (created or reactivated) finds one free.
     async fn seat_rule(
         &self,
         tx: &Tx,
         tenant_id: &str,
         settings: &TenantSettings,
+        before: Option<&Subject<'_>>,
         after: Option<&Subject<'_>>,
-        takes_seat: bool,
-    ) -> Result<Verdict, DomainError> {
-        if let (Some(limit), Some(after), true) = (settings.seat_limit, after, takes_seat) {
-            let taken = tx.count_seated(tenant_id, after.id).await?;
-            if i64::try_from(taken).unwrap_or(i64::MAX) >= limit {
-                return Ok(Verdict::Refused(Refusal {
-                    reason: Reason::SeatLimit,
-                    blockers: Vec::new(),
-                    detail: seat_limit_detail(limit),
-                    user_id: after.id.to_owned(),
-                }));
-            }
+    ) -> Result<Option<Refusal>, DomainError> {
+        let takes_seat = after.is_some_and(|a| a.active) && !before.is_some_and(|b| b.active);
+        let (Some(limit), Some(after), true) = (settings.seat_limit, after, takes_seat) else {
+            return Ok(None);
+        };
+        let taken = tx.count_seated(tenant_id, after.id).await?;
+        if i64::try_from(taken).unwrap_or(i64::MAX) < limit {
+            return Ok(None);
         }
-        Ok(Verdict::Allowed { reassign: None })
+        Ok(Some(Refusal {
+            reason: Reason::SeatLimit,
+            blockers: Vec::new(),
+            detail: seat_limit_detail(limit),
+            user_id: after.id.to_owned(),
+        }))
     }
 
     /// The guard: [`Self::assess`], then, when the change is allowed, the
