@@ -7,8 +7,8 @@
 //!
 //! | module   | job | may use |
 //! |----------|-----|---------|
-//! | [`http`]   | axum routers, authentication, body limits, the SCIM media type, error → response | everything below |
-//! | [`domain`] | tenants, tokens, users, groups: the business rules | `scim`, `store`, `clock` |
+//! | [`http`]   | axum routers (SCIM and the admin API), authentication, body limits, the SCIM media type, error → response | everything below |
+//! | [`domain`] | tenants, tokens, users, groups, assets, call records, audit, the deprovisioning guard: the business rules | `scim`, `store`, `clock` |
 //! | [`store`]  | sea-orm entities, queries, filter push-down to SQL | `scim`, `clock` |
 //! | [`scim`]   | schemas, validation, filter parser, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |

@@ -7,6 +7,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_initial;
+mod m20261128_000002_deprovisioning;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -14,6 +15,64 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261128_000001_initial::Migration)]
+        vec![
+            Box::new(m20261128_000001_initial::Migration),
+            Box::new(m20261128_000002_deprovisioning::Migration),
+        ]
     }
+}
+
+/// Text compares by code point on every backend, as the filter evaluator
+/// does: SQLite's default, and `COLLATE "C"` on PostgreSQL (whose database
+/// collation may be a locale's).
+fn text_column(mut column: ColumnDef, postgres: bool) -> ColumnDef {
+    if postgres {
+        column.extra("COLLATE \"C\"");
+    }
+    column
+}
+
+fn tenant_fk(table: &'static str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("{table}_tenant_fk"))
+        .from(table, "tenant_id")
+        .to("tenants", "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
+async fn index(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    name: &str,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
+    create_index(m, table, name, cols, false).await
+}
+
+async fn unique_index(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    name: &str,
+    cols: &[&'static str],
+) -> Result<(), DbErr> {
+    create_index(m, table, name, cols, true).await
+}
+
+async fn create_index(
+    m: &SchemaManager<'_>,
+    table: &'static str,
+    name: &str,
+    cols: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let mut index = Index::create();
+    index.name(name).table(table);
+    for col in cols {
+        index.col(*col);
+    }
+    if unique {
+        index.unique();
+    }
+    m.create_index(index.to_owned()).await
 }

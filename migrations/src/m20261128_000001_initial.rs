@@ -1,6 +1,8 @@
 //! Tenants, tokens, users (with their e-mail index), groups and memberships.
 
 use sea_orm_migration::prelude::*;
+
+use crate::{index, tenant_fk, text_column, unique_index};
 use sea_orm_migration::schema::{
     big_integer, big_integer_null, boolean, integer, string, string_null, text,
 };
@@ -214,56 +216,4 @@ impl MigrationTrait for Migration {
         .await?;
         Ok(())
     }
-}
-
-fn text_column(mut column: ColumnDef, postgres: bool) -> ColumnDef {
-    if postgres {
-        column.extra("COLLATE \"C\"");
-    }
-    column
-}
-
-fn tenant_fk(table: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("{table}_tenant_fk"))
-        .from(table, "tenant_id")
-        .to("tenants", "id")
-        .on_delete(ForeignKeyAction::Cascade)
-        .to_owned()
-}
-
-async fn index(
-    m: &SchemaManager<'_>,
-    table: &'static str,
-    name: &str,
-    cols: &[&'static str],
-) -> Result<(), DbErr> {
-    create_index(m, table, name, cols, false).await
-}
-
-async fn unique_index(
-    m: &SchemaManager<'_>,
-    table: &'static str,
-    name: &str,
-    cols: &[&'static str],
-) -> Result<(), DbErr> {
-    create_index(m, table, name, cols, true).await
-}
-
-async fn create_index(
-    m: &SchemaManager<'_>,
-    table: &'static str,
-    name: &str,
-    cols: &[&'static str],
-    unique: bool,
-) -> Result<(), DbErr> {
-    let mut index = Index::create();
-    index.name(name).table(table);
-    for col in cols {
-        index.col(*col);
-    }
-    if unique {
-        index.unique();
-    }
-    m.create_index(index.to_owned()).await
 }

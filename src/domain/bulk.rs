@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::tokens::Principal;
 use super::{Domain, DomainError, Kind};
 use crate::scim::ScimError;
 use crate::scim::projection::Projection;
@@ -230,11 +231,7 @@ fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
 }
 
 fn conflict(detail: String) -> DomainError {
-    DomainError::Scim(ScimError {
-        status: 409,
-        scim_type: None,
-        detail,
-    })
+    DomainError::Scim(ScimError::status(409, detail))
 }
 
 impl Domain {
@@ -242,7 +239,7 @@ impl Domain {
     /// they ran.
     pub async fn bulk(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         body: &Value,
     ) -> Result<Vec<BulkOutcome>, DomainError> {
         let request = parse(body)?;
@@ -274,7 +271,7 @@ impl Domain {
                                 "operation {index} uses bulkId {reference}, which no POST in this request has"
                             ))))
                         }
-                        None => self.run(tenant_id, operation, &created).await,
+                        None => self.run(who, operation, &created).await,
                     }
                 }
             };
@@ -316,7 +313,7 @@ impl Domain {
     /// Returns the status, location, version and the id it created.
     async fn run(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         operation: &BulkOperation,
         created: &HashMap<String, String>,
     ) -> Result<(u16, Option<String>, Option<String>, Option<String>), DomainError> {
@@ -347,7 +344,7 @@ impl Domain {
         };
         match (operation.method, kind, id) {
             (BulkMethod::Post, Kind::Users, None) => {
-                let user = self.create_user(tenant_id, &data, &projection).await?;
+                let user = self.create_user(who, &data, &projection).await?;
                 let id = user
                     .body
                     .get("id")
@@ -356,7 +353,7 @@ impl Domain {
                 done(201, user, id)
             }
             (BulkMethod::Post, Kind::Groups, None) => {
-                let group = self.create_group(tenant_id, &data, &projection).await?;
+                let group = self.create_group(who, &data, &projection).await?;
                 let id = group
                     .body
                     .get("id")
@@ -366,34 +363,33 @@ impl Domain {
             }
             (BulkMethod::Put, Kind::Users, Some(id)) => done(
                 200,
-                self.replace_user(tenant_id, id, &data, &projection, if_match)
+                self.replace_user(who, id, &data, &projection, if_match)
                     .await?,
                 None,
             ),
             (BulkMethod::Put, Kind::Groups, Some(id)) => done(
                 200,
-                self.replace_group(tenant_id, id, &data, &projection, if_match)
+                self.replace_group(who, id, &data, &projection, if_match)
                     .await?,
                 None,
             ),
             (BulkMethod::Patch, Kind::Users, Some(id)) => done(
                 200,
-                self.patch_user(tenant_id, id, &data, &projection, if_match)
+                self.patch_user(who, id, &data, &projection, if_match)
                     .await?,
                 None,
             ),
             (BulkMethod::Patch, Kind::Groups, Some(id)) => {
-                self.patch_group(tenant_id, id, &data, None, if_match)
-                    .await?;
+                self.patch_group(who, id, &data, None, if_match).await?;
                 let location = format!("{}/Groups/{id}", self.scim_base());
                 Ok((204, Some(location), None, None))
             }
             (BulkMethod::Delete, Kind::Users, Some(id)) => {
-                self.delete_user(tenant_id, id, if_match).await?;
+                self.delete_user(who, id, if_match).await?;
                 Ok((204, None, None, None))
             }
             (BulkMethod::Delete, Kind::Groups, Some(id)) => {
-                self.delete_group(tenant_id, id, if_match).await?;
+                self.delete_group(who, id, if_match).await?;
                 Ok((204, None, None, None))
             }
             (method, _, _) => Err(ScimError::invalid_value(format!(

@@ -7,7 +7,9 @@ use serde_json::Value;
 
 use std::collections::BTreeSet;
 
+use super::audit::changed_attributes;
 use super::render::{Resource, check_if_match};
+use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
 use crate::scim::patch::{self, MemberChange, Operation};
@@ -129,16 +131,17 @@ impl Domain {
     /// POST /Groups.
     pub async fn create_group(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         body: &Value,
         projection: &Projection,
     ) -> Result<Resource, DomainError> {
+        let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let members = self
             .resolve_members(&tx, tenant_id, &id, &requested)
             .await?;
@@ -153,6 +156,12 @@ impl Domain {
             updated_at: now,
         };
         tx.insert_group(tenant_id, &row).await?;
+        let mut attributes = changed_attributes(None, Some(&doc));
+        if !members.is_empty() {
+            attributes.push("members".into());
+        }
+        self.audit_group(&tx, who, "group.create", &id, &name, attributes)
+            .await?;
         tx.commit().await?;
         let record = ResourceRecord {
             id,
@@ -190,16 +199,17 @@ impl Domain {
     /// PUT /Groups/{id}: replaces the attributes and the whole member list.
     pub async fn replace_group(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         body: &Value,
         projection: &Projection,
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
+        let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.group, body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let old = tx
             .group_for_update(tenant_id, id)
             .await?
@@ -220,8 +230,14 @@ impl Domain {
             let group = self.render_group(&old, current.iter());
             return Ok(self.shape(Kind::Groups, group, projection));
         }
+        let mut attributes = changed_attributes(Some(&old.document), Some(&doc));
+        if ids(&current) != ids(&members) {
+            attributes.push("members".into());
+        }
         let record = self
             .write_group(&tx, tenant_id, &old, doc, &name, Some(&members))
+            .await?;
+        self.audit_group(&tx, who, "group.update", id, &name, attributes)
             .await?;
         tx.commit().await?;
         let group = self.render_group(&record, members.iter());
@@ -233,7 +249,7 @@ impl Domain {
     /// group when `projection` asks for a body, else `None` (204).
     pub async fn patch_group(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         body: &Value,
         projection: Option<&Projection>,
@@ -247,7 +263,8 @@ impl Domain {
             .map(patch::member_change)
             .collect::<Result<Vec<_>, _>>()?;
         let doc_ops: Vec<Operation> = doc_ops.into_iter().cloned().collect();
-        let tx = self.store.begin().await?;
+        let tenant_id = &who.tenant_id;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let old = tx
             .group_for_update(tenant_id, id)
             .await?
@@ -255,7 +272,8 @@ impl Domain {
         check_if_match(if_match, old.version)?;
         let doc = patch::apply(&self.schemas.group, id, &old.document, &doc_ops)?;
         let name = display_name(&doc)?.to_owned();
-        let mut changed = doc != old.document;
+        let mut attributes = changed_attributes(Some(&old.document), Some(&doc));
+        let mut members_changed = false;
         for change in changes {
             let touched = match change {
                 MemberChange::Add(ids) => {
@@ -274,11 +292,16 @@ impl Domain {
                         + tx.add_members(tenant_id, id, &members).await?
                 }
             };
-            changed |= touched > 0;
+            members_changed |= touched > 0;
         }
-        let record = if changed {
+        if members_changed {
+            attributes.push("members".into());
+        }
+        let record = if !attributes.is_empty() || doc != old.document {
             let record = self
                 .write_group(&tx, tenant_id, &old, doc, &name, None)
+                .await?;
+            self.audit_group(&tx, who, "group.update", id, &name, attributes)
                 .await?;
             tx.commit().await?;
             record
@@ -336,11 +359,12 @@ impl Domain {
     /// DELETE /Groups/{id}.
     pub async fn delete_group(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
-        let tx = self.store.begin().await?;
+        let tenant_id = &who.tenant_id;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let current = tx
             .group_for_update(tenant_id, id)
             .await?
@@ -349,7 +373,36 @@ impl Domain {
         if !tx.delete_group(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
+        let name = current
+            .document
+            .get("displayName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        self.audit_group(&tx, who, "group.delete", id, name, Vec::new())
+            .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an allowed group change.
+    async fn audit_group(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        action: &str,
+        id: &str,
+        name: &str,
+        attributes: Vec<String>,
+    ) -> Result<(), DomainError> {
+        let event = self.audit_event(
+            who,
+            action,
+            ("group", Some(id), Some(name)),
+            Ok(()),
+            String::new(),
+            attributes,
+        );
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
         Ok(())
     }
 }

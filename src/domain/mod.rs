@@ -1,12 +1,18 @@
-//! Business rules over the store: tenants and tokens, users and groups.
+//! Business rules over the store: tenants and tokens, users and groups,
+//! what users own, call records, the audit log, and the deprovisioning
+//! guard every user write runs (`guard.rs`).
 //!
 //! Methods return [`DomainError`]; SCIM-level failures are carried as
 //! `ScimError` so the HTTP edge renders them unchanged, and storage faults
 //! stay opaque (`Store`), to be logged and answered with a bare 500.
 
+mod admin;
+mod assets;
+mod audit;
 mod bulk;
 mod cursor;
 mod groups;
+mod guard;
 mod query;
 mod render;
 mod scan;
@@ -19,11 +25,15 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::scim::{Schemas, ScimError};
-use crate::store::{Store, StoreError, UniqueField};
+use crate::store::{Store, StoreError, TenantSettings, Tx, UniqueField};
 
 pub use crate::store::Kind;
+pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, UserView};
+pub use assets::{AssetView, CallRecordView, NewCallRecord};
+pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
+pub use guard::{Access, Blocker, DEPROVISION_BLOCKED, Policy, Reason, Refusal};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag_matches};
 pub use tenants::CreatedTenant;
@@ -45,6 +55,14 @@ fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
     }
 }
 
+/// A list's `limit`: at least 1, at most `max` (larger asks get `max`).
+fn page_limit(limit: u64, max: u64) -> Result<u64, DomainError> {
+    if limit == 0 {
+        return Err(DomainError::Invalid(format!("limit must be 1 to {max}")));
+    }
+    Ok(limit.min(max))
+}
+
 /// Errors of the domain layer.
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
@@ -60,9 +78,16 @@ pub enum DomainError {
     /// Input to a command-line or admin operation is invalid.
     #[error("{0}")]
     Invalid(String),
-    /// A named thing (tenant, token) does not exist.
+    /// A named thing (tenant, token, asset) does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The change conflicts with the current state (a name is taken, an
+    /// owner is not active).
+    #[error("{0}")]
+    Conflict(String),
+    /// The deprovisioning guard refused the change.
+    #[error("{}", .0.detail)]
+    Blocked(Box<Refusal>),
     /// A storage fault; never shown to clients.
     #[error(transparent)]
     Store(StoreError),
@@ -79,6 +104,9 @@ impl From<StoreError> for DomainError {
             ),
             StoreError::Taken(UniqueField::TenantName) => {
                 DomainError::Invalid("a tenant with this name already exists".into())
+            }
+            StoreError::Taken(UniqueField::AssetName) => {
+                DomainError::Conflict("an asset of this kind and name already exists".into())
             }
             StoreError::UnsupportedFilter(detail) => {
                 DomainError::Scim(ScimError::invalid_filter(detail))
@@ -149,6 +177,26 @@ impl Domain {
 
     fn now(&self) -> i64 {
         self.clock.now_millis()
+    }
+
+    /// Starts a write of tenant `tenant_id`'s data: a transaction that
+    /// holds the tenant's lock, and the tenant's settings as of then.
+    ///
+    /// Every write of a tenant's data starts here, so writes of one tenant
+    /// run one at a time, across processes: the deprovisioning rules read
+    /// what no concurrent write can change, and because the tenant is
+    /// always locked before any row, two writes never wait for each
+    /// other's rows in opposite orders (no deadlocks).
+    async fn begin_tenant_write(
+        &self,
+        tenant_id: &str,
+    ) -> Result<(Tx, TenantSettings), DomainError> {
+        let tx = self.store.begin().await?;
+        let settings = tx
+            .lock_tenant(tenant_id)
+            .await?
+            .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
+        Ok((tx, settings))
     }
 }
 

@@ -48,10 +48,10 @@ impl Domain {
         let tx = self.store.begin().await?;
         tx.insert_tenant(&tenant_id, name, self.now()).await?;
         let scim = self
-            .insert_token(&tx, &tenant_id, Scope::Scim, "initial SCIM token")
+            .insert_token(&tx, &tenant_id, Scope::Scim, "initial SCIM token", None)
             .await?;
         let admin = self
-            .insert_token(&tx, &tenant_id, Scope::Admin, "initial admin token")
+            .insert_token(&tx, &tenant_id, Scope::Admin, "initial admin token", None)
             .await?;
         tx.commit().await?;
         Ok(CreatedTenant {

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use validator::Validate;
 
 use super::{Domain, DomainError};
+use crate::clock::format_millis;
 use crate::store::NewToken;
 
 /// Prefix of every scimd token, so leaked tokens are easy to recognise.
@@ -75,6 +76,9 @@ pub struct TokenSummary {
     pub id: String,
     pub scope: String,
     pub label: String,
+    /// The user the token was issued to, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -158,8 +162,10 @@ impl Domain {
             .validate()
             .map_err(|e| DomainError::Invalid(e.to_string()))?;
         let tenant_id = self.tenant_id(tenant).await?;
-        let tx = self.store.begin().await?;
-        let minted = self.insert_token(&tx, &tenant_id, scope, label).await?;
+        let (tx, _) = self.begin_tenant_write(&tenant_id).await?;
+        let minted = self
+            .insert_token(&tx, &tenant_id, scope, label, None)
+            .await?;
         tx.commit().await?;
         Ok((minted.id, minted.secret))
     }
@@ -170,6 +176,7 @@ impl Domain {
         tenant_id: &str,
         scope: Scope,
         label: &str,
+        user_id: Option<&str>,
     ) -> Result<Minted, DomainError> {
         let minted = mint()?;
         tx.insert_token(&NewToken {
@@ -178,6 +185,7 @@ impl Domain {
             hash: &minted.hash,
             scope: scope.as_str(),
             label,
+            user_id,
             created_at: self.now(),
         })
         .await?;
@@ -186,15 +194,20 @@ impl Domain {
 
     /// The tokens of the tenant called `tenant`.
     pub async fn list_tokens(&self, tenant: &str) -> Result<Vec<TokenSummary>, DomainError> {
-        use crate::clock::format_millis;
         let tenant_id = self.tenant_id(tenant).await?;
-        let tokens = self.store.tokens(&tenant_id).await?;
+        self.tenant_tokens(&tenant_id).await
+    }
+
+    /// The tokens of tenant `tenant_id`, oldest first.
+    pub async fn tenant_tokens(&self, tenant_id: &str) -> Result<Vec<TokenSummary>, DomainError> {
+        let tokens = self.store.tokens(tenant_id).await?;
         Ok(tokens
             .into_iter()
             .map(|t| TokenSummary {
                 id: t.id,
                 scope: t.scope,
                 label: t.label,
+                user_id: t.user_id,
                 created_at: format_millis(t.created_at),
                 last_used_at: t.last_used_at.map(format_millis),
                 revoked_at: t.revoked_at.map(format_millis),
@@ -202,12 +215,77 @@ impl Domain {
             .collect())
     }
 
-    /// Revokes the token `id`; it stops working at once.
+    /// Revokes the token `id` of any tenant (the command line); it stops
+    /// working at once.
     pub async fn revoke_token(&self, id: &str) -> Result<(), DomainError> {
         let tx = self.store.begin().await?;
-        if !tx.revoke_token(id, self.now()).await? {
+        if !tx.revoke_token(None, id, self.now()).await? {
             return Err(DomainError::NotFound(format!("no live token has id {id}")));
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Issues a token of `who`'s tenant (the admin API), optionally to a
+    /// user, whose suspension or deactivation revokes it. Returns the new
+    /// token's summary and its secret, shown once.
+    pub async fn issue_token(
+        &self,
+        who: &Principal,
+        scope: Scope,
+        label: &str,
+        user_id: Option<&str>,
+    ) -> Result<(TokenSummary, String), DomainError> {
+        TokenLabel { label }
+            .validate()
+            .map_err(|e| DomainError::Invalid(e.to_string()))?;
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+        if let Some(user_id) = user_id {
+            self.heir(&tx, &who.tenant_id, user_id).await?;
+        }
+        let minted = self
+            .insert_token(&tx, &who.tenant_id, scope, label, user_id)
+            .await?;
+        let event = self.audit_event(
+            who,
+            "token.create",
+            ("token", Some(&minted.id), Some(label)),
+            Ok(()),
+            format!("scope {scope}"),
+            Vec::new(),
+        );
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
+        tx.commit().await?;
+        let summary = TokenSummary {
+            id: minted.id,
+            scope: scope.as_str().to_owned(),
+            label: label.to_owned(),
+            user_id: user_id.map(str::to_owned),
+            created_at: format_millis(self.now()),
+            last_used_at: None,
+            revoked_at: None,
+        };
+        Ok((summary, minted.secret))
+    }
+
+    /// Revokes token `id` of `who`'s tenant (the admin API).
+    pub async fn revoke_tenant_token(&self, who: &Principal, id: &str) -> Result<(), DomainError> {
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+        if !tx
+            .revoke_token(Some(&who.tenant_id), id, self.now())
+            .await?
+        {
+            return Err(DomainError::NotFound(format!("no live token has id {id}")));
+        }
+        let event = self.audit_event(
+            who,
+            "token.revoke",
+            ("token", Some(id), None),
+            Ok(()),
+            String::new(),
+            Vec::new(),
+        );
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
         tx.commit().await?;
         Ok(())
     }

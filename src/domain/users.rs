@@ -2,24 +2,47 @@
 
 use serde_json::Value;
 
+use super::audit::changed_attributes;
+use super::guard::{Access, Subject, UserChange, is_admin};
 use super::render::{Resource, check_if_match};
+use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::scim::ScimError;
 use crate::scim::patch::{self, Operation};
 use crate::scim::projection::Projection;
 use crate::scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{Kind, ResourceRecord, UserRow};
+use crate::store::{Kind, LockedUser, ResourceRecord, Tx, UserRow};
 
-/// How a PUT or PATCH changes a user.
+/// How a write changes a user.
 enum Change<'a> {
     /// PUT: the new, already validated document.
     Replace(Document),
     /// PATCH: operations on the stored document.
     Patch(&'a [Operation]),
+    /// The admin API: `active` set to this value.
+    SetActive(bool),
 }
 
 fn not_found(id: &str) -> DomainError {
     DomainError::Scim(ScimError::not_found(format!("no user has id {id}")))
+}
+
+/// A user document's `active` (true when absent).
+fn is_active(doc: &Document) -> bool {
+    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+}
+
+/// The audit action of a change from `before` to `after` (`None` for a
+/// create or a delete).
+fn user_action(before: Option<&Subject<'_>>, after: Option<&Subject<'_>>) -> &'static str {
+    match (before, after) {
+        (None, _) => "user.create",
+        (_, None) => "user.delete",
+        (Some(b), Some(a)) if b.active && !a.active => "user.deactivate",
+        (Some(b), Some(a)) if a.active && (!b.active || b.access != a.access) => "user.reactivate",
+        (Some(b), Some(a)) if b.admin && !a.admin => "user.demote",
+        (Some(_), Some(_)) => "user.update",
+    }
 }
 
 /// The columns derived from a user document.
@@ -29,6 +52,7 @@ fn user_row<'a>(
     version: i64,
     created_at: i64,
     now: i64,
+    access: Access,
 ) -> UserRow<'a> {
     let text = |name: &str| doc.get(name).and_then(Value::as_str);
     let emails = doc
@@ -50,7 +74,9 @@ fn user_row<'a>(
         user_name: text("userName").unwrap_or_default(),
         external_id: text("externalId"),
         display_name: text("displayName"),
-        active: doc.get("active").and_then(Value::as_bool).unwrap_or(true),
+        active: is_active(doc),
+        is_admin: is_admin(doc),
+        access: access.as_str(),
         emails,
         document: doc,
         version,
@@ -79,24 +105,36 @@ fn require_user_name(doc: &Document) -> Result<(), ScimError> {
 }
 
 impl Domain {
-    /// POST /Users (RFC 7644 §3.3).
+    /// POST /Users (RFC 7644 §3.3), with the seat rule of the guard.
     pub async fn create_user(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         body: &Value,
         projection: &Projection,
     ) -> Result<Resource, DomainError> {
+        let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
         // A user is active unless the IdP says otherwise, and says so in responses.
         doc.entry("active").or_insert(Value::Bool(true));
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
-        let row = user_row(&id, &doc, 1, now, now);
+        let access = Access::after(None, is_active(&doc));
+        let row = user_row(&id, &doc, 1, now, now, access);
         check_row(&row)?;
-        let tx = self.store.begin().await?;
+        let after = Subject::of(&id, &doc, access);
+        let change = UserChange {
+            action: user_action(None, Some(&after)),
+            user_id: &id,
+            user_name: after.user_name,
+            attributes: &changed_attributes(None, Some(&doc)),
+        };
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let tx = self
+            .guard(tx, who, &settings, (None, Some(&after)), &change)
+            .await?;
         tx.insert_user(tenant_id, &row).await?;
-        tx.commit().await?;
+        self.commit_user_change(tx, who, &change).await?;
         let record = ResourceRecord {
             id,
             document: doc,
@@ -104,6 +142,7 @@ impl Domain {
             created_at: now,
             updated_at: now,
         };
+        // A new user is in no group yet.
         let user = self.render_user(&record, std::iter::empty());
         Ok(self.shape(Kind::Users, user, projection))
     }
@@ -120,8 +159,19 @@ impl Domain {
             .user(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
+        self.respond_user(tenant_id, record, projection).await
+    }
+
+    /// A user as a response: with its groups when the projection wants
+    /// them, shaped by the projection.
+    async fn respond_user(
+        &self,
+        tenant_id: &str,
+        record: ResourceRecord,
+        projection: &Projection,
+    ) -> Result<Resource, DomainError> {
         let memberships = if projection.wants("groups") {
-            self.store.memberships(tenant_id, &[id]).await?
+            self.store.memberships(tenant_id, &[&record.id]).await?
         } else {
             Vec::new()
         };
@@ -133,122 +183,181 @@ impl Domain {
     /// attribute; read-only ones are kept, immutable ones may not change.
     pub async fn replace_user(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         body: &Value,
         projection: &Projection,
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let doc = normalize(&self.schemas.user, body)?;
-        self.update_user(tenant_id, id, Change::Replace(doc), projection, if_match)
-            .await
+        let record = self
+            .update_user(who, id, Change::Replace(doc), if_match)
+            .await?;
+        self.respond_user(&who.tenant_id, record, projection).await
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2), through the same write as PUT.
     pub async fn patch_user(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         body: &Value,
         projection: &Projection,
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let operations = patch::parse_request(&self.schemas.user, body)?;
-        self.update_user(
-            tenant_id,
-            id,
-            Change::Patch(&operations),
-            projection,
-            if_match,
-        )
-        .await
+        let record = self
+            .update_user(who, id, Change::Patch(&operations), if_match)
+            .await?;
+        self.respond_user(&who.tenant_id, record, projection).await
     }
 
-    /// The one write path of PUT and PATCH: lock, check `If-Match`, build
-    /// the new document, write it unless nothing changed.
+    /// Sets `active` (the admin API's deactivate and reactivate), through
+    /// the same write as PUT and PATCH. Reactivating also lifts a
+    /// suspension.
+    pub(super) async fn set_active(
+        &self,
+        who: &Principal,
+        id: &str,
+        active: bool,
+    ) -> Result<(), DomainError> {
+        self.update_user(who, id, Change::SetActive(active), None)
+            .await
+            .map(drop)
+    }
+
+    /// The one write path of PUT, PATCH and the admin API: lock the
+    /// tenant, check `If-Match`, build the new document, run the guard,
+    /// write unless nothing changed, audit.
     async fn update_user(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         change: Change<'_>,
-        projection: &Projection,
         if_match: Option<&str>,
-    ) -> Result<Resource, DomainError> {
-        let tx = self.store.begin().await?;
-        let old = tx
+    ) -> Result<ResourceRecord, DomainError> {
+        let tenant_id = &who.tenant_id;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let LockedUser {
+            record: old,
+            access,
+        } = tx
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
+        let old_access = Access::parse(&access);
+        let lifts_suspension = matches!(change, Change::SetActive(true));
         let doc = match change {
             Change::Replace(mut doc) => {
                 carry_immutable(&self.schemas.user, &old.document, &mut doc)?;
                 // Leaving `active` out of a PUT must not reactivate a deactivated user.
                 if !doc.contains_key("active") {
-                    let active = old
-                        .document
-                        .get("active")
-                        .cloned()
-                        .unwrap_or(Value::Bool(true));
-                    doc.insert("active".into(), active);
+                    doc.insert("active".into(), Value::Bool(is_active(&old.document)));
                 }
                 doc
             }
             Change::Patch(operations) => {
                 patch::apply(&self.schemas.user, id, &old.document, operations)?
             }
+            Change::SetActive(active) => {
+                let mut doc = old.document.clone();
+                doc.insert("active".into(), Value::Bool(active));
+                doc
+            }
         };
         require_user_name(&doc)?;
-        let record = if doc == old.document {
+        let active = is_active(&doc);
+        let new_access = if lifts_suspension {
+            Access::Active
+        } else {
+            Access::after(Some((is_active(&old.document), old_access)), active)
+        };
+        if doc == old.document && new_access == old_access {
             // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
-            old
+            return Ok(old);
+        }
+        let (version, now) = if doc == old.document {
+            (old.version, old.updated_at)
         } else {
-            let now = self.now();
-            let version = old.version + 1;
-            let row = user_row(id, &doc, version, old.created_at, now);
-            check_row(&row)?;
-            // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
-            let emails_changed = doc.get("emails") != old.document.get("emails");
-            if !tx
-                .update_user(tenant_id, &row, old.version, emails_changed)
-                .await?
-            {
-                return Err(not_found(id));
-            }
-            tx.commit().await?;
-            ResourceRecord {
-                id: id.to_owned(),
-                document: doc,
-                version,
-                created_at: old.created_at,
-                updated_at: now,
-            }
+            (old.version + 1, self.now())
         };
-        let memberships = if projection.wants("groups") {
-            self.store.memberships(tenant_id, &[id]).await?
-        } else {
-            Vec::new()
+        let row = user_row(id, &doc, version, old.created_at, now, new_access);
+        check_row(&row)?;
+
+        let before = Subject::of(id, &old.document, old_access);
+        let after = Subject::of(id, &doc, new_access);
+        let change = UserChange {
+            action: user_action(Some(&before), Some(&after)),
+            user_id: id,
+            user_name: before.user_name,
+            attributes: &changed_attributes(Some(&old.document), Some(&doc)),
         };
-        let user = self.render_user(&record, memberships.iter());
-        Ok(self.shape(Kind::Users, user, projection))
+        let tx = self
+            .guard(tx, who, &settings, (Some(&before), Some(&after)), &change)
+            .await?;
+        // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
+        let emails_changed = doc.get("emails") != old.document.get("emails");
+        if !tx
+            .update_user(tenant_id, &row, old.version, emails_changed)
+            .await?
+        {
+            return Err(not_found(id));
+        }
+        if old_access == Access::Active && new_access != Access::Active {
+            tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
+        }
+        self.commit_user_change(tx, who, &change).await?;
+        Ok(ResourceRecord {
+            id: id.to_owned(),
+            document: doc,
+            version,
+            created_at: old.created_at,
+            updated_at: now,
+        })
     }
 
-    /// DELETE /Users/{id} (RFC 7644 §3.6); the user also leaves its groups.
+    /// DELETE /Users/{id} (RFC 7644 §3.6) and the admin API's delete: the
+    /// user leaves its groups; its call records and audit events stay.
     pub async fn delete_user(
         &self,
-        tenant_id: &str,
+        who: &Principal,
         id: &str,
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
-        let tx = self.store.begin().await?;
-        let current = tx
+        let tenant_id = &who.tenant_id;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let LockedUser { record, access } = tx
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
-        check_if_match(if_match, current.version)?;
+        check_if_match(if_match, record.version)?;
+        let before = Subject::of(id, &record.document, Access::parse(&access));
+        let change = UserChange {
+            action: user_action(Some(&before), None),
+            user_id: id,
+            user_name: before.user_name,
+            attributes: &[],
+        };
+        let tx = self
+            .guard(tx, who, &settings, (Some(&before), None), &change)
+            .await?;
         if !tx.delete_user(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
+        tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
+        self.commit_user_change(tx, who, &change).await
+    }
+
+    /// Audits an allowed change to a user and commits it.
+    async fn commit_user_change(
+        &self,
+        tx: Tx,
+        who: &Principal,
+        change: &UserChange<'_>,
+    ) -> Result<(), DomainError> {
+        let event = self.user_event(who, change, Ok(()), String::new());
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -276,12 +385,15 @@ impl Domain {
         let rows: Vec<UserRow<'_>> = ids
             .iter()
             .zip(&docs)
-            .map(|(id, doc)| user_row(id, doc, 1, now, now))
+            .map(|(id, doc)| {
+                let access = Access::after(None, is_active(doc));
+                user_row(id, doc, 1, now, now, access)
+            })
             .collect();
         for row in &rows {
             check_row(row)?;
         }
-        let tx = self.store.begin().await?;
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         tx.insert_users(tenant_id, &rows).await?;
         tx.commit().await?;
         Ok(ids)

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
 use super::AppState;
+use super::admin::AdminError;
 use super::error::ApiError;
 use crate::domain::{DomainError, Scope};
 
@@ -17,12 +18,30 @@ use crate::domain::{DomainError, Scope};
 /// the handlers its [`crate::domain::Principal`] as an extension.
 pub async fn require_scim_token(
     State(state): State<AppState>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
+    Ok(admit(&state, Scope::Scim, request, next).await?)
+}
+
+/// The same for the admin API: scope `admin`, JSON errors.
+pub async fn require_admin_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, AdminError> {
+    Ok(admit(&state, Scope::Admin, request, next).await?)
+}
+
+async fn admit(
+    state: &AppState,
+    scope: Scope,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, DomainError> {
     let secret = presented_token(request.headers().get(header::AUTHORIZATION))
         .ok_or(DomainError::Unauthorized)?;
-    let principal = state.domain.authenticate(&secret, Scope::Scim).await?;
+    let principal = state.domain.authenticate(&secret, scope).await?;
     tracing::Span::current().record("tenant_id", principal.tenant_id.as_str());
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)

@@ -21,7 +21,7 @@ pub async fn bulk(
     Extension(who): Extension<Principal>,
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
-    let outcomes = state.domain.bulk(&who.tenant_id, &body).await?;
+    let outcomes = state.domain.bulk(&who, &body).await?;
     let operations: Vec<Value> = outcomes
         .into_iter()
         .map(|outcome| {

@@ -43,6 +43,8 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
         error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
         DomainError::Invalid(detail) => ScimError::invalid_value(detail),
         DomainError::NotFound(detail) => ScimError::not_found(detail),
+        DomainError::Conflict(detail) => ScimError::status(409, detail),
+        DomainError::Blocked(refusal) => refusal.to_scim(),
         DomainError::Store(error) => {
             tracing::error!(error = %error, "storage failure");
             ScimError::status(500, "internal error")
@@ -92,6 +94,11 @@ pub fn scim_error_body(error: &ScimError) -> serde_json::Value {
     });
     if let Some(scim_type) = error.scim_type {
         body["scimType"] = json!(scim_type.as_str());
+    }
+    if let Some(extension) = &error.extension {
+        let (urn, object) = extension.as_ref();
+        body["schemas"] = json!([ERROR_SCHEMA, urn]);
+        body[urn.as_str()] = object.clone();
     }
     body
 }

@@ -2,6 +2,7 @@
 //! media type, and the error table. Handlers extract, call the domain and
 //! map the result; nothing here knows a business rule.
 
+mod admin;
 mod auth;
 mod body;
 mod bulk;
@@ -33,6 +34,15 @@ use error::ApiError;
 
 /// Base path of the SCIM API.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";
+
+/// Longest id accepted in a path; scimd's ids are UUIDs.
+const MAX_ID_BYTES: usize = 256;
+
+/// Whether `id` could be an id scimd issued: none contains NUL or is this
+/// long, so the database need not be asked (PostgreSQL refuses NUL).
+fn plausible_id(id: &str) -> bool {
+    !id.contains('\0') && id.len() <= MAX_ID_BYTES
+}
 
 /// What every handler can reach.
 #[derive(Debug, Clone)]
@@ -93,9 +103,15 @@ pub fn router(state: AppState) -> Router {
             auth::require_scim_token,
         ));
 
+    let admin = admin::routes().layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::require_admin_token,
+    ));
+
     let max_body_bytes = state.max_body_bytes;
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
+        .nest(admin::ADMIN_BASE_PATH, admin)
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz));
     // The load tool's ceiling: never in a build without the feature.

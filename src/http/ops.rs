@@ -6,6 +6,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::admin::{ADMIN_BASE_PATH, admin_error};
 use super::error::scim_error_response;
 use crate::scim::ScimError;
 
@@ -26,8 +27,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Replaces the body of every 500 response (an error, or a caught panic)
-/// with a SCIM error that carries only the request id, so clients can
-/// quote it and operators can find the logged cause.
+/// with an error that carries only the request id, so clients can quote it
+/// and operators can find the logged cause: a SCIM error, or under the
+/// admin API its `{"error","detail"}`.
 pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -35,14 +37,55 @@ pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-")
         .to_owned();
+    let admin = request.uri().path().starts_with(ADMIN_BASE_PATH);
     let response = next.run(request).await;
     let status = response.status();
     if status != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
     tracing::error!(%request_id, "request failed with an internal error");
-    scim_error_response(&ScimError::status(
-        status.as_u16(),
-        format!("internal error; quote correlation id {request_id} to the service's operators"),
-    ))
+    let detail =
+        format!("internal error; quote correlation id {request_id} to the service's operators");
+    if admin {
+        return admin_error(status, "internal", detail);
+    }
+    scim_error_response(&ScimError::status(status.as_u16(), detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::Router;
+    use axum::body::{Body, to_bytes};
+    use axum::middleware;
+    use axum::routing::get;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn body_of(path: &str) -> serde_json::Value {
+        let boom = || async { StatusCode::INTERNAL_SERVER_ERROR };
+        let app = Router::new()
+            .route("/api/v1/boom", get(boom))
+            .route("/scim/v2/boom", get(boom))
+            .layer(middleware::from_fn(hide_internal_errors));
+        let request = Request::builder()
+            .uri(path)
+            .header("x-request-id", "r-1")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn internal_errors_keep_the_shape_of_their_api_and_only_the_request_id() {
+        let admin = body_of("/api/v1/boom").await;
+        assert_eq!(admin["error"], "internal");
+        assert!(admin["detail"].as_str().is_some_and(|d| d.contains("r-1")));
+        let scim = body_of("/scim/v2/boom").await;
+        assert_eq!(scim["status"], "500");
+        assert!(scim["detail"].as_str().is_some_and(|d| d.contains("r-1")));
+    }
 }

@@ -17,10 +17,6 @@ use crate::scim::list::ListRequest;
 /// The query string, decoded (`+` is a space, as Entra ID sends it).
 type Pairs = Query<Vec<(String, String)>>;
 
-/// Longest path segment looked up as an id (resource ids are UUIDs;
-/// schema URNs are longer).
-const MAX_ID_BYTES: usize = 256;
-
 /// The `{id}` of a resource path. Its rejection (e.g. invalid UTF-8) is a
 /// SCIM 404, not axum's plain-text 400.
 pub struct ResourceId(pub String);
@@ -34,9 +30,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ResourceId {
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
                 .map_err(|_| not_found())?;
-        // No id scimd issues contains NUL or is this long; the database
-        // need not be asked.
-        if id.contains('\0') || id.len() > MAX_ID_BYTES {
+        if !super::plausible_id(&id) {
             return Err(not_found());
         }
         Ok(ResourceId(id))
@@ -100,16 +94,8 @@ pub async fn create(
         .projection(kind, &ListRequest::from_query(pairs)?)?;
     let domain = &state.domain;
     let created = match kind {
-        Kind::Users => {
-            domain
-                .create_user(&who.tenant_id, &body, &projection)
-                .await?
-        }
-        Kind::Groups => {
-            domain
-                .create_group(&who.tenant_id, &body, &projection)
-                .await?
-        }
+        Kind::Users => domain.create_user(&who, &body, &projection).await?,
+        Kind::Groups => domain.create_group(&who, &body, &projection).await?,
     };
     Ok(resource_response(StatusCode::CREATED, &created))
 }
@@ -165,12 +151,12 @@ pub async fn replace(
     let replaced = match kind {
         Kind::Users => {
             domain
-                .replace_user(&who.tenant_id, &id, &body, &projection, if_match)
+                .replace_user(&who, &id, &body, &projection, if_match)
                 .await?
         }
         Kind::Groups => {
             domain
-                .replace_group(&who.tenant_id, &id, &body, &projection, if_match)
+                .replace_group(&who, &id, &body, &projection, if_match)
                 .await?
         }
     };
@@ -196,7 +182,7 @@ pub async fn patch(
     match kind {
         Kind::Users => {
             let user = domain
-                .patch_user(&who.tenant_id, &id, &body, &projection, if_match)
+                .patch_user(&who, &id, &body, &projection, if_match)
                 .await?;
             Ok(resource_response(StatusCode::OK, &user))
         }
@@ -204,7 +190,7 @@ pub async fn patch(
             let wants_body = request.attributes.is_some() || request.excluded_attributes.is_some();
             let group = domain
                 .patch_group(
-                    &who.tenant_id,
+                    &who,
                     &id,
                     &body,
                     wants_body.then_some(&projection),
@@ -228,18 +214,8 @@ pub async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let if_match = header(&headers, header::IF_MATCH);
     match kind {
-        Kind::Users => {
-            state
-                .domain
-                .delete_user(&who.tenant_id, &id, if_match)
-                .await?
-        }
-        Kind::Groups => {
-            state
-                .domain
-                .delete_group(&who.tenant_id, &id, if_match)
-                .await?
-        }
+        Kind::Users => state.domain.delete_user(&who, &id, if_match).await?,
+        Kind::Groups => state.domain.delete_group(&who, &id, if_match).await?,
     }
     Ok(StatusCode::NO_CONTENT)
 }

@@ -51,6 +51,9 @@ pub struct ScimError {
     pub status: u16,
     pub scim_type: Option<ScimType>,
     pub detail: String,
+    /// An extension object for machines: its schema URN (listed in the
+    /// body's `schemas`) and the object carried under that key.
+    pub extension: Option<Box<(String, serde_json::Value)>>,
 }
 
 impl fmt::Display for ScimError {
@@ -60,12 +63,26 @@ impl fmt::Display for ScimError {
 }
 
 impl ScimError {
-    fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
+    /// An error with any status and `scimType`.
+    pub fn new(status: u16, scim_type: Option<ScimType>, detail: impl Into<String>) -> Self {
         ScimError {
             status,
             scim_type,
             detail: detail.into(),
+            extension: None,
         }
+    }
+
+    /// 409 `mutability`: the change conflicts with the resource's current
+    /// state (RFC 7644 §3.12), e.g. a refused deprovisioning.
+    pub fn conflicting_state(detail: impl Into<String>) -> Self {
+        Self::new(409, Some(ScimType::Mutability), detail)
+    }
+
+    /// Adds an extension object under schema `urn`.
+    pub fn with_extension(mut self, urn: &str, object: serde_json::Value) -> Self {
+        self.extension = Some(Box::new((urn.to_owned(), object)));
+        self
     }
 
     /// 400 `invalidSyntax`: the request body or a parameter could not be parsed.

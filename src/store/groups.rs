@@ -54,6 +54,8 @@ fn active_model(tenant_id: &str, row: &GroupRow<'_>) -> Result<group::ActiveMode
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
+        // Ownership is the admin API's; SCIM writes leave it as it is.
+        owner_id: sea_orm::ActiveValue::NotSet,
     })
 }
 

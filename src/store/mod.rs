@@ -5,6 +5,9 @@
 //! Errors are [`StoreError`]; the ORM's own error never leaves this layer
 //! in a form a client could see.
 
+mod assets;
+mod audit;
+mod call_records;
 mod entity;
 mod groups;
 mod plan;
@@ -26,12 +29,15 @@ use sea_orm::{
 
 use crate::scim::resource::Document;
 
+pub use assets::{AssetRecord, Owned, OwnedCounts};
+pub use audit::AuditRecord;
+pub use call_records::CallRecord;
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
-pub use tenants::TenantRecord;
+pub use tenants::{TenantRecord, TenantSettings};
 pub use tokens::{NewToken, TokenRecord};
-pub use users::{Membership, UserRow};
+pub use users::{LockedUser, Membership, UserRow, UserState};
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK: i64 = 0x5c1d_0001;
@@ -58,6 +64,7 @@ pub enum UniqueField {
     UserName,
     GroupDisplayName,
     TenantName,
+    AssetName,
     Other,
 }
 
@@ -67,6 +74,7 @@ impl std::fmt::Display for UniqueField {
             UniqueField::UserName => "userName",
             UniqueField::GroupDisplayName => "displayName",
             UniqueField::TenantName => "the tenant name",
+            UniqueField::AssetName => "the asset's kind and name",
             UniqueField::Other => "a unique value",
         })
     }
@@ -76,7 +84,9 @@ impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             // SQLite names the columns, PostgreSQL the index; both contain these.
-            let field = if message.contains("user_name") {
+            let field = if message.contains("assets") {
+                UniqueField::AssetName
+            } else if message.contains("user_name") {
                 UniqueField::UserName
             } else if message.contains("display_name") {
                 UniqueField::GroupDisplayName

@@ -1,6 +1,9 @@
-//! Tenants.
+//! Tenants and their settings.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QuerySelect, sea_query::Expr, sea_query::LockType,
+};
 
 use super::entity::tenant;
 use super::{Store, StoreError, Tx, by_key};
@@ -10,6 +13,25 @@ use super::{Store, StoreError, Tx, by_key};
 pub struct TenantRecord {
     pub id: String,
     pub name: String,
+}
+
+/// A tenant's deprovisioning and seat settings, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantSettings {
+    /// `block`, `reassign_to_manager` or `reassign_to_fallback`.
+    pub deprovision_policy: String,
+    pub fallback_owner_id: Option<String>,
+    pub seat_limit: Option<i64>,
+}
+
+impl From<tenant::Model> for TenantSettings {
+    fn from(t: tenant::Model) -> Self {
+        TenantSettings {
+            deprovision_policy: t.deprovision_policy,
+            fallback_owner_id: t.fallback_owner_id,
+            seat_limit: t.seat_limit,
+        }
+    }
 }
 
 impl Store {
@@ -30,18 +52,75 @@ impl Store {
     pub async fn tenant_count(&self) -> Result<u64, StoreError> {
         Ok(tenant::Entity::find().count(&self.read).await?)
     }
+
+    /// The settings of tenant `id`.
+    pub async fn settings(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
+        let found = by_key(tenant::Entity::find_by_id(id.to_owned()), &self.read).await?;
+        Ok(found.map(TenantSettings::from))
+    }
 }
 
 impl Tx {
-    /// Creates a tenant.
+    /// Creates a tenant with the default settings.
     pub async fn insert_tenant(&self, id: &str, name: &str, now: i64) -> Result<(), StoreError> {
         tenant::Entity::insert(tenant::ActiveModel {
             id: Set(id.to_owned()),
             name: Set(name.to_owned()),
             created_at: Set(now),
+            ..Default::default()
         })
         .exec_without_returning(self.conn())
         .await?;
+        Ok(())
+    }
+
+    /// Takes the tenant's write lock until this transaction ends, and
+    /// returns its settings as of then: guarded writes of one tenant run
+    /// one at a time, across processes.
+    ///
+    /// PostgreSQL (and PostgreSQL-compatible databases) lock the tenant's
+    /// row with `SELECT … FOR NO KEY UPDATE`: it excludes the other guarded
+    /// writes but not the key-share locks that every insert referencing
+    /// the tenant takes, so unguarded writes (groups, audit events) never
+    /// wait for it or deadlock with it. SQLite has no row locks; a no-op
+    /// `UPDATE` as the transaction's first write takes the database's
+    /// write lock before anything is read, so another process cannot
+    /// slip in between the rules' reads and the write.
+    pub async fn lock_tenant(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
+        if self.conn().get_database_backend() == DatabaseBackend::Sqlite {
+            tenant::Entity::update_many()
+                .col_expr(tenant::Column::Id, Expr::col(tenant::Column::Id))
+                .filter(tenant::Column::Id.eq(id))
+                .exec(self.conn())
+                .await?;
+        }
+        let found = by_key(
+            tenant::Entity::find_by_id(id.to_owned()).lock(LockType::NoKeyUpdate),
+            self.conn(),
+        )
+        .await?;
+        Ok(found.map(TenantSettings::from))
+    }
+
+    /// Replaces a tenant's settings.
+    pub async fn update_settings(
+        &self,
+        id: &str,
+        settings: &TenantSettings,
+    ) -> Result<(), StoreError> {
+        tenant::Entity::update_many()
+            .col_expr(
+                tenant::Column::DeprovisionPolicy,
+                Expr::value(settings.deprovision_policy.clone()),
+            )
+            .col_expr(
+                tenant::Column::FallbackOwnerId,
+                Expr::value(settings.fallback_owner_id.clone()),
+            )
+            .col_expr(tenant::Column::SeatLimit, Expr::value(settings.seat_limit))
+            .filter(tenant::Column::Id.eq(id))
+            .exec(self.conn())
+            .await?;
         Ok(())
     }
 }

@@ -18,6 +18,8 @@ pub struct TokenRecord {
     pub created_at: i64,
     pub last_used_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// The user the token was issued to, if any.
+    pub user_id: Option<String>,
 }
 
 /// A token to store.
@@ -28,6 +30,7 @@ pub struct NewToken<'a> {
     pub hash: &'a str,
     pub scope: &'a str,
     pub label: &'a str,
+    pub user_id: Option<&'a str>,
     pub created_at: i64,
 }
 
@@ -42,6 +45,7 @@ impl From<token::Model> for TokenRecord {
             created_at: t.created_at,
             last_used_at: t.last_used_at,
             revoked_at: t.revoked_at,
+            user_id: t.user_id,
         }
     }
 }
@@ -97,20 +101,46 @@ impl Tx {
             created_at: Set(new.created_at),
             last_used_at: Set(None),
             revoked_at: Set(None),
+            user_id: Set(new.user_id.map(str::to_owned)),
         })
         .exec_without_returning(self.conn())
         .await?;
         Ok(())
     }
 
-    /// Revokes a token; false when no live token has that id.
-    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
-        let result = token::Entity::update_many()
+    /// Revokes a token, of any tenant or of `tenant_id` only; false when
+    /// no such live token exists.
+    pub async fn revoke_token(
+        &self,
+        tenant_id: Option<&str>,
+        id: &str,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut update = token::Entity::update_many()
             .col_expr(token::Column::RevokedAt, Expr::value(now))
             .filter(token::Column::Id.eq(id))
+            .filter(token::Column::RevokedAt.is_null());
+        if let Some(tenant_id) = tenant_id {
+            update = update.filter(token::Column::TenantId.eq(tenant_id));
+        }
+        let result = update.exec(self.conn()).await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Revokes every live token issued to `user_id`; returns how many.
+    pub async fn revoke_user_tokens(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<u64, StoreError> {
+        let result = token::Entity::update_many()
+            .col_expr(token::Column::RevokedAt, Expr::value(now))
+            .filter(token::Column::TenantId.eq(tenant_id))
+            .filter(token::Column::UserId.eq(user_id))
             .filter(token::Column::RevokedAt.is_null())
             .exec(self.conn())
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(result.rows_affected)
     }
 }

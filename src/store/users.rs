@@ -1,8 +1,8 @@
 //! Users: the document, the columns filters use, and the e-mail index.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    RelationTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, RelationTrait, sea_query::Expr,
 };
 
 use super::entity::{group, group_member, user, user_email};
@@ -17,6 +17,10 @@ pub struct UserRow<'a> {
     pub external_id: Option<&'a str>,
     pub display_name: Option<&'a str>,
     pub active: bool,
+    /// Whether `roles` holds `admin` (DESIGN §4).
+    pub is_admin: bool,
+    /// `"active"`, `"suspended"` or `"deactivated"`.
+    pub access: &'a str,
     /// The `emails` values as `(value, type)`, in order; the store
     /// lowercases them.
     pub emails: Vec<(Option<&'a str>, Option<&'a str>)>,
@@ -32,6 +36,45 @@ pub struct Membership {
     pub user_id: String,
     pub group_id: String,
     pub group_display_name: String,
+}
+
+/// A user read for a write: its document and its access state.
+#[derive(Debug, Clone)]
+pub struct LockedUser {
+    pub record: ResourceRecord,
+    pub access: String,
+}
+
+/// The columns of a user that the deprovisioning rules read.
+#[derive(Debug, Clone)]
+pub struct UserState {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+    pub active: bool,
+    pub is_admin: bool,
+    pub access: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<user::Model> for UserState {
+    fn from(model: user::Model) -> Self {
+        // The column keeps a lowercased copy; the document has the name as given.
+        let display_name = serde_json::from_str::<serde_json::Value>(&model.document)
+            .ok()
+            .and_then(|doc| doc.get("displayName")?.as_str().map(str::to_owned));
+        UserState {
+            id: model.id,
+            user_name: model.user_name,
+            display_name,
+            active: model.active,
+            is_admin: model.is_admin,
+            access: model.access,
+            created_at: model.created_at,
+            updated_at: model.updated_at,
+        }
+    }
 }
 
 fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
@@ -69,6 +112,8 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
         external_id: Set(row.external_id.map(str::to_owned)),
         display_name_lc: Set(row.display_name.map(str::to_lowercase)),
         active: Set(row.active),
+        is_admin: Set(row.is_admin),
+        access: Set(row.access.to_owned()),
         document: Set(document),
         version: Set(row.version),
         created_at: Set(row.created_at),
@@ -131,13 +176,69 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The deprovisioning view of user `id`.
+    pub async fn user_state(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<UserState>, StoreError> {
+        let found = by_key(
+            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
+            &self.read,
+        )
+        .await?;
+        Ok(found.map(UserState::from))
+    }
+
+    /// A page of the tenant's users, oldest first.
+    pub async fn user_states(
+        &self,
+        tenant_id: &str,
+        limit: u64,
+        offset: u64,
+    ) -> Result<Vec<UserState>, StoreError> {
+        let rows = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .order_by_asc(user::Column::CreatedAt)
+            .order_by_asc(user::Column::Id)
+            .limit(limit)
+            .offset(offset)
+            .all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(UserState::from).collect())
+    }
+
+    /// How many users of the tenant have each (`active`, access) pair.
+    pub async fn access_counts(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(bool, String, u64)>, StoreError> {
+        let rows: Vec<(bool, String, i64)> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Active)
+            .column(user::Column::Access)
+            .column_as(user::Column::Id.count(), "n")
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .group_by(user::Column::Active)
+            .group_by(user::Column::Access)
+            .into_tuple()
+            .all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(active, access, n)| (active, access, u64::try_from(n).unwrap_or_default()))
+            .collect())
+    }
+}
+
 impl Tx {
     /// The user `id`, read inside this transaction (and locked on PostgreSQL).
     pub async fn user_for_update(
         &self,
         tenant_id: &str,
         id: &str,
-    ) -> Result<Option<ResourceRecord>, StoreError> {
+    ) -> Result<Option<LockedUser>, StoreError> {
         let found = by_key(
             user::Entity::find_by_id(id.to_owned())
                 .filter(user::Column::TenantId.eq(tenant_id))
@@ -145,7 +246,71 @@ impl Tx {
             self.conn(),
         )
         .await?;
-        found.map(record).transpose()
+        found
+            .map(|model| {
+                let access = model.access.clone();
+                Ok(LockedUser {
+                    record: record(model)?,
+                    access,
+                })
+            })
+            .transpose()
+    }
+
+    /// How many users of the tenant other than `except_id` are active
+    /// admins: `roles` holds `admin`, `active` is true and access is not
+    /// suspended.
+    pub async fn count_active_admins(
+        &self,
+        tenant_id: &str,
+        except_id: &str,
+    ) -> Result<u64, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::IsAdmin.eq(true))
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::Access.eq("active"))
+            .filter(user::Column::Id.ne(except_id))
+            .count(self.conn())
+            .await?)
+    }
+
+    /// How many users of the tenant other than `except_id` hold a seat
+    /// (`active` is true).
+    pub async fn count_seated(&self, tenant_id: &str, except_id: &str) -> Result<u64, StoreError> {
+        Ok(user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::Id.ne(except_id))
+            .count(self.conn())
+            .await?)
+    }
+
+    /// The state of user `id` as this transaction sees it.
+    pub async fn user_state(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<UserState>, StoreError> {
+        let found = by_key(
+            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
+            self.conn(),
+        )
+        .await?;
+        Ok(found.map(UserState::from))
+    }
+
+    /// Suspends a user that has access, without touching its document;
+    /// a deactivated user stays deactivated.
+    pub async fn suspend(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::Access, Expr::value("suspended"))
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Access.eq("active"))
+            .exec(self.conn())
+            .await?;
+        Ok(())
     }
 
     /// Inserts a new user and its e-mail index rows.

@@ -46,12 +46,11 @@ pub async fn test_db() -> TestDb {
                         .expect("list databases");
                     for row in rows {
                         let name: String = row.try_get("", "datname").expect("datname");
-                        admin
-                            .execute_unprepared(&format!(
-                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-                            ))
-                            .await
-                            .expect("drop old test database");
+                        // Without FORCE: a database still in use belongs to a
+                        // suite running beside this one, and stays.
+                        let _ = admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+                            .await;
                     }
                 })
                 .await;
@@ -295,4 +294,75 @@ pub fn member_ids(group: &Value) -> Vec<String> {
         .unwrap_or_default();
     ids.sort();
     ids
+}
+
+/// A tenant made for one test, with its tokens.
+pub struct Tenant {
+    pub scim: String,
+    pub admin: String,
+}
+
+impl TestApp {
+    /// A new tenant of this server's database.
+    pub async fn new_tenant(&self) -> Tenant {
+        let name = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        let created = self.domain.create_tenant(&name).await.expect("tenant");
+        Tenant {
+            scim: created.scim_token,
+            admin: created.admin_token,
+        }
+    }
+
+    /// An admin API request with `token`.
+    pub fn admin_as(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}/api/v1{path}", self.address))
+            .bearer_auth(token)
+    }
+
+    /// Sends a SCIM request as `token`; returns the status and the JSON
+    /// body (`Null` when empty).
+    pub async fn call_scim(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.scim_as(token, method, path);
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/scim+json")
+                .body(body.to_string());
+        }
+        status_and_json(request.send().await.expect("request")).await
+    }
+
+    /// Sends an admin API request as `token`; returns the status and the
+    /// JSON body (`Null` when empty).
+    pub async fn call_admin(
+        &self,
+        token: &str,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut request = self.admin_as(token, method, path);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        status_and_json(request.send().await.expect("request")).await
+    }
+}
+
+/// A response's status and JSON body (`Null` when empty).
+pub async fn status_and_json(response: Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, body)
 }

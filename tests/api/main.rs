@@ -4,11 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod admin;
 mod auth;
 mod bench;
 mod bulk;
 mod cli;
 mod conformance;
+mod deprovisioning;
 mod discovery;
 mod errors;
 mod groups;
@@ -16,6 +18,7 @@ mod helpers;
 mod ops;
 mod patch;
 mod query;
+mod races;
 mod robustness;
 mod tenancy;
 mod users;

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use scimd::clock::SystemClock;
-use scimd::domain::{Domain, Kind, Scope};
+use scimd::domain::{Domain, Kind, Principal, Scope};
 use scimd::scim::list::ListRequest;
 use scimd::scim::projection::Projection;
 use serde_json::{Value, json};
@@ -103,7 +103,12 @@ async fn seed(domain: &Arc<Domain>, plan: &Plan) -> anyhow::Result<Fixture> {
     while let Some(task) = pending.pop_front() {
         ids.extend(task.await?.map_err(anyhow_of)?);
     }
-    let push_group = seed_groups(domain, &tenant_id, &ids, plan).await?;
+    // Groups are created as the IdP creates them, audited under this token.
+    let who = domain
+        .authenticate(&created.scim_token, Scope::Scim)
+        .await
+        .map_err(anyhow_of)?;
+    let push_group = seed_groups(domain, &who, &ids, plan).await?;
     domain.refresh_statistics().await.map_err(anyhow_of)?;
     Ok(Fixture {
         token: created.scim_token,
@@ -116,17 +121,18 @@ async fn seed(domain: &Arc<Domain>, plan: &Plan) -> anyhow::Result<Fixture> {
 
 async fn seed_groups(
     domain: &Domain,
-    tenant_id: &str,
+    who: &Principal,
     ids: &[String],
     plan: &Plan,
 ) -> anyhow::Result<String> {
+    let tenant_id = who.tenant_id.as_str();
     let projection = Projection::new(&domain.schemas().group, None, None)?;
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
         "displayName": PUSH_GROUP,
     });
     let push = domain
-        .create_group(tenant_id, &body, &projection)
+        .create_group(who, &body, &projection)
         .await
         .map_err(anyhow_of)?;
     let push_id = push.body["id"]
@@ -150,7 +156,7 @@ async fn seed_groups(
             "members": members,
         });
         domain
-            .create_group(tenant_id, &body, &projection)
+            .create_group(who, &body, &projection)
             .await
             .map_err(anyhow_of)?;
     }

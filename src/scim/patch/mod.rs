@@ -55,19 +55,11 @@ pub struct Operation {
 }
 
 pub(super) fn invalid_path(detail: impl Into<String>) -> ScimError {
-    ScimError {
-        status: 400,
-        scim_type: Some(ScimType::InvalidPath),
-        detail: detail.into(),
-    }
+    ScimError::new(400, Some(ScimType::InvalidPath), detail)
 }
 
 pub(super) fn no_target(detail: impl Into<String>) -> ScimError {
-    ScimError {
-        status: 400,
-        scim_type: Some(ScimType::NoTarget),
-        detail: detail.into(),
-    }
+    ScimError::new(400, Some(ScimType::NoTarget), detail)
 }
 
 /// Applies `operations` to `doc` (the stored document of resource `id`)

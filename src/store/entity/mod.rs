@@ -1,5 +1,8 @@
 //! sea-orm entities; they never leave the `store` layer.
 
+pub(crate) mod asset;
+pub(crate) mod audit_event;
+pub(crate) mod call_record;
 pub(crate) mod group;
 pub(crate) mod group_member;
 pub(crate) mod tenant;

@@ -7,6 +7,9 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub created_at: i64,
+    pub deprovision_policy: String,
+    pub fallback_owner_id: Option<String>,
+    pub seat_limit: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

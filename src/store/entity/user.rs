@@ -11,6 +11,8 @@ pub struct Model {
     pub external_id: Option<String>,
     pub display_name_lc: Option<String>,
     pub active: bool,
+    pub is_admin: bool,
+    pub access: String,
     pub document: String,
     pub version: i64,
     pub created_at: i64,

@@ -1,0 +1,272 @@
+//! What users own: numbers and workflows (the `assets` table) and groups
+//! (`groups.owner_id`).
+
+use std::collections::HashMap;
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+
+use super::entity::{asset, group};
+use super::{Store, StoreError, Tx, by_key};
+
+/// A number or workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetRecord {
+    pub id: String,
+    /// `"number"` or `"workflow"`.
+    pub kind: String,
+    pub name: String,
+    pub owner_id: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<asset::Model> for AssetRecord {
+    fn from(a: asset::Model) -> Self {
+        AssetRecord {
+            id: a.id,
+            kind: a.kind,
+            name: a.name,
+            owner_id: a.owner_id,
+            created_at: a.created_at,
+            updated_at: a.updated_at,
+        }
+    }
+}
+
+/// Something a user owns: `kind` is `"number"`, `"workflow"` or `"group"`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Owned {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+/// How many things of each kind each user owns, by user id and kind.
+pub type OwnedCounts = HashMap<String, HashMap<String, u64>>;
+
+impl Store {
+    /// The asset `id` of the tenant.
+    pub async fn asset(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<AssetRecord>, StoreError> {
+        let found = by_key(
+            asset::Entity::find_by_id(id.to_owned()).filter(asset::Column::TenantId.eq(tenant_id)),
+            &self.read,
+        )
+        .await?;
+        Ok(found.map(AssetRecord::from))
+    }
+
+    /// The tenant's assets, of one owner or all, by kind and name.
+    pub async fn assets(
+        &self,
+        tenant_id: &str,
+        owner_id: Option<&str>,
+    ) -> Result<Vec<AssetRecord>, StoreError> {
+        let mut query = asset::Entity::find().filter(asset::Column::TenantId.eq(tenant_id));
+        if let Some(owner_id) = owner_id {
+            query = query.filter(asset::Column::OwnerId.eq(owner_id));
+        }
+        let rows = query
+            .order_by_asc(asset::Column::Kind)
+            .order_by_asc(asset::Column::Name)
+            .all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(AssetRecord::from).collect())
+    }
+
+    /// What each of `user_ids` owns, counted by kind, in two queries.
+    pub async fn owned_counts(
+        &self,
+        tenant_id: &str,
+        user_ids: &[&str],
+    ) -> Result<OwnedCounts, StoreError> {
+        let mut counts = OwnedCounts::new();
+        for chunk in user_ids.chunks(500) {
+            let assets: Vec<(String, String, i64)> = asset::Entity::find()
+                .select_only()
+                .column(asset::Column::OwnerId)
+                .column(asset::Column::Kind)
+                .column_as(asset::Column::Id.count(), "n")
+                .filter(asset::Column::TenantId.eq(tenant_id))
+                .filter(asset::Column::OwnerId.is_in(chunk.iter().copied()))
+                .group_by(asset::Column::OwnerId)
+                .group_by(asset::Column::Kind)
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            let groups: Vec<(String, i64)> = group::Entity::find()
+                .select_only()
+                .column(group::Column::OwnerId)
+                .column_as(group::Column::Id.count(), "n")
+                .filter(group::Column::TenantId.eq(tenant_id))
+                .filter(group::Column::OwnerId.is_in(chunk.iter().copied()))
+                .group_by(group::Column::OwnerId)
+                .into_tuple()
+                .all(&self.read)
+                .await?;
+            let owned = assets
+                .into_iter()
+                .chain(groups.into_iter().map(|(o, n)| (o, "group".to_owned(), n)));
+            for (owner, kind, n) in owned {
+                let n = u64::try_from(n).unwrap_or_default();
+                counts.entry(owner).or_default().insert(kind, n);
+            }
+        }
+        Ok(counts)
+    }
+
+    /// The owner of group `id`: `None` when there is no such group,
+    /// `Some(None)` when it has no owner.
+    pub async fn group_owner(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let found = by_key(
+            group::Entity::find_by_id(id.to_owned()).filter(group::Column::TenantId.eq(tenant_id)),
+            &self.read,
+        )
+        .await?;
+        Ok(found.map(|g| g.owner_id))
+    }
+}
+
+impl Tx {
+    /// Everything `owner_id` owns: numbers, workflows, then groups, each
+    /// by name.
+    pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {
+        let assets = asset::Entity::find()
+            .filter(asset::Column::TenantId.eq(tenant_id))
+            .filter(asset::Column::OwnerId.eq(owner_id))
+            .order_by_asc(asset::Column::Kind)
+            .order_by_asc(asset::Column::Name)
+            .all(self.conn())
+            .await?;
+        let groups = group::Entity::find()
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::OwnerId.eq(owner_id))
+            .order_by_asc(group::Column::DisplayNameLc)
+            .all(self.conn())
+            .await?;
+        // "number" sorts before "workflow"; groups come last.
+        Ok(assets
+            .into_iter()
+            .map(|a| Owned {
+                kind: a.kind,
+                id: a.id,
+                name: a.name,
+            })
+            .chain(groups.into_iter().map(|g| Owned {
+                kind: "group".to_owned(),
+                id: g.id,
+                name: g.display_name,
+            }))
+            .collect())
+    }
+
+    /// Gives everything `from` owns to `to`.
+    pub async fn move_owned(
+        &self,
+        tenant_id: &str,
+        from: &str,
+        to: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        asset::Entity::update_many()
+            .col_expr(asset::Column::OwnerId, Expr::value(to))
+            .col_expr(asset::Column::UpdatedAt, Expr::value(now))
+            .filter(asset::Column::TenantId.eq(tenant_id))
+            .filter(asset::Column::OwnerId.eq(from))
+            .exec(self.conn())
+            .await?;
+        group::Entity::update_many()
+            .col_expr(group::Column::OwnerId, Expr::value(to))
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::OwnerId.eq(from))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores a new asset.
+    pub async fn insert_asset(&self, tenant_id: &str, new: &AssetRecord) -> Result<(), StoreError> {
+        asset::Entity::insert(asset::ActiveModel {
+            id: Set(new.id.clone()),
+            tenant_id: Set(tenant_id.to_owned()),
+            kind: Set(new.kind.clone()),
+            name: Set(new.name.clone()),
+            owner_id: Set(new.owner_id.clone()),
+            created_at: Set(new.created_at),
+            updated_at: Set(new.updated_at),
+        })
+        .exec_without_returning(self.conn())
+        .await?;
+        Ok(())
+    }
+
+    /// The asset `id`, read inside this transaction.
+    pub async fn asset(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<AssetRecord>, StoreError> {
+        let found = by_key(
+            asset::Entity::find_by_id(id.to_owned()).filter(asset::Column::TenantId.eq(tenant_id)),
+            self.conn(),
+        )
+        .await?;
+        Ok(found.map(AssetRecord::from))
+    }
+
+    /// Writes an asset's name and owner.
+    pub async fn update_asset(
+        &self,
+        tenant_id: &str,
+        asset: &AssetRecord,
+    ) -> Result<(), StoreError> {
+        asset::Entity::update_many()
+            .col_expr(asset::Column::Name, Expr::value(asset.name.clone()))
+            .col_expr(asset::Column::OwnerId, Expr::value(asset.owner_id.clone()))
+            .col_expr(asset::Column::UpdatedAt, Expr::value(asset.updated_at))
+            .filter(asset::Column::TenantId.eq(tenant_id))
+            .filter(asset::Column::Id.eq(asset.id.clone()))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes an asset; false when there was none.
+    pub async fn delete_asset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
+        let result = asset::Entity::delete_many()
+            .filter(asset::Column::TenantId.eq(tenant_id))
+            .filter(asset::Column::Id.eq(id))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+
+    /// Sets or clears a group's owner; false when there is no such group.
+    pub async fn set_group_owner(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        owner_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let result = group::Entity::update_many()
+            .col_expr(
+                group::Column::OwnerId,
+                Expr::value(owner_id.map(str::to_owned)),
+            )
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .filter(group::Column::Id.eq(group_id))
+            .exec(self.conn())
+            .await?;
+        Ok(result.rows_affected == 1)
+    }
+}

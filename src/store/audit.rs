@@ -1,0 +1,100 @@
+//! Audit events: append-only, newest first.
+
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::entity::audit_event;
+use super::{Store, StoreError, Tx};
+
+/// An audit event, to store or as read back (`id` is assigned on insert).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: i64,
+    /// The label of the token that asked.
+    pub actor: String,
+    /// e.g. `user.deactivate`, `asset.reassign`.
+    pub action: String,
+    /// `user`, `group`, `asset`, `settings` or `token`.
+    pub target_type: String,
+    pub target_id: Option<String>,
+    /// The target's name when the event was written (a user's `userName`).
+    pub target_name: Option<String>,
+    /// `allowed` or `blocked`.
+    pub outcome: String,
+    pub detail: String,
+    /// Names of the attributes the change touched; never their values.
+    pub attributes: Vec<String>,
+}
+
+impl From<audit_event::Model> for AuditRecord {
+    fn from(e: audit_event::Model) -> Self {
+        AuditRecord {
+            id: e.id,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target_type: e.target_type,
+            target_id: e.target_id,
+            target_name: e.target_name,
+            outcome: e.outcome,
+            detail: e.detail,
+            attributes: e
+                .attributes
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
+
+impl Store {
+    /// The tenant's newest `limit` events, all or those about `target_id`.
+    pub async fn audit_events(
+        &self,
+        tenant_id: &str,
+        target_id: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let mut query =
+            audit_event::Entity::find().filter(audit_event::Column::TenantId.eq(tenant_id));
+        if let Some(target_id) = target_id {
+            query = query.filter(audit_event::Column::TargetId.eq(target_id));
+        }
+        let rows = query
+            .order_by_desc(audit_event::Column::Id)
+            .limit(limit)
+            .all(&self.read)
+            .await?;
+        Ok(rows.into_iter().map(AuditRecord::from).collect())
+    }
+}
+
+impl Tx {
+    /// Appends events; their `id` is assigned by the database.
+    pub async fn insert_audit(
+        &self,
+        tenant_id: &str,
+        events: &[AuditRecord],
+    ) -> Result<(), StoreError> {
+        for chunk in events.chunks(200) {
+            let models = chunk.iter().map(|e| audit_event::ActiveModel {
+                id: Default::default(),
+                tenant_id: Set(tenant_id.to_owned()),
+                at: Set(e.at),
+                actor: Set(e.actor.clone()),
+                action: Set(e.action.clone()),
+                target_type: Set(e.target_type.clone()),
+                target_id: Set(e.target_id.clone()),
+                target_name: Set(e.target_name.clone()),
+                outcome: Set(e.outcome.clone()),
+                detail: Set(e.detail.clone()),
+                attributes: Set(e.attributes.join(",")),
+            });
+            audit_event::Entity::insert_many(models)
+                .exec_without_returning(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+}

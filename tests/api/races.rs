@@ -1,0 +1,283 @@
+//! Guarded writes of one tenant are serialized: racing deprovisions of a
+//! tenant's last two admins let exactly one through, in one process and
+//! across two server processes sharing the database.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use reqwest::{Client, Method};
+use serde_json::{Value, json};
+
+use crate::cli::scimd;
+use crate::deprovisioning::{DEPROVISIONS, deprovision, user};
+use crate::helpers::*;
+
+const ROUNDS: usize = 24;
+
+/// Checks one round's answers: exactly one went through, the other was
+/// refused as the last admin, and one active admin is left.
+fn exactly_one(round: usize, first: (u16, Option<String>), second: (u16, Option<String>)) {
+    let ok = |status: u16| (200..300).contains(&status);
+    assert!(
+        ok(first.0) != ok(second.0),
+        "round {round}: exactly one may succeed, got {first:?} and {second:?}"
+    );
+    let refused = if ok(first.0) { second } else { first };
+    assert_eq!(refused.0, 409, "round {round}");
+    assert_eq!(refused.1.as_deref(), Some("last_admin"), "round {round}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_deprovisions_of_the_last_two_admins_let_exactly_one_through() {
+    let app = spawn_app().await;
+    for round in 0..ROUNDS {
+        let t = app.new_tenant().await;
+        let a = user(&app, &t, "a@example.com", true, None).await;
+        let b = user(&app, &t, "b@example.com", true, None).await;
+        let (path_a, path_b) = (DEPROVISIONS[round % 8], DEPROVISIONS[(round * 3 + 1) % 8]);
+        let (x, y) = tokio::join!(
+            deprovision(&app, &t, path_a, &a, "a@example.com", true),
+            deprovision(&app, &t, path_b, &b, "b@example.com", true),
+        );
+        let reason = |r: &Option<(String, Value, String)>| r.as_ref().map(|r| r.0.clone());
+        exactly_one(
+            round,
+            (x.status, reason(&x.refusal)),
+            (y.status, reason(&y.refusal)),
+        );
+        let (_, users) = app.call_admin(&t.admin, Method::GET, "/users", None).await;
+        let admins = users["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["admin"] == true && u["active"] == true && u["access"] == "active")
+            .count();
+        assert_eq!(admins, 1, "round {round}: {users}");
+    }
+}
+
+/// A `scimd serve` child process, killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `scimd serve` on a free port and waits until it listens.
+fn serve(database_url: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("SCIMD_DATABASE_URL", database_url)
+        .env("RUST_LOG", "scimd=info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn scimd serve");
+    let stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut lines = stderr.lines();
+    let address = loop {
+        let line = lines
+            .next()
+            .expect("scimd serve exited before listening")
+            .expect("stderr line");
+        if line.contains("scimd is listening") {
+            let plain = strip_ansi(&line);
+            let address = plain
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix("address="))
+                .expect("the listening line names the address")
+                .to_owned();
+            break address;
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server {
+        child,
+        base: format!("http://{address}"),
+    }
+}
+
+fn strip_ansi(line: &str) -> String {
+    let mut plain = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
+
+async fn scim_call(
+    client: &Client,
+    base: &str,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client
+        .request(method, format!("{base}/scim/v2{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(body.to_string());
+    }
+    status_and_json(request.send().await.expect("request")).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_on_one_database_never_remove_the_last_admin() {
+    let db = test_db().await;
+    let created: Value =
+        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
+            .unwrap();
+    let token = created["scim_token"].as_str().unwrap().to_owned();
+    let (one, two) = (serve(&db.url), serve(&db.url));
+    let client = Client::new();
+    let admin = |name: &str| json!({"schemas": [USER_SCHEMA], "userName": name, "roles": [{"value": "admin"}]});
+    let deactivate = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]
+    });
+    // The admin left standing by the previous round.
+    let mut remaining: Option<String> = None;
+    for round in 0..ROUNDS {
+        let mut ids = Vec::new();
+        for name in [
+            format!("a{round}@example.com"),
+            format!("b{round}@example.com"),
+        ] {
+            let (status, body) = scim_call(
+                &client,
+                &one.base,
+                &token,
+                Method::POST,
+                "/Users",
+                Some(admin(&name)),
+            )
+            .await;
+            assert_eq!(status, 201, "{body}");
+            ids.push(body["id"].as_str().unwrap().to_owned());
+        }
+        // The previous round's admin leaves, so these two are the last.
+        if let Some(previous) = remaining.take() {
+            let path = format!("/Users/{previous}");
+            let (status, body) =
+                scim_call(&client, &two.base, &token, Method::DELETE, &path, None).await;
+            assert_eq!(status, 204, "round {round}: {body}");
+        }
+        let (path_a, path_b) = (format!("/Users/{}", ids[0]), format!("/Users/{}", ids[1]));
+        let (x, y) = if round % 2 == 0 {
+            tokio::join!(
+                scim_call(&client, &one.base, &token, Method::DELETE, &path_a, None),
+                scim_call(&client, &two.base, &token, Method::DELETE, &path_b, None),
+            )
+        } else {
+            tokio::join!(
+                scim_call(
+                    &client,
+                    &one.base,
+                    &token,
+                    Method::PATCH,
+                    &path_a,
+                    Some(deactivate.clone())
+                ),
+                scim_call(&client, &two.base, &token, Method::DELETE, &path_b, None),
+            )
+        };
+        let reason = |body: &Value| {
+            body["urn:scimd:api:messages:2.0:DeprovisionBlocked"]["reason"]
+                .as_str()
+                .map(str::to_owned)
+        };
+        exactly_one(round, (x.0, reason(&x.1)), (y.0, reason(&y.1)));
+        let kept = if (200..300).contains(&x.0) {
+            &ids[1]
+        } else {
+            &ids[0]
+        };
+        remaining = Some(kept.clone());
+    }
+    let filter = "/Users?filter=roles.value%20eq%20%22admin%22%20and%20active%20eq%20true";
+    let (_, admins) = scim_call(&client, &one.base, &token, Method::GET, filter, None).await;
+    assert_eq!(admins["totalResults"], 1, "{admins}");
+    assert_eq!(admins["Resources"][0]["id"], json!(remaining));
+}
+
+/// Regression: on PostgreSQL a group write locked the group and then its
+/// members, while a user write locked the user and then its groups; run
+/// together they deadlocked and one answered 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn group_writes_racing_user_deprovisioning_never_deadlock() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let heir = user(&app, &t, "heir@example.com", true, None).await;
+    let settings = json!({"deprovision_policy": "reassign_to_fallback", "fallback_owner_id": heir});
+    let (status, _) = app
+        .call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
+        .await;
+    assert_eq!(status, 200);
+    let patch = |operations: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
+    for round in 0..ROUNDS {
+        let name = format!("x{round}@example.com");
+        let x = user(&app, &t, &name, false, None).await;
+        let other = user(&app, &t, &format!("o{round}@example.com"), false, None).await;
+        let body = json!({"schemas": [GROUP_SCHEMA], "displayName": format!("G{round}"), "members": [{"value": x}]});
+        let (_, group) = app
+            .call_scim(&t.scim, Method::POST, "/Groups", Some(&body))
+            .await;
+        let group_path = format!("/Groups/{}", group["id"].as_str().unwrap());
+        let owner_path = format!("/groups/{}/owner", group["id"].as_str().unwrap());
+        app.call_admin(
+            &t.admin,
+            Method::PUT,
+            &owner_path,
+            Some(&json!({"owner_id": x})),
+        )
+        .await;
+        let add = patch(
+            json!([{"op": "add", "path": "members", "value": [{"value": other}, {"value": x}]}]),
+        );
+        let user_path = format!("/Users/{x}");
+        let (group_write, user_write) = if round % 2 == 0 {
+            tokio::join!(
+                app.call_scim(&t.scim, Method::PATCH, &group_path, Some(&add)),
+                app.call_scim(&t.scim, Method::DELETE, &user_path, None),
+            )
+        } else {
+            let deactivate = patch(json!([{"op": "replace", "path": "active", "value": false}]));
+            tokio::join!(
+                app.call_scim(&t.scim, Method::PATCH, &group_path, Some(&add)),
+                app.call_scim(&t.scim, Method::PATCH, &user_path, Some(&deactivate)),
+            )
+        };
+        assert!(
+            [204, 400].contains(&group_write.0),
+            "round {round}: the group write answered {group_write:?}"
+        );
+        assert!(
+            [200, 204].contains(&user_write.0),
+            "round {round}: the user write answered {user_write:?}"
+        );
+        let (_, owner) = app
+            .call_admin(&t.admin, Method::GET, &owner_path, None)
+            .await;
+        assert_eq!(owner["owner_id"], json!(heir), "round {round}");
+    }
+}
