@@ -88,8 +88,15 @@ impl Tx {
     /// slip in between the rules' reads and the write.
     pub async fn lock_tenant(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
         if self.conn().get_database_backend() == DatabaseBackend::Sqlite {
+            // A column no foreign key refers to: SET of `id`, even to
+            // itself, makes SQLite count every row of every table that
+            // refers to the tenant, twice (users, groups, tokens…): 18 ms
+            // per write at 100,000 users, growing with the tenant.
             tenant::Entity::update_many()
-                .col_expr(tenant::Column::Id, Expr::col(tenant::Column::Id))
+                .col_expr(
+                    tenant::Column::CreatedAt,
+                    Expr::col(tenant::Column::CreatedAt),
+                )
                 .filter(tenant::Column::Id.eq(id))
                 .exec(self.conn())
                 .await?;
