@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user};
-use super::{ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
 use crate::scim::resource::Document;
 
 /// A member of a group: a user or a nested group.
@@ -81,8 +81,8 @@ impl Store {
         group_ids: &[&str],
     ) -> Result<Vec<(String, Member)>, StoreError> {
         let mut rows = Vec::new();
-        // Bounded batches keep each statement under the parameter limits.
-        for chunk in group_ids.chunks(1000) {
+        // Small batches: each statement goes out in one TCP write.
+        for chunk in group_ids.chunks(IDS_PER_STATEMENT) {
             let found = group_member::Entity::find()
                 .filter(group_member::Column::TenantId.eq(tenant_id))
                 .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
@@ -135,8 +135,8 @@ impl Tx {
         }
         let mut users: Vec<String> = Vec::new();
         let mut groups: Vec<String> = Vec::new();
-        // Bounded batches keep each statement under the parameter limits.
-        for chunk in ids.chunks(1000) {
+        // Small batches: each statement goes out in one TCP write.
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
             let found: Vec<String> = user::Entity::find()
                 .select_only()
                 .column(user::Column::Id)

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user, user_email};
-use super::{ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
 use crate::scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -143,8 +143,8 @@ impl Store {
         user_ids: &[&str],
     ) -> Result<Vec<Membership>, StoreError> {
         let mut rows: Vec<(String, String, String)> = Vec::new();
-        // Bounded batches keep each statement under the parameter limits.
-        for chunk in user_ids.chunks(1000) {
+        // Small batches: each statement goes out in one TCP write.
+        for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
             let found: Vec<(String, String, String)> = group_member::Entity::find()
                 .select_only()
                 .column(group_member::Column::MemberId)
