@@ -77,6 +77,17 @@ impl From<user::Model> for UserState {
     }
 }
 
+/// The user `id` of `tenant_id`, unlocked, on `conn`.
+async fn find_user(
+    conn: &impl sea_orm::ConnectionTrait,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<user::Model>, StoreError> {
+    let select =
+        user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id));
+    Ok(by_key(select, conn).await?)
+}
+
 fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
     ResourceRecord::parse(
         model.id,
@@ -128,11 +139,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = by_key(
-            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
-            &self.read,
-        )
-        .await?;
+        let found = find_user(&self.read, tenant_id, id).await?;
         found.map(record).transpose()
     }
 
@@ -174,20 +181,14 @@ impl Store {
             })
             .collect())
     }
-}
 
-impl Store {
     /// The deprovisioning view of user `id`.
     pub async fn user_state(
         &self,
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserState>, StoreError> {
-        let found = by_key(
-            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
-            &self.read,
-        )
-        .await?;
+        let found = find_user(&self.read, tenant_id, id).await?;
         Ok(found.map(UserState::from))
     }
 
@@ -292,11 +293,7 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserState>, StoreError> {
-        let found = by_key(
-            user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id)),
-            self.conn(),
-        )
-        .await?;
+        let found = find_user(self.conn(), tenant_id, id).await?;
         Ok(found.map(UserState::from))
     }
 
