@@ -18,9 +18,9 @@ use std::time::{Duration, Instant};
 use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
 use scimd::clock::SystemClock;
 use scimd::domain::{Kind, SCAN_LIMIT};
-use scimd::scim::Schemas;
-use scimd::scim::eval::{Unknown, compile};
-use scimd::scim::filter::parse;
+use scim::Schemas;
+use scim::eval::{Unknown, compile};
+use scim::filter::parse;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
@@ -90,7 +90,7 @@ fn micro() {
         for _ in 0..rounds {
             let filter = parse(std::hint::black_box(text)).unwrap();
             let query = compile(&filter, schema, Unknown::Reject).unwrap();
-            let plan = scimd::store::plan(kind, "tenant", Some(&query));
+            let plan = scimd::domain::plan(kind, "tenant", Some(&query));
             exact = plan.exact;
             std::hint::black_box(plan);
         }

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use crate::clock::SharedClock;
 use crate::domain::{CreatedTenant, Domain};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
-use crate::scim::Schemas;
+use scim::Schemas;
 use crate::store::Store;
 
 /// Default database: an SQLite file in the working directory.

@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scimd::scim::Schemas;
-use scimd::scim::eval::{Unknown, compile};
-use scimd::scim::filter::parse;
+use scim::Schemas;
+use scim::eval::{Unknown, compile};
+use scim::filter::parse;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {

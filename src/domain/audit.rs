@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::scim::resource::Document;
+use scim::resource::Document;
 use crate::store::AuditRecord;
 
 /// Most events one read returns.

@@ -8,8 +8,8 @@ use serde_json::Value;
 
 use super::tokens::Principal;
 use super::{Domain, DomainError, Kind};
-use crate::scim::ScimError;
-use crate::scim::projection::Projection;
+use scim::ScimError;
+use scim::projection::Projection;
 
 /// Most operations in one Bulk request; advertised as `maxOperations`.
 pub const MAX_BULK_OPERATIONS: usize = 1000;

@@ -8,7 +8,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::scim::{ScimError, ScimType};
+use scim::{ScimError, ScimType};
 use crate::store::Key;
 
 /// How long a cursor stays valid, in seconds; advertised as `cursorTimeout`.

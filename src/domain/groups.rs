@@ -11,10 +11,10 @@ use super::audit::changed_attributes;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
-use crate::scim::ScimError;
-use crate::scim::patch::{self, MemberChange, Operation};
-use crate::scim::projection::Projection;
-use crate::scim::resource::{Document, carry_immutable, normalize};
+use scim::ScimError;
+use scim::patch::{self, MemberChange, Operation};
+use scim::projection::Projection;
+use scim::resource::{Document, carry_immutable, normalize};
 use crate::store::{GroupRow, Kind, Member, ResourceRecord, Tx};
 
 fn not_found(id: &str) -> DomainError {

@@ -13,8 +13,8 @@ use serde_json::{Value, json};
 
 use super::tokens::Principal;
 use super::{Domain, DomainError};
-use crate::scim::ScimError;
-use crate::scim::resource::Document;
+use scim::ScimError;
+use scim::resource::Document;
 use crate::store::{AuditRecord, Owned, TenantSettings, Tx, UserState};
 
 /// Schema URN of the extension object a refusal carries.

@@ -24,10 +24,12 @@ mod users;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::scim::{Schemas, ScimError};
+use scim::{Schemas, ScimError};
 use crate::store::{Store, StoreError, TenantSettings, Tx, UniqueField};
 
 pub use crate::store::Kind;
+/// The SQL push-down planner, for the query benchmark.
+pub use crate::store::{Plan, plan};
 pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, UserView};
 pub use assets::{AssetView, CallRecordView, NewCallRecord};
 pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
@@ -211,7 +213,7 @@ mod tests {
             panic!("expected a SCIM error");
         };
         assert_eq!(error.status, 409);
-        assert_eq!(error.scim_type, Some(crate::scim::ScimType::Uniqueness));
+        assert_eq!(error.scim_type, Some(scim::ScimType::Uniqueness));
 
         let fault = DomainError::from(StoreError::Corrupt("u1".into()));
         assert!(matches!(fault, DomainError::Store(_)));

@@ -14,13 +14,13 @@ use serde_json::Value;
 use super::cursor::{self, Position};
 use super::scan::cursor_page;
 use super::{Domain, DomainError};
-use crate::scim::ScimError;
-use crate::scim::eval::{Unknown, compile};
-use crate::scim::filter::{self, parse_path};
-use crate::scim::list::{ListRequest, cursor_response, list_response};
-use crate::scim::path::{Resolved, definition, resolve};
-use crate::scim::projection::Projection;
-use crate::scim::schema::{AttributeType, ResourceSchema};
+use scim::ScimError;
+use scim::eval::{Unknown, compile};
+use scim::filter::{self, parse_path};
+use scim::list::{ListRequest, cursor_response, list_response};
+use scim::path::{Resolved, definition, resolve};
+use scim::projection::Projection;
+use scim::schema::{AttributeType, ResourceSchema};
 use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
 
 /// Default for the most candidates read to finish a filter the indexes

@@ -4,8 +4,8 @@ use serde_json::{Value, json};
 
 use super::Domain;
 use crate::clock::format_millis;
-use crate::scim::resource::{Document, Meta, render};
-use crate::scim::schema::ResourceSchema;
+use scim::resource::{Document, Meta, render};
+use scim::schema::ResourceSchema;
 use crate::store::{Member, Membership, ResourceRecord};
 
 /// A rendered resource and its version, for the `ETag` and `Location` headers.
@@ -48,9 +48,9 @@ pub fn etag_matches(list: &str, version: i64) -> bool {
 pub(super) fn check_if_match(
     if_match: Option<&str>,
     version: i64,
-) -> Result<(), crate::scim::ScimError> {
+) -> Result<(), scim::ScimError> {
     match if_match {
-        Some(list) if !etag_matches(list, version) => Err(crate::scim::ScimError::status(
+        Some(list) if !etag_matches(list, version) => Err(scim::ScimError::status(
             412,
             format!(
                 "the resource has changed (its version is now {}); read it again and retry",

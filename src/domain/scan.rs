@@ -10,11 +10,11 @@ use serde_json::Value;
 use super::cursor::Position;
 use super::query::{Page, Sorting, relation};
 use super::{Domain, DomainError};
-use crate::scim::ScimError;
-use crate::scim::eval::{Query, parse_instant};
-use crate::scim::path::Resolved;
-use crate::scim::projection::Projection;
-use crate::scim::schema::AttributeType;
+use scim::ScimError;
+use scim::eval::{Query, parse_instant};
+use scim::path::Resolved;
+use scim::projection::Projection;
+use scim::schema::AttributeType;
 use crate::store::{Key, Kind, Order, Plan, Window};
 
 impl Domain {
@@ -28,7 +28,7 @@ impl Domain {
         plan: &Plan,
         sorting: &Sorting,
         walk: Option<Option<&Position>>,
-        index: crate::scim::list::Page,
+        index: scim::list::Page,
         projection: &Projection,
     ) -> Result<Page, DomainError> {
         let candidates = self.store.count(kind, tenant_id, plan).await?;

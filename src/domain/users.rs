@@ -7,10 +7,10 @@ use super::guard::{Access, Subject, UserChange, is_admin};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
-use crate::scim::ScimError;
-use crate::scim::patch::{self, Operation};
-use crate::scim::projection::Projection;
-use crate::scim::resource::{Document, carry_immutable, normalize};
+use scim::ScimError;
+use scim::patch::{self, Operation};
+use scim::projection::Projection;
+use scim::resource::{Document, carry_immutable, normalize};
 use crate::store::{Kind, LockedUser, ResourceRecord, Tx, UserRow};
 
 /// How a write changes a user.
@@ -411,12 +411,12 @@ impl Domain {
         tenant_id: &str,
         filter: &str,
     ) -> Result<(bool, Vec<String>), DomainError> {
-        use crate::scim::eval::{Unknown, compile};
+        use scim::eval::{Unknown, compile};
         use crate::store::{Order, Window, plan};
-        let parsed = crate::scim::filter::parse(filter).map_err(ScimError::from)?;
+        let parsed = scim::filter::parse(filter).map_err(ScimError::from)?;
         let query = compile(&parsed, &self.schemas.user, Unknown::Reject)?;
         let plan = plan(Kind::Users, tenant_id, Some(&query));
-        let window = Window::page(0, crate::scim::list::DEFAULT_COUNT);
+        let window = Window::page(0, scim::list::DEFAULT_COUNT);
         let lines = self
             .store
             .explain_list(Kind::Users, tenant_id, &plan, Order::CREATION, window)

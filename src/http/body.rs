@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::AppState;
 use super::error::{ApiError, SCIM_MEDIA_TYPE};
 use crate::domain::Resource;
-use crate::scim::ScimError;
+use scim::ScimError;
 
 /// A JSON request body. Accepts `application/scim+json`, `application/json`
 /// or no content type at all, as IdPs send all three; rejections become

@@ -10,9 +10,9 @@ use super::body::scim_json;
 use super::error::ApiError;
 use super::resources::ResourceId;
 use crate::domain::{CURSOR_TIMEOUT_SECONDS, MAX_BULK_OPERATIONS};
-use crate::scim::ScimError;
-use crate::scim::discovery;
-use crate::scim::list::{DEFAULT_COUNT, MAX_COUNT, Page, list_response};
+use scim::ScimError;
+use scim::discovery;
+use scim::list::{DEFAULT_COUNT, MAX_COUNT, Page, list_response};
 
 pub async fn service_provider_config(State(state): State<AppState>) -> Response {
     let base = state.domain.scim_base();

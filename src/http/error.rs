@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::domain::DomainError;
-use crate::scim::ScimError;
+use scim::ScimError;
 
 /// URN of the SCIM error message.
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

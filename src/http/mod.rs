@@ -29,7 +29,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::domain::{Domain, Kind};
-use crate::scim::ScimError;
+use scim::ScimError;
 use error::ApiError;
 
 /// Base path of the SCIM API.

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::admin::{ADMIN_BASE_PATH, admin_error};
 use super::error::scim_error_response;
-use crate::scim::ScimError;
+use scim::ScimError;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> &'static str {

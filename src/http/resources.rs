@@ -11,8 +11,8 @@ use super::AppState;
 use super::body::{ScimBody, resource_response, scim_json};
 use super::error::ApiError;
 use crate::domain::{Kind, Principal, etag_matches};
-use crate::scim::ScimError;
-use crate::scim::list::ListRequest;
+use scim::ScimError;
+use scim::list::ListRequest;
 
 /// The query string, decoded (`+` is a space, as Entra ID sends it).
 type Pairs = Query<Vec<(String, String)>>;

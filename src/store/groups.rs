@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::entity::{group, group_member, user};
 use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
-use crate::scim::resource::Document;
+use scim::resource::Document;
 
 /// A member of a group: a user or a nested group.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,16 +27,16 @@ use sea_orm::{
     SqlErr, TransactionTrait,
 };
 
-use crate::scim::resource::Document;
+use scim::resource::Document;
 
-pub use assets::{AssetRecord, Owned, OwnedCounts};
+pub use assets::{AssetRecord, Owned};
 pub use audit::AuditRecord;
 pub use call_records::CallRecord;
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
-pub use tenants::{TenantRecord, TenantSettings};
-pub use tokens::{NewToken, TokenRecord};
+pub use tenants::TenantSettings;
+pub use tokens::NewToken;
 pub use users::{LockedUser, Membership, UserRow, UserState};
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.

@@ -9,8 +9,8 @@ use sea_orm::sea_query::{
 };
 
 use super::query::Kind;
-use crate::scim::eval::{Op, Operand, Query};
-use crate::scim::path::Resolved;
+use scim::eval::{Op, Operand, Query};
+use scim::path::Resolved;
 
 /// A filter as SQL: the condition and whether it is exact.
 #[derive(Debug, Clone)]
@@ -253,7 +253,7 @@ fn condition_on(column: Expr, nullable: bool, query: &Query) -> Condition {
 }
 
 fn is_text(attr: &Resolved) -> bool {
-    use crate::scim::schema::AttributeType;
+    use scim::schema::AttributeType;
     matches!(
         attr.kind,
         AttributeType::String | AttributeType::Reference | AttributeType::Binary

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::plan::Plan;
 use super::{ResourceRecord, Store, StoreError};
-use crate::scim::path::Resolved;
+use scim::path::Resolved;
 
 /// The two resource tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

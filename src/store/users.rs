@@ -7,7 +7,7 @@ use sea_orm::{
 
 use super::entity::{group, group_member, user, user_email};
 use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
-use crate::scim::resource::Document;
+use scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
 #[derive(Debug, Clone)]

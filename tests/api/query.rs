@@ -4,9 +4,9 @@
 use std::collections::{BTreeSet, HashSet};
 
 use reqwest::Method;
-use scimd::scim::Schemas;
-use scimd::scim::eval::{Unknown, compile};
-use scimd::scim::filter::parse;
+use scim::Schemas;
+use scim::eval::{Unknown, compile};
+use scim::filter::parse;
 use serde_json::{Value, json};
 
 use crate::helpers::*;

@@ -13,8 +13,8 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use scimd::clock::SystemClock;
 use scimd::domain::{Domain, Kind, Principal, Scope};
-use scimd::scim::list::ListRequest;
-use scimd::scim::projection::Projection;
+use scim::list::ListRequest;
+use scim::projection::Projection;
 use serde_json::{Value, json};
 
 use crate::load::Rng;

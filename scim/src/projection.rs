@@ -206,7 +206,7 @@ fn retain_subs(value: &mut Value, keep: impl Fn(&str) -> bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::Schemas;
+    use crate::Schemas;
     use serde_json::json;
 
     fn user() -> Value {

@@ -386,8 +386,8 @@ fn compare_value(attr: &Resolved, op: Op, operand: &Operand, actual: &Value) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::Schemas;
-    use crate::scim::filter::parse;
+    use crate::Schemas;
+    use crate::filter::parse;
     use serde_json::json;
 
     fn barbara() -> Value {
@@ -531,7 +531,7 @@ mod tests {
                 let error = compile(&parsed, &schemas.user, Unknown::Reject).expect_err(filter);
                 assert_eq!(
                     error.scim_type,
-                    Some(crate::scim::ScimType::InvalidFilter),
+                    Some(crate::ScimType::InvalidFilter),
                     "{filter}"
                 );
             }

@@ -5,11 +5,11 @@ use serde_json::{Map, Value};
 
 use super::values::{filtered, sub_attribute, whole};
 use super::{OpKind, Operation, invalid_path};
-use crate::scim::error::ScimError;
-use crate::scim::filter::{AttrPath, PatchPath};
-use crate::scim::path::{Resolved, definition, resolve};
-use crate::scim::resource::Document;
-use crate::scim::schema::{Attribute, Mutability, ResourceSchema};
+use crate::error::ScimError;
+use crate::filter::{AttrPath, PatchPath};
+use crate::path::{Resolved, definition, resolve};
+use crate::resource::Document;
+use crate::schema::{Attribute, Mutability, ResourceSchema};
 
 struct Target<'s> {
     resolved: Resolved,

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 use super::{OpKind, Operation, invalid_path};
-use crate::scim::error::ScimError;
-use crate::scim::filter::{CompareOp, Filter};
+use crate::error::ScimError;
+use crate::filter::{CompareOp, Filter};
 
 /// Whether an operation targets a group's `members`, which live in rows.
 pub fn targets_members(operation: &Operation) -> bool {

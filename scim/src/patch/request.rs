@@ -4,9 +4,9 @@
 use serde_json::{Map, Value};
 
 use super::{MAX_OPERATIONS, OpKind, Operation, invalid_path, no_target};
-use crate::scim::error::ScimError;
-use crate::scim::filter::parse_patch_path;
-use crate::scim::schema::ResourceSchema;
+use crate::error::ScimError;
+use crate::filter::parse_patch_path;
+use crate::schema::ResourceSchema;
 
 /// Reads a PatchOp body into operations, expanding path-less ones into one
 /// operation per attribute.

@@ -6,12 +6,12 @@ use serde_json::{Map, Value};
 
 use super::apply::holder_mut;
 use super::{OpKind, Operation, invalid_path, no_target};
-use crate::scim::error::ScimError;
-use crate::scim::eval::compile_within;
-use crate::scim::filter::{CompareOp, Filter};
-use crate::scim::path::Resolved;
-use crate::scim::resource::Document;
-use crate::scim::schema::{Attribute, AttributeType, ResourceSchema};
+use crate::error::ScimError;
+use crate::eval::compile_within;
+use crate::filter::{CompareOp, Filter};
+use crate::path::Resolved;
+use crate::resource::Document;
+use crate::schema::{Attribute, AttributeType, ResourceSchema};
 
 /// `manager` may come as a bare id; `""` clears it (SCIM-NOTES §7).
 fn manager_value(top: &Attribute, value: &Value) -> Option<Value> {
