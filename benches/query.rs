@@ -15,12 +15,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
-use scimd::clock::SystemClock;
-use scimd::domain::{Kind, SCAN_LIMIT};
 use scim::Schemas;
 use scim::eval::{Unknown, compile};
 use scim::filter::parse;
+use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::clock::SystemClock;
+use scimd::domain::{Kind, SCAN_LIMIT};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 

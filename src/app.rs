@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use crate::clock::SharedClock;
 use crate::domain::{CreatedTenant, Domain};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
-use scim::Schemas;
 use crate::store::Store;
+use scim::Schemas;
 
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";

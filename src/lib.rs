@@ -53,7 +53,12 @@ mod tests {
                     }
                 }
                 items.push(item);
-                found.extend(items.iter().map(|i| first_segment(i)));
+                found.extend(
+                    items
+                        .iter()
+                        .map(|i| first_segment(i))
+                        .filter(|m| !m.is_empty()),
+                );
             } else {
                 found.push(first_segment(rest));
             }

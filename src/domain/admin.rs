@@ -2,15 +2,17 @@
 //! reactivation through the guard, the deprovisioning check, reassignment,
 //! seats and the tenant's settings.
 
-use std::str::FromStr;
-
 use serde::{Deserialize, Serialize};
 
-use super::guard::{Access, Blocker, Policy, Reason, Subject, Verdict};
+use super::facts::UserFacts;
+use super::guard::{Blocker, Reason, Subject, Transition, Verdict};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::{LockedUser, TenantSettings, Tx, UserState};
+use crate::store::{
+    Access, Action, BlockerKind, LockedUser, Outcome, Policy, TargetType, TenantSettings, Tx,
+    UserState,
+};
 
 /// Most users one page of `GET /users` returns.
 pub const MAX_USERS_PAGE: u64 = 1000;
@@ -63,14 +65,11 @@ pub struct Seats {
     pub seat_limit: Option<i64>,
 }
 
-/// A tenant's settings, as the admin API reads and writes them.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
+/// A tenant's settings, as the admin API shows them.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Settings {
-    pub deprovision_policy: String,
-    #[serde(default)]
+    pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
-    #[serde(default)]
     pub seat_limit: Option<i64>,
 }
 
@@ -84,13 +83,26 @@ impl From<TenantSettings> for Settings {
     }
 }
 
+/// New settings, as the admin API receives them: the policy is checked
+/// by [`Domain::update_settings`], so an unknown one is a 400 that names
+/// the choices.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    pub deprovision_policy: String,
+    #[serde(default)]
+    pub fallback_owner_id: Option<String>,
+    #[serde(default)]
+    pub seat_limit: Option<i64>,
+}
+
 fn no_user(id: &str) -> DomainError {
     DomainError::NotFound(format!("no user has id {id}"))
 }
 
 /// Checks that `state` may receive assets: an active user with access.
 pub(super) fn require_active(state: &UserState) -> Result<(), DomainError> {
-    if state.active && Access::parse(&state.access) == Access::Active {
+    if state.active && state.access == Access::Active {
         return Ok(());
     }
     Err(DomainError::Conflict(format!(
@@ -122,7 +134,7 @@ impl Domain {
     ) -> Result<Vec<UserView>, DomainError> {
         let limit = super::page_limit(limit, MAX_USERS_PAGE)?;
         if i64::try_from(offset).is_err() {
-            return Err(DomainError::Invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "offset must be at most {}",
                 i64::MAX
             )));
@@ -142,14 +154,14 @@ impl Domain {
             .into_iter()
             .map(|s| {
                 let owned = counts.remove(&s.id).unwrap_or_default();
-                let count = |kind: &str| owned.get(kind).copied().unwrap_or_default();
+                let count = |kind| owned.get(&kind).copied().unwrap_or_default();
                 UserView {
                     owned: OwnedCount {
-                        number: count("number"),
-                        workflow: count("workflow"),
-                        group: count("group"),
+                        number: count(BlockerKind::Number),
+                        workflow: count(BlockerKind::Workflow),
+                        group: count(BlockerKind::Group),
                     },
-                    access: Access::parse(&s.access),
+                    access: s.access,
                     admin: s.is_admin,
                     active: s.active,
                     created: format_millis(s.created_at),
@@ -194,21 +206,27 @@ impl Domain {
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| no_user(id))?;
-        let before = Subject::of(id, &record.document, Access::parse(&access));
+        let facts = UserFacts::of(&record.document);
+        let before = Subject::of(id, &facts, access);
         let deactivated = Subject {
             active: false,
             access: Access::Deactivated,
             ..before.clone()
         };
         let deactivation = if before.active {
-            self.assess(&tx, tenant_id, &settings, Some(&before), Some(&deactivated))
-                .await?
+            let transition = Transition {
+                before: Some(before.clone()),
+                after: Some(deactivated),
+            };
+            self.guard(&tx, tenant_id, &settings, transition).await?
         } else {
             Verdict::Allowed { reassign: None }
         };
-        let deletion = self
-            .assess(&tx, tenant_id, &settings, Some(&before), None)
-            .await?;
+        let deletion = Transition {
+            before: Some(before),
+            after: None,
+        };
+        let deletion = self.guard(&tx, tenant_id, &settings, deletion).await?;
         drop(tx);
         let mut check = DeprovisionCheck {
             can_deactivate: matches!(deactivation, Verdict::Allowed { .. }),
@@ -246,9 +264,7 @@ impl Domain {
     ) -> Result<usize, DomainError> {
         let tenant_id = &who.tenant_id;
         if id == to_user_id {
-            return Err(DomainError::Invalid(
-                "to_user_id must be another user".into(),
-            ));
+            return Err(DomainError::invalid("to_user_id must be another user"));
         }
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let from = tx
@@ -277,7 +293,7 @@ impl Domain {
         let state = tx
             .user_state(tenant_id, id)
             .await?
-            .ok_or_else(|| DomainError::Invalid(format!("no user has id {id}")))?;
+            .ok_or_else(|| DomainError::invalid(format!("no user has id {id}")))?;
         require_active(&state)?;
         Ok(state)
     }
@@ -294,7 +310,7 @@ impl Domain {
         for (active, access, n) in self.store.access_counts(tenant_id).await? {
             if active {
                 seats.active_users += n;
-                if Access::parse(&access) == Access::Suspended {
+                if access == Access::Suspended {
                     seats.suspended_users += n;
                 }
             } else {
@@ -319,13 +335,24 @@ impl Domain {
     pub async fn update_settings(
         &self,
         who: &Principal,
-        new: Settings,
+        new: SettingsUpdate,
     ) -> Result<Settings, DomainError> {
         let tenant_id = &who.tenant_id;
-        Policy::from_str(&new.deprovision_policy)?;
+        let policy = Policy::from_text(&new.deprovision_policy).ok_or_else(|| {
+            DomainError::invalid(format!(
+                "unknown deprovision_policy `{}`; use {}",
+                new.deprovision_policy,
+                Policy::choices()
+            ))
+        })?;
+        let new = Settings {
+            deprovision_policy: policy,
+            fallback_owner_id: new.fallback_owner_id,
+            seat_limit: new.seat_limit,
+        };
         if new.seat_limit.is_some_and(|limit| limit < 0) {
-            return Err(DomainError::Invalid(
-                "seat_limit must be zero or more, or null for no limit".into(),
+            return Err(DomainError::invalid(
+                "seat_limit must be zero or more, or null for no limit",
             ));
         }
         let (tx, old) = self.begin_tenant_write(tenant_id).await?;
@@ -346,7 +373,7 @@ impl Domain {
         tx.update_settings(
             tenant_id,
             &TenantSettings {
-                deprovision_policy: new.deprovision_policy.clone(),
+                deprovision_policy: new.deprovision_policy,
                 fallback_owner_id: new.fallback_owner_id.clone(),
                 seat_limit: new.seat_limit,
             },
@@ -354,9 +381,9 @@ impl Domain {
         .await?;
         let event = self.audit_event(
             who,
-            "settings.update",
-            ("settings", None, None),
-            Ok(()),
+            Action::SettingsUpdate,
+            (TargetType::Settings, None, None),
+            Outcome::Allowed,
             String::new(),
             changed,
         );

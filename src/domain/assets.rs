@@ -10,7 +10,7 @@ use super::audit::UserRef;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::{AssetRecord, CallRecord, Tx};
+use crate::store::{Action, AssetKind, AssetRecord, CallRecord, Outcome, TargetType, Tx};
 
 /// Most call records one read returns.
 pub const MAX_CALL_RECORDS: u64 = 1000;
@@ -21,7 +21,7 @@ const MAX_NAME_CHARS: usize = 200;
 #[derive(Debug, Clone, Serialize)]
 pub struct AssetView {
     pub id: String,
-    pub kind: String,
+    pub kind: AssetKind,
     pub name: String,
     pub owner_id: String,
     pub created: String,
@@ -69,20 +69,20 @@ pub struct CallRecordView {
 fn check_name(what: &str, name: &str) -> Result<(), DomainError> {
     let length = name.chars().count();
     if name.trim().is_empty() || length > MAX_NAME_CHARS || name.contains('\0') {
-        return Err(DomainError::Invalid(format!(
+        return Err(DomainError::invalid(format!(
             "{what} must have 1 to {MAX_NAME_CHARS} characters"
         )));
     }
     Ok(())
 }
 
-fn check_kind(kind: &str) -> Result<(), DomainError> {
-    match kind {
-        "number" | "workflow" => Ok(()),
-        other => Err(DomainError::Invalid(format!(
-            "unknown asset kind `{other}`; use number or workflow (groups get owners through PUT /api/v1/groups/{{id}}/owner)"
-        ))),
-    }
+fn parse_kind(kind: &str) -> Result<AssetKind, DomainError> {
+    AssetKind::from_text(kind).ok_or_else(|| {
+        DomainError::invalid(format!(
+            "unknown asset kind `{kind}`; use {} (groups get owners through PUT /api/v1/groups/{{id}}/owner)",
+            AssetKind::choices()
+        ))
+    })
 }
 
 fn no_asset(id: &str) -> DomainError {
@@ -98,14 +98,14 @@ impl Domain {
         name: &str,
         owner_id: &str,
     ) -> Result<AssetView, DomainError> {
-        check_kind(kind)?;
+        let kind = parse_kind(kind)?;
         check_name("name", name)?;
         let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         self.heir(&tx, &who.tenant_id, owner_id).await?;
         let now = self.now();
         let asset = AssetRecord {
             id: uuid::Uuid::new_v4().to_string(),
-            kind: kind.to_owned(),
+            kind,
             name: name.to_owned(),
             owner_id: owner_id.to_owned(),
             created_at: now,
@@ -113,7 +113,7 @@ impl Domain {
         };
         tx.insert_asset(&who.tenant_id, &asset).await?;
         let attributes = vec!["kind".into(), "name".into(), "owner_id".into()];
-        self.audit_asset(&tx, who, "asset.create", &asset, attributes)
+        self.audit_asset(&tx, who, Action::AssetCreate, &asset, attributes)
             .await?;
         tx.commit().await?;
         Ok(asset.into())
@@ -144,8 +144,8 @@ impl Domain {
         owner_id: Option<&str>,
     ) -> Result<AssetView, DomainError> {
         if name.is_none() && owner_id.is_none() {
-            return Err(DomainError::Invalid(
-                "send a new owner_id, a new name or both".into(),
+            return Err(DomainError::invalid(
+                "send a new owner_id, a new name or both",
             ));
         }
         if let Some(name) = name {
@@ -169,7 +169,7 @@ impl Domain {
         if !attributes.is_empty() {
             asset.updated_at = self.now();
             tx.update_asset(&who.tenant_id, &asset).await?;
-            self.audit_asset(&tx, who, "asset.update", &asset, attributes)
+            self.audit_asset(&tx, who, Action::AssetUpdate, &asset, attributes)
                 .await?;
             tx.commit().await?;
         }
@@ -184,7 +184,7 @@ impl Domain {
             .await?
             .ok_or_else(|| no_asset(id))?;
         tx.delete_asset(&who.tenant_id, id).await?;
-        self.audit_asset(&tx, who, "asset.delete", &asset, Vec::new())
+        self.audit_asset(&tx, who, Action::AssetDelete, &asset, Vec::new())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -194,15 +194,15 @@ impl Domain {
         &self,
         tx: &Tx,
         who: &Principal,
-        action: &str,
+        action: Action,
         asset: &AssetRecord,
         attributes: Vec<String>,
     ) -> Result<(), DomainError> {
         let event = self.audit_event(
             who,
             action,
-            ("asset", Some(&asset.id), Some(&asset.name)),
-            Ok(()),
+            (TargetType::Asset, Some(&asset.id), Some(&asset.name)),
+            Outcome::Allowed,
             format!("{} {} owned by {}", asset.kind, asset.name, asset.owner_id),
             attributes,
         );
@@ -229,9 +229,9 @@ impl Domain {
         }
         let event = self.audit_event(
             who,
-            "group.owner",
-            ("group", Some(group_id), None),
-            Ok(()),
+            Action::GroupOwner,
+            (TargetType::Group, Some(group_id), None),
+            Outcome::Allowed,
             format!("owner set to {}", owner_id.unwrap_or("nobody")),
             vec!["owner_id".into()],
         );
@@ -260,27 +260,27 @@ impl Domain {
     ) -> Result<CallRecordView, DomainError> {
         check_name("number", &new.number)?;
         if !matches!(new.direction.as_str(), "inbound" | "outbound") {
-            return Err(DomainError::Invalid(
-                "direction must be inbound or outbound".into(),
+            return Err(DomainError::invalid(
+                "direction must be inbound or outbound",
             ));
         }
         let started_at = DateTime::parse_from_rfc3339(&new.started_at)
             .map_err(|_| {
-                DomainError::Invalid(
-                    "started_at must be an RFC 3339 date-time, e.g. 2026-11-28T09:30:00Z".into(),
+                DomainError::invalid(
+                    "started_at must be an RFC 3339 date-time, e.g. 2026-11-28T09:30:00Z",
                 )
             })?
             .timestamp_millis();
         if new.duration_seconds < 0 {
-            return Err(DomainError::Invalid(
-                "duration_seconds must be zero or more".into(),
+            return Err(DomainError::invalid(
+                "duration_seconds must be zero or more",
             ));
         }
         let user = self
             .store
             .user_state(&who.tenant_id, &new.user_id)
             .await?
-            .ok_or_else(|| DomainError::Invalid(format!("no user has id {}", new.user_id)))?;
+            .ok_or_else(|| DomainError::invalid(format!("no user has id {}", new.user_id)))?;
         let record = CallRecord {
             id: uuid::Uuid::new_v4().to_string(),
             user_id: user.id,

@@ -8,8 +8,8 @@ use serde_json::Value;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
+use crate::store::{Action, AuditRecord, Outcome, TargetType};
 use scim::resource::Document;
-use crate::store::AuditRecord;
 
 /// Most events one read returns.
 pub const MAX_AUDIT_LIMIT: u64 = 1000;
@@ -39,10 +39,10 @@ pub struct AuditEvent {
     pub id: String,
     pub at: String,
     pub actor: String,
-    pub action: String,
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
     pub attributes: Vec<String>,
     /// The user the event is about, when it is about a user.
@@ -82,14 +82,13 @@ pub(super) fn changed_attributes(old: Option<&Document>, new: Option<&Document>)
 }
 
 impl Domain {
-    /// Builds an event by `who` on a target `(type, id, name)`;
-    /// `outcome` is `Ok` when the change was allowed.
+    /// Builds an event by `who` on a target `(type, id, name)`.
     pub(super) fn audit_event(
         &self,
         who: &Principal,
-        action: &str,
-        (target_type, target_id, target_name): (&str, Option<&str>, Option<&str>),
-        outcome: Result<(), ()>,
+        action: Action,
+        (target_type, target_id, target_name): (TargetType, Option<&str>, Option<&str>),
+        outcome: Outcome,
         detail: String,
         attributes: Vec<String>,
     ) -> AuditRecord {
@@ -97,16 +96,11 @@ impl Domain {
             id: 0,
             at: self.now(),
             actor: who.label.clone(),
-            action: action.to_owned(),
-            target_type: target_type.to_owned(),
+            action,
+            target_type,
             target_id: target_id.map(str::to_owned),
             target_name: target_name.map(str::to_owned),
-            outcome: if outcome.is_ok() {
-                "allowed"
-            } else {
-                "blocked"
-            }
-            .to_owned(),
+            outcome,
             detail,
             attributes,
         }
@@ -123,15 +117,15 @@ impl Domain {
         let events = self.store.audit_events(tenant_id, target_id, limit).await?;
         let user_ids: Vec<&str> = events
             .iter()
-            .filter(|e| e.target_type == "user")
+            .filter(|e| e.target_type == TargetType::User)
             .filter_map(|e| e.target_id.as_deref())
             .collect();
         let existing = self.store.existing_users(tenant_id, &user_ids).await?;
         Ok(events
             .into_iter()
             .map(|e| {
-                let user = match (e.target_type.as_str(), &e.target_id) {
-                    ("user", Some(id)) => Some(AuditUser {
+                let user = match (e.target_type, &e.target_id) {
+                    (TargetType::User, Some(id)) => Some(AuditUser {
                         id: id.clone(),
                         user_name: e.target_name.clone().unwrap_or_default(),
                         deleted: !existing.contains(id),

@@ -64,7 +64,7 @@ struct BulkRequest {
     fail_on_errors: Option<usize>,
 }
 
-fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
+fn parse(body: &Value) -> Result<BulkRequest, DomainError> {
     let object = body.as_object().ok_or_else(|| {
         ScimError::invalid_syntax("a BulkRequest is a JSON object with `Operations`")
     })?;
@@ -74,18 +74,15 @@ fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
             .map(|(_, v)| v.clone())
     };
     let Some(Value::Array(items)) = member(object, "Operations") else {
-        return Err(ScimError::invalid_syntax(
+        return Err(DomainError::from(ScimError::invalid_syntax(
             "a BulkRequest needs an `Operations` array",
-        ));
+        )));
     };
     if items.len() > MAX_BULK_OPERATIONS {
-        return Err(ScimError::status(
-            413,
-            format!(
-                "this Bulk request has {} operations; maxOperations is {MAX_BULK_OPERATIONS}",
-                items.len()
-            ),
-        ));
+        return Err(DomainError::TooLarge(format!(
+            "this Bulk request has {} operations; maxOperations is {MAX_BULK_OPERATIONS}",
+            items.len()
+        )));
     }
     let fail_on_errors = match member(object, "failOnErrors") {
         None | Some(Value::Null) => None,
@@ -94,17 +91,17 @@ fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| *n > 0),
         Some(_) => {
-            return Err(ScimError::invalid_value(
+            return Err(DomainError::from(ScimError::invalid_value(
                 "failOnErrors must be a positive integer",
-            ));
+            )));
         }
     };
     let mut operations = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
         let Some(op) = item.as_object() else {
-            return Err(ScimError::invalid_syntax(format!(
+            return Err(DomainError::from(ScimError::invalid_syntax(format!(
                 "operation {index} is not an object"
-            )));
+            ))));
         };
         let text = |name| member(op, name).and_then(|v| v.as_str().map(str::to_owned));
         let method = match text("method").map(|m| m.to_ascii_uppercase()).as_deref() {
@@ -113,9 +110,9 @@ fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
             Some("PATCH") => BulkMethod::Patch,
             Some("DELETE") => BulkMethod::Delete,
             _ => {
-                return Err(ScimError::invalid_syntax(format!(
+                return Err(DomainError::from(ScimError::invalid_syntax(format!(
                     "operation {index}: method must be POST, PUT, PATCH or DELETE"
-                )));
+                ))));
             }
         };
         let path = text("path")
@@ -123,9 +120,9 @@ fn parse(body: &Value) -> Result<BulkRequest, ScimError> {
         let bulk_id = text("bulkId");
         if method == BulkMethod::Post && bulk_id.is_none() {
             // RFC 7644 §3.7: bulkId is REQUIRED for POST.
-            return Err(ScimError::invalid_syntax(format!(
+            return Err(DomainError::from(ScimError::invalid_syntax(format!(
                 "operation {index}: a POST needs a bulkId"
-            )));
+            ))));
         }
         operations.push(BulkOperation {
             method,
@@ -231,7 +228,7 @@ fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
 }
 
 fn conflict(detail: String) -> DomainError {
-    DomainError::Scim(ScimError::status(409, detail))
+    DomainError::Conflict(detail)
 }
 
 impl Domain {
@@ -254,7 +251,7 @@ impl Domain {
             let operation = &request.operations[index];
             let outcome = match acyclic {
                 false => Err(conflict(format!(
-                    "operation {index} is part of a circular bulkId reference; split the request"
+                    "operation {index} is part of a circular bulkId reference))); split the request"
                 ))),
                 true => {
                     let missing = references(operation)
@@ -267,7 +264,7 @@ impl Domain {
                             )))
                         }
                         Some(reference) => {
-                            Err(DomainError::Scim(ScimError::invalid_value(format!(
+                            Err(DomainError::from(ScimError::invalid_value(format!(
                                 "operation {index} uses bulkId {reference}, which no POST in this request has"
                             ))))
                         }
@@ -330,11 +327,10 @@ impl Domain {
             ["Users", id] => (Kind::Users, Some(*id)),
             ["Groups", id] => (Kind::Groups, Some(*id)),
             _ => {
-                return Err(ScimError::invalid_value(format!(
+                return Err(DomainError::from(ScimError::invalid_value(format!(
                     "bulk path {} is not /Users, /Groups or one of their resources",
                     operation.path
-                ))
-                .into());
+                ))));
             }
         };
         let projection = Projection::default();
@@ -437,8 +433,9 @@ mod tests {
         let many: Vec<Value> = (0..=MAX_BULK_OPERATIONS)
             .map(|i| json!({"method": "DELETE", "path": format!("/Users/{i}")}))
             .collect();
-        let error = parse(&json!({"Operations": many})).err().expect("refused");
-        assert_eq!(error.status, 413);
-        assert!(error.detail.contains("1000"));
+        let Err(DomainError::TooLarge(detail)) = parse(&json!({"Operations": many})) else {
+            panic!("expected 413");
+        };
+        assert!(detail.contains("1000"));
     }
 }

@@ -8,8 +8,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use scim::{ScimError, ScimType};
 use crate::store::Key;
+use scim::{ScimError, ScimType};
 
 /// How long a cursor stays valid, in seconds; advertised as `cursorTimeout`.
 pub const CURSOR_TIMEOUT_SECONDS: i64 = 3600;

@@ -11,14 +11,14 @@ use super::audit::changed_attributes;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
+use crate::store::{Action, GroupRow, Kind, Member, Outcome, ResourceRecord, TargetType, Tx};
 use scim::ScimError;
 use scim::patch::{self, MemberChange, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{GroupRow, Kind, Member, ResourceRecord, Tx};
 
 fn not_found(id: &str) -> DomainError {
-    DomainError::Scim(ScimError::not_found(format!("no group has id {id}")))
+    DomainError::NotFound(format!("no group has id {id}"))
 }
 
 /// Members named in a group document, before they are checked.
@@ -160,7 +160,7 @@ impl Domain {
         if !members.is_empty() {
             attributes.push("members".into());
         }
-        self.audit_group(&tx, who, "group.create", &id, &name, attributes)
+        self.audit_group(&tx, who, Action::GroupCreate, &id, &name, attributes)
             .await?;
         tx.commit().await?;
         let record = ResourceRecord {
@@ -237,7 +237,7 @@ impl Domain {
         let record = self
             .write_group(&tx, tenant_id, &old, doc, &name, Some(&members))
             .await?;
-        self.audit_group(&tx, who, "group.update", id, &name, attributes)
+        self.audit_group(&tx, who, Action::GroupUpdate, id, &name, attributes)
             .await?;
         tx.commit().await?;
         let group = self.render_group(&record, members.iter());
@@ -301,7 +301,7 @@ impl Domain {
             let record = self
                 .write_group(&tx, tenant_id, &old, doc, &name, None)
                 .await?;
-            self.audit_group(&tx, who, "group.update", id, &name, attributes)
+            self.audit_group(&tx, who, Action::GroupUpdate, id, &name, attributes)
                 .await?;
             tx.commit().await?;
             record
@@ -378,7 +378,7 @@ impl Domain {
             .get("displayName")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        self.audit_group(&tx, who, "group.delete", id, name, Vec::new())
+        self.audit_group(&tx, who, Action::GroupDelete, id, name, Vec::new())
             .await?;
         tx.commit().await?;
         Ok(())
@@ -389,7 +389,7 @@ impl Domain {
         &self,
         tx: &Tx,
         who: &Principal,
-        action: &str,
+        action: Action,
         id: &str,
         name: &str,
         attributes: Vec<String>,
@@ -397,8 +397,8 @@ impl Domain {
         let event = self.audit_event(
             who,
             action,
-            ("group", Some(id), Some(name)),
-            Ok(()),
+            (TargetType::Group, Some(id), Some(name)),
+            Outcome::Allowed,
             String::new(),
             attributes,
         );

@@ -2,15 +2,17 @@
 //! what users own, call records, the audit log, and the deprovisioning
 //! guard every user write runs (`guard.rs`).
 //!
-//! Methods return [`DomainError`]; SCIM-level failures are carried as
-//! `ScimError` so the HTTP edge renders them unchanged, and storage faults
-//! stay opaque (`Store`), to be logged and answered with a bare 500.
+//! Methods return [`DomainError`] (`error.rs` says which error type is
+//! used where); the states they speak in are the enums of
+//! [`crate::store`], converted once where rows are read and written.
 
 mod admin;
 mod assets;
 mod audit;
 mod bulk;
 mod cursor;
+mod error;
+mod facts;
 mod groups;
 mod guard;
 mod query;
@@ -24,22 +26,26 @@ mod users;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
+use crate::store::{Store, TenantSettings, Tx};
 use scim::{Schemas, ScimError};
-use crate::store::{Store, StoreError, TenantSettings, Tx, UniqueField};
 
 pub use crate::store::Kind;
+pub use crate::store::{
+    Access, Action, AssetKind, BlockerKind, Outcome, Policy, Scope, TargetType,
+};
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
-pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, UserView};
+pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, SettingsUpdate, UserView};
 pub use assets::{AssetView, CallRecordView, NewCallRecord};
 pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
-pub use guard::{Access, Blocker, DEPROVISION_BLOCKED, Policy, Reason, Refusal};
+pub use error::DomainError;
+pub use guard::{Blocker, DEPROVISION_BLOCKED, Reason, Refusal};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag_matches};
 pub use tenants::CreatedTenant;
-pub use tokens::{Principal, Scope, TokenSummary};
+pub use tokens::{Principal, TokenSummary};
 
 /// Longest value of an indexed attribute (`userName`, `externalId`,
 /// `displayName`, e-mail values and types), in bytes: indexes have a row
@@ -60,64 +66,9 @@ fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
 /// A list's `limit`: at least 1, at most `max` (larger asks get `max`).
 fn page_limit(limit: u64, max: u64) -> Result<u64, DomainError> {
     if limit == 0 {
-        return Err(DomainError::Invalid(format!("limit must be 1 to {max}")));
+        return Err(DomainError::invalid(format!("limit must be 1 to {max}")));
     }
     Ok(limit.min(max))
-}
-
-/// Errors of the domain layer.
-#[derive(Debug, thiserror::Error)]
-pub enum DomainError {
-    /// A SCIM protocol error, with its status and `scimType`.
-    #[error(transparent)]
-    Scim(#[from] ScimError),
-    /// The credentials are missing, unknown or revoked.
-    #[error("the token is missing, unknown or revoked")]
-    Unauthorized,
-    /// The token is valid but not for this API.
-    #[error("this token's scope is `{0}`; this API needs a token with scope `{1}`")]
-    WrongScope(Scope, Scope),
-    /// Input to a command-line or admin operation is invalid.
-    #[error("{0}")]
-    Invalid(String),
-    /// A named thing (tenant, token, asset) does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// The change conflicts with the current state (a name is taken, an
-    /// owner is not active).
-    #[error("{0}")]
-    Conflict(String),
-    /// The deprovisioning guard refused the change.
-    #[error("{}", .0.detail)]
-    Blocked(Box<Refusal>),
-    /// A storage fault; never shown to clients.
-    #[error(transparent)]
-    Store(StoreError),
-}
-
-impl From<StoreError> for DomainError {
-    fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Taken(UniqueField::UserName) => DomainError::Scim(ScimError::uniqueness(
-                "a user with this userName already exists (userName is unique, ignoring case)",
-            )),
-            StoreError::Taken(UniqueField::GroupDisplayName) => DomainError::Scim(
-                ScimError::uniqueness("a group with this displayName already exists"),
-            ),
-            StoreError::Taken(UniqueField::TenantName) => {
-                DomainError::Invalid("a tenant with this name already exists".into())
-            }
-            StoreError::Taken(UniqueField::AssetName) => {
-                DomainError::Conflict("an asset of this kind and name already exists".into())
-            }
-            StoreError::UnsupportedFilter(detail) => {
-                DomainError::Scim(ScimError::invalid_filter(detail))
-            }
-            other @ (StoreError::Taken(UniqueField::Other)
-            | StoreError::Corrupt(_)
-            | StoreError::Database(_)) => DomainError::Store(other),
-        }
-    }
 }
 
 /// The domain services, shared by every request.
@@ -199,23 +150,5 @@ impl Domain {
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
         Ok((tx, settings))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unique_violations_become_409_uniqueness_and_faults_stay_opaque() {
-        let DomainError::Scim(error) = DomainError::from(StoreError::Taken(UniqueField::UserName))
-        else {
-            panic!("expected a SCIM error");
-        };
-        assert_eq!(error.status, 409);
-        assert_eq!(error.scim_type, Some(scim::ScimType::Uniqueness));
-
-        let fault = DomainError::from(StoreError::Corrupt("u1".into()));
-        assert!(matches!(fault, DomainError::Store(_)));
     }
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::cursor::{self, Position};
 use super::scan::cursor_page;
 use super::{Domain, DomainError};
+use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
 use scim::ScimError;
 use scim::eval::{Unknown, compile};
 use scim::filter::{self, parse_path};
@@ -21,7 +22,6 @@ use scim::list::{ListRequest, cursor_response, list_response};
 use scim::path::{Resolved, definition, resolve};
 use scim::projection::Projection;
 use scim::schema::{AttributeType, ResourceSchema};
-use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
 
 /// Default for the most candidates read to finish a filter the indexes
 /// cannot answer (`--scan-limit`).

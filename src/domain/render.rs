@@ -4,9 +4,9 @@ use serde_json::{Value, json};
 
 use super::Domain;
 use crate::clock::format_millis;
+use crate::store::{Member, Membership, ResourceRecord};
 use scim::resource::{Document, Meta, render};
 use scim::schema::ResourceSchema;
-use crate::store::{Member, Membership, ResourceRecord};
 
 /// A rendered resource and its version, for the `ETag` and `Location` headers.
 #[derive(Debug, Clone)]
@@ -48,15 +48,14 @@ pub fn etag_matches(list: &str, version: i64) -> bool {
 pub(super) fn check_if_match(
     if_match: Option<&str>,
     version: i64,
-) -> Result<(), scim::ScimError> {
+) -> Result<(), super::DomainError> {
     match if_match {
-        Some(list) if !etag_matches(list, version) => Err(scim::ScimError::status(
-            412,
-            format!(
+        Some(list) if !etag_matches(list, version) => {
+            Err(super::DomainError::PreconditionFailed(format!(
                 "the resource has changed (its version is now {}); read it again and retry",
                 etag(version)
-            ),
-        )),
+            )))
+        }
         _ => Ok(()),
     }
 }

@@ -10,12 +10,12 @@ use serde_json::Value;
 use super::cursor::Position;
 use super::query::{Page, Sorting, relation};
 use super::{Domain, DomainError};
+use crate::store::{Key, Kind, Order, Plan, Window};
 use scim::ScimError;
 use scim::eval::{Query, parse_instant};
 use scim::path::Resolved;
 use scim::projection::Projection;
 use scim::schema::AttributeType;
-use crate::store::{Key, Kind, Order, Plan, Window};
 
 impl Domain {
     /// The bounded scan: read the candidates, evaluate, sort and page in memory.

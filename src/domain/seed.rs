@@ -33,7 +33,7 @@ impl Domain {
         let ids: Vec<&str> = member_ids.iter().map(String::as_str).collect();
         let members = tx.resolve_members(tenant_id, &ids).await?;
         if members.len() != ids.len() {
-            return Err(DomainError::Invalid(format!(
+            return Err(DomainError::invalid(format!(
                 "{} of the {} member ids are not users or groups of this tenant",
                 ids.len() - members.len(),
                 ids.len()

@@ -3,8 +3,8 @@
 use serde::Serialize;
 use validator::{Validate, ValidationError};
 
-use super::tokens::Scope;
 use super::{Domain, DomainError};
+use crate::store::Scope;
 
 /// The tenant created on an empty database.
 pub const DEFAULT_TENANT: &str = "default";
@@ -43,7 +43,7 @@ impl Domain {
     pub async fn create_tenant(&self, name: &str) -> Result<CreatedTenant, DomainError> {
         TenantName { name }
             .validate()
-            .map_err(|e| DomainError::Invalid(e.to_string()))?;
+            .map_err(|e| DomainError::invalid(e.to_string()))?;
         let tenant_id = uuid::Uuid::new_v4().to_string();
         let tx = self.store.begin().await?;
         tx.insert_tenant(&tenant_id, name, self.now()).await?;
@@ -69,7 +69,7 @@ impl Domain {
         match self.create_tenant(DEFAULT_TENANT).await {
             Ok(created) => Ok(Some(created)),
             // Another process starting on the same database got there first.
-            Err(DomainError::Invalid(_)) if self.store.tenant_count().await? > 0 => Ok(None),
+            Err(DomainError::Invalid { .. }) if self.store.tenant_count().await? > 0 => Ok(None),
             Err(error) => Err(error),
         }
     }

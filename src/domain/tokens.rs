@@ -1,7 +1,6 @@
 //! API tokens: random, shown once, stored as a SHA-256 hash, compared in
 //! constant time, scoped and revocable.
 
-use std::fmt;
 use std::str::FromStr;
 
 use base64::Engine;
@@ -12,7 +11,7 @@ use validator::Validate;
 
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::NewToken;
+use crate::store::{Action, NewToken, Outcome, Scope, TargetType};
 
 /// Prefix of every scimd token, so leaked tokens are easy to recognise.
 const TOKEN_PREFIX: &str = "scimd_";
@@ -22,42 +21,21 @@ const TOKEN_BYTES: usize = 32;
 /// authentication from writing to the database on every request.
 const TOUCH_INTERVAL_MS: i64 = 60_000;
 
-/// What a token may be used for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The SCIM API, for identity providers.
-    Scim,
-    /// The admin API, for the service's operators.
-    Admin,
-}
-
-impl Scope {
-    /// The scope's name, as stored and shown.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Scim => "scim",
-            Scope::Admin => "admin",
-        }
-    }
-}
-
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl FromStr for Scope {
     type Err = DomainError;
 
+    /// A scope named on the command line or in the admin API.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "scim" => Ok(Scope::Scim),
-            "admin" => Ok(Scope::Admin),
-            other => Err(DomainError::Invalid(format!(
-                "unknown scope `{other}`; use `scim` or `admin`"
-            ))),
-        }
+        Scope::from_text(s).ok_or_else(|| {
+            DomainError::invalid(format!(
+                "unknown scope `{s}`; use {}",
+                Scope::ALL
+                    .iter()
+                    .map(|scope| format!("`{scope}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ))
+        })
     }
 }
 
@@ -74,7 +52,7 @@ pub struct Principal {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct TokenSummary {
     pub id: String,
-    pub scope: String,
+    pub scope: Scope,
     pub label: String,
     /// The user the token was issued to, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -100,7 +78,7 @@ pub(super) struct Minted {
 pub(super) fn mint() -> Result<Minted, DomainError> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes)
-        .map_err(|e| DomainError::Invalid(format!("the system random source failed: {e}")))?;
+        .map_err(|e| DomainError::invalid(format!("the system random source failed: {e}")))?;
     let secret = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     Ok(Minted {
         id: uuid::Uuid::new_v4().to_string(),
@@ -131,7 +109,7 @@ impl Domain {
         if !equal || token.revoked_at.is_some() {
             return Err(DomainError::Unauthorized);
         }
-        let token_scope = Scope::from_str(&token.scope)?;
+        let token_scope = token.scope;
         if token_scope != scope {
             return Err(DomainError::WrongScope(token_scope, scope));
         }
@@ -160,7 +138,7 @@ impl Domain {
     ) -> Result<(String, String), DomainError> {
         TokenLabel { label }
             .validate()
-            .map_err(|e| DomainError::Invalid(e.to_string()))?;
+            .map_err(|e| DomainError::invalid(e.to_string()))?;
         let tenant_id = self.tenant_id(tenant).await?;
         let (tx, _) = self.begin_tenant_write(&tenant_id).await?;
         let minted = self
@@ -183,7 +161,7 @@ impl Domain {
             id: &minted.id,
             tenant_id,
             hash: &minted.hash,
-            scope: scope.as_str(),
+            scope,
             label,
             user_id,
             created_at: self.now(),
@@ -238,7 +216,7 @@ impl Domain {
     ) -> Result<(TokenSummary, String), DomainError> {
         TokenLabel { label }
             .validate()
-            .map_err(|e| DomainError::Invalid(e.to_string()))?;
+            .map_err(|e| DomainError::invalid(e.to_string()))?;
         let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
         if let Some(user_id) = user_id {
             self.heir(&tx, &who.tenant_id, user_id).await?;
@@ -248,9 +226,9 @@ impl Domain {
             .await?;
         let event = self.audit_event(
             who,
-            "token.create",
-            ("token", Some(&minted.id), Some(label)),
-            Ok(()),
+            Action::TokenCreate,
+            (TargetType::Token, Some(&minted.id), Some(label)),
+            Outcome::Allowed,
             format!("scope {scope}"),
             Vec::new(),
         );
@@ -258,7 +236,7 @@ impl Domain {
         tx.commit().await?;
         let summary = TokenSummary {
             id: minted.id,
-            scope: scope.as_str().to_owned(),
+            scope,
             label: label.to_owned(),
             user_id: user_id.map(str::to_owned),
             created_at: format_millis(self.now()),
@@ -279,9 +257,9 @@ impl Domain {
         }
         let event = self.audit_event(
             who,
-            "token.revoke",
-            ("token", Some(id), None),
-            Ok(()),
+            Action::TokenRevoke,
+            (TargetType::Token, Some(id), None),
+            Outcome::Allowed,
             String::new(),
             Vec::new(),
         );

@@ -3,15 +3,16 @@
 use serde_json::Value;
 
 use super::audit::changed_attributes;
-use super::guard::{Access, Subject, UserChange, is_admin};
+use super::facts::{UserFacts, is_active};
+use super::guard::{Subject, Transition, UserChange, Verdict};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
+use crate::store::{Access, Action, Kind, LockedUser, Outcome, ResourceRecord, Tx, UserRow};
 use scim::ScimError;
 use scim::patch::{self, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
-use crate::store::{Kind, LockedUser, ResourceRecord, Tx, UserRow};
 
 /// How a write changes a user.
 enum Change<'a> {
@@ -24,60 +25,41 @@ enum Change<'a> {
 }
 
 fn not_found(id: &str) -> DomainError {
-    DomainError::Scim(ScimError::not_found(format!("no user has id {id}")))
+    DomainError::NotFound(format!("no user has id {id}"))
 }
 
-/// A user document's `active` (true when absent).
-fn is_active(doc: &Document) -> bool {
-    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
-}
-
-/// The audit action of a change from `before` to `after` (`None` for a
-/// create or a delete).
-fn user_action(before: Option<&Subject<'_>>, after: Option<&Subject<'_>>) -> &'static str {
-    match (before, after) {
-        (None, _) => "user.create",
-        (_, None) => "user.delete",
-        (Some(b), Some(a)) if b.active && !a.active => "user.deactivate",
-        (Some(b), Some(a)) if a.active && (!b.active || b.access != a.access) => "user.reactivate",
-        (Some(b), Some(a)) if b.admin && !a.admin => "user.demote",
-        (Some(_), Some(_)) => "user.update",
+/// The audit action of a transition.
+fn user_action(transition: &Transition<'_>) -> Action {
+    match (&transition.before, &transition.after) {
+        (None, _) => Action::UserCreate,
+        (_, None) => Action::UserDelete,
+        (Some(b), Some(a)) if b.active && !a.active => Action::UserDeactivate,
+        (Some(b), Some(a)) if a.active && (!b.active || b.access != a.access) => {
+            Action::UserReactivate
+        }
+        (Some(b), Some(a)) if b.admin && !a.admin => Action::UserDemote,
+        (Some(_), Some(_)) => Action::UserUpdate,
     }
 }
 
-/// The columns derived from a user document.
+/// The columns derived from a user's facts.
 fn user_row<'a>(
     id: &'a str,
     doc: &'a Document,
+    facts: &UserFacts<'a>,
     version: i64,
-    created_at: i64,
-    now: i64,
+    (created_at, now): (i64, i64),
     access: Access,
 ) -> UserRow<'a> {
-    let text = |name: &str| doc.get(name).and_then(Value::as_str);
-    let emails = doc
-        .get("emails")
-        .and_then(Value::as_array)
-        .map(|emails| {
-            emails
-                .iter()
-                .map(|e| {
-                    let text = |name| e.get(name).and_then(Value::as_str);
-                    (text("value"), text("type"))
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     UserRow {
         id,
-        // `normalize` guarantees a string userName (it is required).
-        user_name: text("userName").unwrap_or_default(),
-        external_id: text("externalId"),
-        display_name: text("displayName"),
-        active: is_active(doc),
-        is_admin: is_admin(doc),
-        access: access.as_str(),
-        emails,
+        user_name: facts.user_name,
+        external_id: facts.external_id,
+        display_name: facts.display_name,
+        active: facts.active,
+        is_admin: facts.admin,
+        access,
+        emails: facts.emails.clone(),
         document: doc,
         version,
         created_at,
@@ -119,20 +101,29 @@ impl Domain {
         doc.entry("active").or_insert(Value::Bool(true));
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
-        let access = Access::after(None, is_active(&doc));
-        let row = user_row(&id, &doc, 1, now, now, access);
+        let facts = UserFacts::of(&doc);
+        let access = Access::after(None, facts.active);
+        let row = user_row(&id, &doc, &facts, 1, (now, now), access);
         check_row(&row)?;
-        let after = Subject::of(&id, &doc, access);
+        let transition = Transition {
+            before: None,
+            after: Some(Subject::of(&id, &facts, access)),
+        };
         let change = UserChange {
-            action: user_action(None, Some(&after)),
+            action: user_action(&transition),
             user_id: &id,
-            user_name: after.user_name,
+            user_name: facts.user_name,
             attributes: &changed_attributes(None, Some(&doc)),
         };
         let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
-        let tx = self
-            .guard(tx, who, &settings, (None, Some(&after)), &change)
-            .await?;
+        match self.guard(&tx, tenant_id, &settings, transition).await? {
+            Verdict::Allowed { reassign } => {
+                self.apply_reassignment(&tx, who, &change, reassign).await?
+            }
+            Verdict::Refused(refusal) => {
+                return Err(self.record_refusal(tx, who, &change, refusal).await);
+            }
+        }
         tx.insert_user(tenant_id, &row).await?;
         self.commit_user_change(tx, who, &change).await?;
         let record = ResourceRecord {
@@ -246,7 +237,7 @@ impl Domain {
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
-        let old_access = Access::parse(&access);
+        let old_access = access;
         let lifts_suspension = matches!(change, Change::SetActive(true));
         let doc = match change {
             Change::Replace(mut doc) => {
@@ -267,11 +258,12 @@ impl Domain {
             }
         };
         require_user_name(&doc)?;
-        let active = is_active(&doc);
+        let old_facts = UserFacts::of(&old.document);
+        let facts = UserFacts::of(&doc);
         let new_access = if lifts_suspension {
             Access::Active
         } else {
-            Access::after(Some((is_active(&old.document), old_access)), active)
+            Access::after(Some((old_facts.active, old_access)), facts.active)
         };
         if doc == old.document && new_access == old_access {
             // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
@@ -282,20 +274,27 @@ impl Domain {
         } else {
             (old.version + 1, self.now())
         };
-        let row = user_row(id, &doc, version, old.created_at, now, new_access);
+        let row = user_row(id, &doc, &facts, version, (old.created_at, now), new_access);
         check_row(&row)?;
 
-        let before = Subject::of(id, &old.document, old_access);
-        let after = Subject::of(id, &doc, new_access);
+        let transition = Transition {
+            before: Some(Subject::of(id, &old_facts, old_access)),
+            after: Some(Subject::of(id, &facts, new_access)),
+        };
         let change = UserChange {
-            action: user_action(Some(&before), Some(&after)),
+            action: user_action(&transition),
             user_id: id,
-            user_name: before.user_name,
+            user_name: old_facts.user_name,
             attributes: &changed_attributes(Some(&old.document), Some(&doc)),
         };
-        let tx = self
-            .guard(tx, who, &settings, (Some(&before), Some(&after)), &change)
-            .await?;
+        match self.guard(&tx, tenant_id, &settings, transition).await? {
+            Verdict::Allowed { reassign } => {
+                self.apply_reassignment(&tx, who, &change, reassign).await?
+            }
+            Verdict::Refused(refusal) => {
+                return Err(self.record_refusal(tx, who, &change, refusal).await);
+            }
+        }
         // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
         let emails_changed = doc.get("emails") != old.document.get("emails");
         if !tx
@@ -332,16 +331,25 @@ impl Domain {
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, record.version)?;
-        let before = Subject::of(id, &record.document, Access::parse(&access));
+        let facts = UserFacts::of(&record.document);
+        let transition = Transition {
+            before: Some(Subject::of(id, &facts, access)),
+            after: None,
+        };
         let change = UserChange {
-            action: user_action(Some(&before), None),
+            action: user_action(&transition),
             user_id: id,
-            user_name: before.user_name,
+            user_name: facts.user_name,
             attributes: &[],
         };
-        let tx = self
-            .guard(tx, who, &settings, (Some(&before), None), &change)
-            .await?;
+        match self.guard(&tx, tenant_id, &settings, transition).await? {
+            Verdict::Allowed { reassign } => {
+                self.apply_reassignment(&tx, who, &change, reassign).await?
+            }
+            Verdict::Refused(refusal) => {
+                return Err(self.record_refusal(tx, who, &change, refusal).await);
+            }
+        }
         if !tx.delete_user(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
@@ -356,7 +364,7 @@ impl Domain {
         who: &Principal,
         change: &UserChange<'_>,
     ) -> Result<(), DomainError> {
-        let event = self.user_event(who, change, Ok(()), String::new());
+        let event = self.user_event(who, change, Outcome::Allowed, String::new());
         tx.insert_audit(&who.tenant_id, &[event]).await?;
         tx.commit().await?;
         Ok(())
@@ -386,8 +394,9 @@ impl Domain {
             .iter()
             .zip(&docs)
             .map(|(id, doc)| {
-                let access = Access::after(None, is_active(doc));
-                user_row(id, doc, 1, now, now, access)
+                let facts = UserFacts::of(doc);
+                let access = Access::after(None, facts.active);
+                user_row(id, doc, &facts, 1, (now, now), access)
             })
             .collect();
         for row in &rows {
@@ -411,8 +420,8 @@ impl Domain {
         tenant_id: &str,
         filter: &str,
     ) -> Result<(bool, Vec<String>), DomainError> {
-        use scim::eval::{Unknown, compile};
         use crate::store::{Order, Window, plan};
+        use scim::eval::{Unknown, compile};
         let parsed = scim::filter::parse(filter).map_err(ScimError::from)?;
         let query = compile(&parsed, &self.schemas.user, Unknown::Reject)?;
         let plan = plan(Kind::Users, tenant_id, Some(&query));

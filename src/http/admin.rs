@@ -10,12 +10,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
+use scim::ScimType;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::domain::{DomainError, NewCallRecord, Principal, Reason, Scope, Settings};
+use crate::domain::{DomainError, NewCallRecord, Principal, Reason, Scope, SettingsUpdate};
 
 /// Base path of the admin API.
 pub const ADMIN_BASE_PATH: &str = "/api/v1";
@@ -39,20 +40,9 @@ pub fn admin_error(status: StatusCode, error: &str, detail: impl Into<String>) -
 }
 
 impl IntoResponse for AdminError {
+    /// The one table from domain errors to admin API errors.
     fn into_response(self) -> Response {
-        match self.0 {
-            DomainError::Scim(error) => {
-                let status =
-                    StatusCode::from_u16(error.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let kind = match (error.scim_type, error.status) {
-                    (Some(scim_type), _) => scim_type.as_str(),
-                    (None, 404) => "not_found",
-                    (None, 409) => "conflict",
-                    (None, 412) => "precondition_failed",
-                    (None, _) => "invalid_request",
-                };
-                admin_error(status, kind, error.detail)
-            }
+        let (status, error, detail) = match self.0 {
             DomainError::Unauthorized => {
                 let mut response = admin_error(
                     StatusCode::UNAUTHORIZED,
@@ -63,19 +53,28 @@ impl IntoResponse for AdminError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"scimd admin\""),
                 );
-                response
+                return response;
             }
             error @ DomainError::WrongScope(..) => {
-                admin_error(StatusCode::FORBIDDEN, "forbidden", error.to_string())
+                (StatusCode::FORBIDDEN, "forbidden", error.to_string())
             }
-            DomainError::Invalid(detail) => {
-                admin_error(StatusCode::BAD_REQUEST, "invalid_request", detail)
+            DomainError::Invalid { scim_type, detail } => (
+                StatusCode::BAD_REQUEST,
+                scim_type.map_or("invalid_request", ScimType::as_str),
+                detail,
+            ),
+            DomainError::NotFound(detail) => (StatusCode::NOT_FOUND, "not_found", detail),
+            DomainError::Taken(detail) => (StatusCode::CONFLICT, "uniqueness", detail),
+            DomainError::Conflict(detail) => (StatusCode::CONFLICT, "conflict", detail),
+            DomainError::PreconditionFailed(detail) => (
+                StatusCode::PRECONDITION_FAILED,
+                "precondition_failed",
+                detail,
+            ),
+            DomainError::TooLarge(detail) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "invalid_request", detail)
             }
-            DomainError::NotFound(detail) => {
-                admin_error(StatusCode::NOT_FOUND, "not_found", detail)
-            }
-            DomainError::Conflict(detail) => admin_error(StatusCode::CONFLICT, "conflict", detail),
-            DomainError::Blocked(refusal) => {
+            DomainError::Refused(refusal) => {
                 let error = match refusal.reason {
                     Reason::SeatLimit => "seat_limit",
                     Reason::OwnsAssets | Reason::LastAdmin => "deprovision_blocked",
@@ -86,17 +85,18 @@ impl IntoResponse for AdminError {
                     "reason": refusal.reason,
                     "blockers": refusal.blockers,
                 });
-                (StatusCode::CONFLICT, Json(body)).into_response()
+                return (StatusCode::CONFLICT, Json(body)).into_response();
             }
-            DomainError::Store(error) => {
+            DomainError::Storage(error) => {
                 tracing::error!(error = %error, "storage failure");
-                admin_error(
+                (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
-                    "internal error",
+                    "internal error".to_owned(),
                 )
             }
-        }
+        };
+        admin_error(status, error, detail)
     }
 }
 
@@ -480,7 +480,7 @@ async fn settings(
 async fn update_settings(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    AdminJson(body): AdminJson<Settings>,
+    AdminJson(body): AdminJson<SettingsUpdate>,
 ) -> Result<Json<Value>> {
     let settings = state.domain.update_settings(&who, body).await?;
     Ok(Json(json!(settings)))

@@ -6,46 +6,65 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::domain::DomainError;
-use scim::ScimError;
+use crate::domain::{DEPROVISION_BLOCKED, DomainError};
+use scim::{ScimError, ScimType};
 
 /// URN of the SCIM error message.
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 /// The SCIM media type (RFC 7644 §8.1).
 pub const SCIM_MEDIA_TYPE: &str = "application/scim+json";
 
-/// An error leaving a SCIM handler.
+/// An error leaving a SCIM handler: the domain's, or one the HTTP edge
+/// found itself (an unknown endpoint, a method, a body it cannot read).
 #[derive(Debug)]
-pub struct ApiError(pub DomainError);
+pub enum ApiError {
+    Domain(DomainError),
+    Protocol(ScimError),
+}
 
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
-        ApiError(error)
+        ApiError::Domain(error)
     }
 }
 
 impl From<ScimError> for ApiError {
     fn from(error: ScimError) -> Self {
-        ApiError(DomainError::Scim(error))
+        ApiError::Protocol(error)
     }
 }
 
 /// The one table from domain errors to SCIM errors (status and
 /// `scimType`). Storage faults are logged here, inside the request's span,
-/// and answered with a bare 500 whose body `hide_internal_errors` replaces.
+/// and answered with a bare 500 whose body `hide_internal_errors` replaces
+/// with the request's correlation id.
 pub fn scim_error_of(error: DomainError) -> ScimError {
     match error {
-        DomainError::Scim(error) => error,
         DomainError::Unauthorized => ScimError::status(
             401,
             "authentication required: send `Authorization: Bearer <token>` with a scimd SCIM token",
         ),
         error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
-        DomainError::Invalid(detail) => ScimError::invalid_value(detail),
+        DomainError::Invalid { scim_type, detail } => ScimError::new(
+            400,
+            Some(scim_type.unwrap_or(ScimType::InvalidValue)),
+            detail,
+        ),
         DomainError::NotFound(detail) => ScimError::not_found(detail),
+        DomainError::Taken(detail) => ScimError::uniqueness(detail),
         DomainError::Conflict(detail) => ScimError::status(409, detail),
-        DomainError::Blocked(refusal) => refusal.to_scim(),
-        DomainError::Store(error) => {
+        DomainError::PreconditionFailed(detail) => ScimError::status(412, detail),
+        DomainError::TooLarge(detail) => ScimError::status(413, detail),
+        // A refused deprovisioning or demotion is 409 `mutability` (the
+        // user's state forbids the change) with the extension object; a
+        // full tenant is a plain 409.
+        DomainError::Refused(refusal) if refusal.is_deprovisioning() => {
+            let extension = json!({"reason": refusal.reason, "blockers": refusal.blockers});
+            ScimError::conflicting_state(refusal.detail)
+                .with_extension(DEPROVISION_BLOCKED, extension)
+        }
+        DomainError::Refused(refusal) => ScimError::status(409, refusal.detail),
+        DomainError::Storage(error) => {
             tracing::error!(error = %error, "storage failure");
             ScimError::status(500, "internal error")
         }
@@ -54,8 +73,12 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let unauthorized = matches!(self.0, DomainError::Unauthorized);
-        let mut response = scim_error_response(&scim_error_of(self.0));
+        let error = match self {
+            ApiError::Protocol(error) => return scim_error_response(&error),
+            ApiError::Domain(error) => error,
+        };
+        let unauthorized = matches!(error, DomainError::Unauthorized);
+        let mut response = scim_error_response(&scim_error_of(error));
         if unauthorized {
             let challenges = response.headers_mut();
             challenges.append(
@@ -117,7 +140,7 @@ mod tests {
 
     #[tokio::test]
     async fn scim_errors_keep_their_status_and_scim_type_with_status_as_a_string() {
-        let response = ApiError::from(ScimError::uniqueness("taken")).into_response();
+        let response = ApiError::from(DomainError::Taken("taken".into())).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
         assert_eq!(response.headers()[header::CONTENT_TYPE], SCIM_MEDIA_TYPE);
         let body = body_of(response).await;
@@ -128,7 +151,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_credentials_answer_401_with_a_challenge() {
-        let response = ApiError(DomainError::Unauthorized).into_response();
+        let response = ApiError::Domain(DomainError::Unauthorized).into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         assert!(response.headers().get(header::WWW_AUTHENTICATE).is_some());
         assert!(body_of(response).await.get("scimType").is_none());
@@ -137,7 +160,7 @@ mod tests {
     #[tokio::test]
     async fn storage_faults_answer_500_without_their_details() {
         let fault = StoreError::Corrupt("secret-detail".into());
-        let response = ApiError(DomainError::Store(fault)).into_response();
+        let response = ApiError::Domain(DomainError::Storage(fault)).into_response();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = body_of(response).await;
         assert!(!body.to_string().contains("secret-detail"));

@@ -29,8 +29,8 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::domain::{Domain, Kind};
-use scim::ScimError;
 use error::ApiError;
+use scim::ScimError;
 
 /// Base path of the SCIM API.
 pub const SCIM_BASE_PATH: &str = "/scim/v2";

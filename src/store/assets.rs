@@ -9,14 +9,13 @@ use sea_orm::{
 };
 
 use super::entity::{asset, group};
-use super::{Store, StoreError, Tx, by_key};
+use super::{AssetKind, BlockerKind, Store, StoreError, Tx, by_key};
 
 /// A number or workflow.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetRecord {
     pub id: String,
-    /// `"number"` or `"workflow"`.
-    pub kind: String,
+    pub kind: AssetKind,
     pub name: String,
     pub owner_id: String,
     pub created_at: i64,
@@ -36,16 +35,16 @@ impl From<asset::Model> for AssetRecord {
     }
 }
 
-/// Something a user owns: `kind` is `"number"`, `"workflow"` or `"group"`.
+/// Something a user owns: a number, a workflow or a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Owned {
-    pub kind: String,
+    pub kind: BlockerKind,
     pub id: String,
     pub name: String,
 }
 
 /// How many things of each kind each user owns, by user id and kind.
-pub type OwnedCounts = HashMap<String, HashMap<String, u64>>;
+pub type OwnedCounts = HashMap<String, HashMap<BlockerKind, u64>>;
 
 impl Store {
     /// The asset `id` of the tenant.
@@ -88,7 +87,7 @@ impl Store {
     ) -> Result<OwnedCounts, StoreError> {
         let mut counts = OwnedCounts::new();
         for chunk in user_ids.chunks(500) {
-            let assets: Vec<(String, String, i64)> = asset::Entity::find()
+            let assets: Vec<(String, AssetKind, i64)> = asset::Entity::find()
                 .select_only()
                 .column(asset::Column::OwnerId)
                 .column(asset::Column::Kind)
@@ -112,7 +111,8 @@ impl Store {
                 .await?;
             let owned = assets
                 .into_iter()
-                .chain(groups.into_iter().map(|(o, n)| (o, "group".to_owned(), n)));
+                .map(|(o, kind, n)| (o, BlockerKind::from(kind), n))
+                .chain(groups.into_iter().map(|(o, n)| (o, BlockerKind::Group, n)));
             for (owner, kind, n) in owned {
                 let n = u64::try_from(n).unwrap_or_default();
                 counts.entry(owner).or_default().insert(kind, n);
@@ -154,16 +154,16 @@ impl Tx {
             .order_by_asc(group::Column::DisplayNameLc)
             .all(self.conn())
             .await?;
-        // "number" sorts before "workflow"; groups come last.
+        // Numbers sort before workflows; groups come last.
         Ok(assets
             .into_iter()
             .map(|a| Owned {
-                kind: a.kind,
+                kind: a.kind.into(),
                 id: a.id,
                 name: a.name,
             })
             .chain(groups.into_iter().map(|g| Owned {
-                kind: "group".to_owned(),
+                kind: BlockerKind::Group,
                 id: g.id,
                 name: g.display_name,
             }))
@@ -199,7 +199,7 @@ impl Tx {
         asset::Entity::insert(asset::ActiveModel {
             id: Set(new.id.clone()),
             tenant_id: Set(tenant_id.to_owned()),
-            kind: Set(new.kind.clone()),
+            kind: Set(new.kind),
             name: Set(new.name.clone()),
             owner_id: Set(new.owner_id.clone()),
             created_at: Set(new.created_at),

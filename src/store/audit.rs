@@ -3,7 +3,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::audit_event;
-use super::{Store, StoreError, Tx};
+use super::{Action, Outcome, Store, StoreError, TargetType, Tx};
 
 /// An audit event, to store or as read back (`id` is assigned on insert).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,15 +12,12 @@ pub struct AuditRecord {
     pub at: i64,
     /// The label of the token that asked.
     pub actor: String,
-    /// e.g. `user.deactivate`, `asset.reassign`.
-    pub action: String,
-    /// `user`, `group`, `asset`, `settings` or `token`.
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: Option<String>,
     /// The target's name when the event was written (a user's `userName`).
     pub target_name: Option<String>,
-    /// `allowed` or `blocked`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
     /// Names of the attributes the change touched; never their values.
     pub attributes: Vec<String>,
@@ -83,11 +80,11 @@ impl Tx {
                 tenant_id: Set(tenant_id.to_owned()),
                 at: Set(e.at),
                 actor: Set(e.actor.clone()),
-                action: Set(e.action.clone()),
-                target_type: Set(e.target_type.clone()),
+                action: Set(e.action),
+                target_type: Set(e.target_type),
                 target_id: Set(e.target_id.clone()),
                 target_name: Set(e.target_name.clone()),
-                outcome: Set(e.outcome.clone()),
+                outcome: Set(e.outcome),
                 detail: Set(e.detail.clone()),
                 attributes: Set(e.attributes.join(",")),
             });

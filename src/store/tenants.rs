@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::tenant;
-use super::{Store, StoreError, Tx, by_key};
+use super::{Policy, Store, StoreError, Tx, by_key};
 
 /// A tenant.
 #[derive(Debug, Clone)]
@@ -18,8 +18,7 @@ pub struct TenantRecord {
 /// A tenant's deprovisioning and seat settings, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantSettings {
-    /// `block`, `reassign_to_manager` or `reassign_to_fallback`.
-    pub deprovision_policy: String,
+    pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
 }
@@ -118,7 +117,7 @@ impl Tx {
         tenant::Entity::update_many()
             .col_expr(
                 tenant::Column::DeprovisionPolicy,
-                Expr::value(settings.deprovision_policy.clone()),
+                Expr::value(settings.deprovision_policy),
             )
             .col_expr(
                 tenant::Column::FallbackOwnerId,

@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use super::entity::{tenant, token};
-use super::{Store, StoreError, Tx, by_key};
+use super::{Scope, Store, StoreError, Tx, by_key};
 
 /// A token row, without any secret.
 #[derive(Debug, Clone)]
@@ -13,7 +13,7 @@ pub struct TokenRecord {
     pub id: String,
     pub tenant_id: String,
     pub hash: String,
-    pub scope: String,
+    pub scope: Scope,
     pub label: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
@@ -28,7 +28,7 @@ pub struct NewToken<'a> {
     pub id: &'a str,
     pub tenant_id: &'a str,
     pub hash: &'a str,
-    pub scope: &'a str,
+    pub scope: Scope,
     pub label: &'a str,
     pub user_id: Option<&'a str>,
     pub created_at: i64,
@@ -96,7 +96,7 @@ impl Tx {
             id: Set(new.id.to_owned()),
             tenant_id: Set(new.tenant_id.to_owned()),
             hash: Set(new.hash.to_owned()),
-            scope: Set(new.scope.to_owned()),
+            scope: Set(new.scope),
             label: Set(new.label.to_owned()),
             created_at: Set(new.created_at),
             last_used_at: Set(None),

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user, user_email};
-use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{Access, IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -19,8 +19,7 @@ pub struct UserRow<'a> {
     pub active: bool,
     /// Whether `roles` holds `admin` (DESIGN §4).
     pub is_admin: bool,
-    /// `"active"`, `"suspended"` or `"deactivated"`.
-    pub access: &'a str,
+    pub access: Access,
     /// The `emails` values as `(value, type)`, in order; the store
     /// lowercases them.
     pub emails: Vec<(Option<&'a str>, Option<&'a str>)>,
@@ -42,18 +41,18 @@ pub struct Membership {
 #[derive(Debug, Clone)]
 pub struct LockedUser {
     pub record: ResourceRecord,
-    pub access: String,
+    pub access: Access,
 }
 
 /// The columns of a user that the deprovisioning rules read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserState {
     pub id: String,
     pub user_name: String,
     pub display_name: Option<String>,
     pub active: bool,
     pub is_admin: bool,
-    pub access: String,
+    pub access: Access,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -124,7 +123,7 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
         display_name_lc: Set(row.display_name.map(str::to_lowercase)),
         active: Set(row.active),
         is_admin: Set(row.is_admin),
-        access: Set(row.access.to_owned()),
+        access: Set(row.access),
         document: Set(document),
         version: Set(row.version),
         created_at: Set(row.created_at),
@@ -214,8 +213,8 @@ impl Store {
     pub async fn access_counts(
         &self,
         tenant_id: &str,
-    ) -> Result<Vec<(bool, String, u64)>, StoreError> {
-        let rows: Vec<(bool, String, i64)> = user::Entity::find()
+    ) -> Result<Vec<(bool, Access, u64)>, StoreError> {
+        let rows: Vec<(bool, Access, i64)> = user::Entity::find()
             .select_only()
             .column(user::Column::Active)
             .column(user::Column::Access)
@@ -249,7 +248,7 @@ impl Tx {
         .await?;
         found
             .map(|model| {
-                let access = model.access.clone();
+                let access = model.access;
                 Ok(LockedUser {
                     record: record(model)?,
                     access,
@@ -270,7 +269,7 @@ impl Tx {
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user::Column::IsAdmin.eq(true))
             .filter(user::Column::Active.eq(true))
-            .filter(user::Column::Access.eq("active"))
+            .filter(user::Column::Access.eq(Access::Active))
             .filter(user::Column::Id.ne(except_id))
             .count(self.conn())
             .await?)
@@ -301,10 +300,10 @@ impl Tx {
     /// a deactivated user stays deactivated.
     pub async fn suspend(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
         user::Entity::update_many()
-            .col_expr(user::Column::Access, Expr::value("suspended"))
+            .col_expr(user::Column::Access, Expr::value(Access::Suspended))
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::Access.eq("active"))
+            .filter(user::Column::Access.eq(Access::Active))
             .exec(self.conn())
             .await?;
         Ok(())

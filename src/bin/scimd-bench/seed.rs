@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use scimd::clock::SystemClock;
-use scimd::domain::{Domain, Kind, Principal, Scope};
 use scim::list::ListRequest;
 use scim::projection::Projection;
+use scimd::clock::SystemClock;
+use scimd::domain::{Domain, Kind, Principal, Scope};
 use serde_json::{Value, json};
 
 use crate::load::Rng;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::states::{Action, Outcome, TargetType};
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "audit_events")]
 pub struct Model {
@@ -8,11 +10,11 @@ pub struct Model {
     pub tenant_id: String,
     pub at: i64,
     pub actor: String,
-    pub action: String,
-    pub target_type: String,
+    pub action: Action,
+    pub target_type: TargetType,
     pub target_id: Option<String>,
     pub target_name: Option<String>,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
     pub attributes: String,
 }

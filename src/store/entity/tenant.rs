@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::states::Policy;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub created_at: i64,
-    pub deprovision_policy: String,
+    pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
 }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::states::Scope;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tokens")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: String,
     pub tenant_id: String,
     pub hash: String,
-    pub scope: String,
+    pub scope: Scope,
     pub label: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::states::Access;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
@@ -12,7 +14,7 @@ pub struct Model {
     pub display_name_lc: Option<String>,
     pub active: bool,
     pub is_admin: bool,
-    pub access: String,
+    pub access: Access,
     pub document: String,
     pub version: i64,
     pub created_at: i64,

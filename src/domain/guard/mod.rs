@@ -1,0 +1,197 @@
+//! The deprovisioning guard (DESIGN §4), in three steps that every user
+//! write takes inside its transaction, whichever endpoint asked:
+//!
+//! 1. [`Domain::gather`] reads the facts the rules need (`facts` of the
+//!    user before and after, admins, what it owns, the heir, seats);
+//! 2. [`decide`] judges them, a pure function (`decide.rs`);
+//! 3. the caller applies the verdict: [`Domain::apply_reassignment`] makes the
+//!    policy's moves before the write, or [`Domain::record_refusal`]
+//!    writes the refusal (suspension, audit) and ends the transaction.
+
+mod decide;
+mod refusal;
+
+pub(crate) use decide::{Facts, Reassignment, Subject, Transition, Verdict, decide, heir_id};
+pub use refusal::{Blocker, DEPROVISION_BLOCKED, Reason, Refusal};
+
+use super::tokens::Principal;
+use super::{Domain, DomainError};
+use crate::store::{
+    Action, AuditRecord, BlockerKind, Outcome, Owned, TargetType, TenantSettings, Tx, UserState,
+};
+
+/// A change to a user, as the audit log records it.
+#[derive(Debug)]
+pub(crate) struct UserChange<'a> {
+    pub action: Action,
+    pub user_id: &'a str,
+    /// The user's `userName` before the change.
+    pub user_name: &'a str,
+    /// Names of the attributes the change touches.
+    pub attributes: &'a [String],
+}
+
+impl Domain {
+    /// Step 1: reads, in `tx` (which holds the tenant's lock, see
+    /// [`crate::store::Tx::lock_tenant`]), the facts the rules need to
+    /// judge `transition`, and nothing they do not need.
+    pub(crate) async fn gather<'a>(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        settings: &'a TenantSettings,
+        transition: Transition<'a>,
+    ) -> Result<Facts<'a>, DomainError> {
+        let mut facts = Facts {
+            other_active_admins: 0,
+            owned: Vec::new(),
+            policy: settings.deprovision_policy,
+            heir: None,
+            seat_limit: settings.seat_limit,
+            seats_taken: 0,
+            transition,
+        };
+        let transition = &facts.transition;
+        if let Some(before) = transition.before.as_ref() {
+            if transition.removes_active_admin() {
+                facts.other_active_admins = tx.count_active_admins(tenant_id, before.id).await?;
+            }
+            if transition.deprovisions() {
+                facts.owned = tx.owned(tenant_id, before.id).await?;
+            }
+            let fallback = settings.fallback_owner_id.as_deref();
+            if let Some(heir) = heir_id(facts.policy, transition, fallback)
+                && !facts.owned.is_empty()
+            {
+                facts.heir = tx.user_state(tenant_id, heir).await?;
+            }
+        }
+        if let Some(after) = transition.after.as_ref()
+            && facts.seat_limit.is_some()
+            && transition.takes_seat()
+        {
+            facts.seats_taken = tx.count_seated(tenant_id, after.id).await?;
+        }
+        Ok(facts)
+    }
+
+    /// Steps 1 and 2: the rules' verdict on `transition`. Reads only.
+    pub(crate) async fn guard(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        settings: &TenantSettings,
+        transition: Transition<'_>,
+    ) -> Result<Verdict, DomainError> {
+        let facts = self.gather(tx, tenant_id, settings, transition).await?;
+        Ok(decide(&facts))
+    }
+
+    /// Step 3 of an allowed change: the policy's moves, if any, in `tx`
+    /// and audited.
+    pub(crate) async fn apply_reassignment(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        change: &UserChange<'_>,
+        reassignment: Option<Reassignment>,
+    ) -> Result<(), DomainError> {
+        let Some(Reassignment { to, owned, policy }) = reassignment else {
+            return Ok(());
+        };
+        let from = (change.user_id, change.user_name);
+        let why = format!("by policy {policy}");
+        self.move_owned(tx, who, from, &to, &owned, &why).await
+    }
+
+    /// Moves everything user `from` (id, userName) owns to `to`, with one
+    /// audit event per thing moved.
+    pub(crate) async fn move_owned(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        from: (&str, &str),
+        to: &UserState,
+        owned: &[Owned],
+        why: &str,
+    ) -> Result<(), DomainError> {
+        tx.move_owned(&who.tenant_id, from.0, &to.id, self.now())
+            .await?;
+        let events: Vec<AuditRecord> = owned
+            .iter()
+            .map(|o| {
+                let target_type = match o.kind {
+                    BlockerKind::Group => TargetType::Group,
+                    BlockerKind::Number | BlockerKind::Workflow | BlockerKind::User => {
+                        TargetType::Asset
+                    }
+                };
+                self.audit_event(
+                    who,
+                    Action::AssetReassign,
+                    (target_type, Some(&o.id), Some(&o.name)),
+                    Outcome::Allowed,
+                    format!(
+                        "{} {} moved from {} to {} {why}",
+                        o.kind, o.name, from.1, to.user_name
+                    ),
+                    Vec::new(),
+                )
+            })
+            .collect();
+        tx.insert_audit(&who.tenant_id, &events).await?;
+        Ok(())
+    }
+
+    /// Step 3 of a refused change: records the refusal, which is all the
+    /// transaction writes (for owned assets, the suspension and the
+    /// revocation of the user's tokens; always, the blocked audit event),
+    /// commits it, and returns the error to answer with.
+    pub(crate) async fn record_refusal(
+        &self,
+        tx: Tx,
+        who: &Principal,
+        change: &UserChange<'_>,
+        refusal: Refusal,
+    ) -> DomainError {
+        let recorded = async {
+            let mut detail = refusal.detail.clone();
+            if refusal.suspends() {
+                tx.suspend(&who.tenant_id, change.user_id).await?;
+                tx.revoke_user_tokens(&who.tenant_id, change.user_id, self.now())
+                    .await?;
+                detail.push_str(" (access suspended until then)");
+            }
+            let event = self.user_event(who, change, Outcome::Blocked, detail);
+            tx.insert_audit(&who.tenant_id, &[event]).await?;
+            tx.commit().await?;
+            Ok::<(), DomainError>(())
+        };
+        match recorded.await {
+            Ok(()) => DomainError::Refused(Box::new(refusal)),
+            Err(fault) => fault,
+        }
+    }
+
+    /// The audit event of a change to a user.
+    pub(crate) fn user_event(
+        &self,
+        who: &Principal,
+        change: &UserChange<'_>,
+        outcome: Outcome,
+        detail: String,
+    ) -> AuditRecord {
+        self.audit_event(
+            who,
+            change.action,
+            (
+                TargetType::User,
+                Some(change.user_id),
+                Some(change.user_name),
+            ),
+            outcome,
+            detail,
+            change.attributes.to_vec(),
+        )
+    }
+}

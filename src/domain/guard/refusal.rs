@@ -1,0 +1,221 @@
+//! What a refusal says: its reason, its blockers and the one sentence an
+//! IT admin reads on Okta's Tasks page or in Entra's provisioning log.
+
+use serde::Serialize;
+
+use crate::store::{BlockerKind, Owned};
+
+/// Schema URN of the extension object a refusal carries.
+pub const DEPROVISION_BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlocked";
+/// Longest `detail` of a refusal: it is the only text Okta's Tasks page
+/// and Entra's provisioning log show.
+pub(super) const DETAIL_LIMIT: usize = 200;
+/// Names shown per kind of asset before "and N more".
+const NAMES_SHOWN: usize = 3;
+
+/// Why a change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The user owns assets and the policy cannot move them.
+    OwnsAssets,
+    /// The tenant would be left without an active admin.
+    LastAdmin,
+    /// The tenant's seat limit is reached.
+    SeatLimit,
+}
+
+/// Something that blocks a change: an asset, a group or a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub kind: BlockerKind,
+    pub id: String,
+    pub name: String,
+}
+
+impl From<Owned> for Blocker {
+    fn from(owned: Owned) -> Self {
+        Blocker {
+            kind: owned.kind,
+            id: owned.id,
+            name: owned.name,
+        }
+    }
+}
+
+/// A refused change: why, what blocks it, and the text for the IT admin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: Reason,
+    pub blockers: Vec<Blocker>,
+    pub detail: String,
+    /// The user whose change was refused.
+    pub user_id: String,
+}
+
+impl Refusal {
+    /// A refusal only for owned assets suspends the user's access anyway:
+    /// a leaver never keeps access while reassignment is pending.
+    pub fn suspends(&self) -> bool {
+        self.reason == Reason::OwnsAssets
+    }
+
+    /// Whether this is a refused deprovisioning or demotion (409
+    /// `mutability` with the extension object) rather than a full tenant.
+    pub fn is_deprovisioning(&self) -> bool {
+        match self.reason {
+            Reason::OwnsAssets | Reason::LastAdmin => true,
+            Reason::SeatLimit => false,
+        }
+    }
+}
+
+/// Shortens `text` to `max` characters, marking the cut.
+pub(super) fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut clipped: String = text.chars().take(max.saturating_sub(1)).collect();
+    clipped.push('…');
+    clipped
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// "2 numbers (+91 80 4000 1234, +91 80 4000 1235) and group Sales",
+/// naming at most `shown` items per kind.
+fn owned_phrase(owned: &[Owned], shown: usize) -> String {
+    let mut parts = Vec::new();
+    for kind in [
+        BlockerKind::Number,
+        BlockerKind::Workflow,
+        BlockerKind::Group,
+    ] {
+        let names: Vec<String> = owned
+            .iter()
+            .filter(|o| o.kind == kind)
+            .map(|o| clip(&o.name, 40))
+            .collect();
+        let part = match (names.len(), shown) {
+            (0, _) => continue,
+            (1, 0) => format!("1 {kind}"),
+            (1, _) => format!("{kind} {}", names[0]),
+            (n, 0) => format!("{n} {kind}s"),
+            (n, shown) => {
+                let mut listed: Vec<String> = names.iter().take(shown).cloned().collect();
+                if n > shown {
+                    listed.push(format!("{} more", n - shown));
+                }
+                format!("{n} {kind}s ({})", and_list(&listed))
+            }
+        };
+        parts.push(part);
+    }
+    and_list(&parts)
+}
+
+/// The detail of an ownership refusal; `heir` names who the policy would
+/// have given the assets to (`manager`, `fallback owner`) when that user
+/// is missing or inactive.
+pub(super) fn owns_assets_detail(owned: &[Owned], heir: Option<&str>) -> String {
+    const TAIL: &str = "reassign them in scimd's admin API, then your IdP's retry will succeed";
+    let why = heir.map_or(String::new(), |heir| {
+        format!("; no active {heir} to take them")
+    });
+    let detail = |shown| format!("owns {}{why}; {TAIL}", owned_phrase(owned, shown));
+    (0..=NAMES_SHOWN)
+        .rev()
+        .map(detail)
+        .find(|detail| detail.chars().count() <= DETAIL_LIMIT)
+        .unwrap_or_else(|| detail(0))
+}
+
+pub(super) fn last_admin_detail(user_name: &str, verb: &str) -> String {
+    format!(
+        "{} is the last active admin and cannot be {verb}; give another user the admin role first, then your IdP's retry will succeed",
+        clip(user_name, 40)
+    )
+}
+
+pub(super) fn seat_limit_detail(limit: i64) -> String {
+    format!(
+        "all {limit} seats are taken; deactivate a user or raise seat_limit in scimd's admin API, then your IdP's retry will succeed"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owned(kind: BlockerKind, name: &str) -> Owned {
+        Owned {
+            kind,
+            id: format!("id-{name}"),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn the_detail_names_what_blocks_like_the_issue_asks() {
+        let detail = owns_assets_detail(
+            &[
+                owned(BlockerKind::Number, "+91 80 4000 1234"),
+                owned(BlockerKind::Number, "+91 80 4000 1235"),
+                owned(BlockerKind::Group, "Sales"),
+            ],
+            None,
+        );
+        assert_eq!(
+            detail,
+            "owns 2 numbers (+91 80 4000 1234 and +91 80 4000 1235) and group Sales; \
+             reassign them in scimd's admin API, then your IdP's retry will succeed"
+        );
+    }
+
+    #[test]
+    fn past_a_few_names_the_detail_says_and_n_more_and_stays_short() {
+        let numbers =
+            || (0..50).map(|i| owned(BlockerKind::Number, &format!("+91 80 4000 {i:04}")));
+        let many: Vec<Owned> = numbers()
+            .chain([
+                owned(BlockerKind::Workflow, "Night routing"),
+                owned(BlockerKind::Group, "Sales"),
+            ])
+            .collect();
+        let detail = owns_assets_detail(&many, None);
+        assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+        assert!(
+            detail.starts_with("owns 50 numbers (+91 80 4000 0000, +91 80 4000 0001, +91 80 4000 0002 and 47 more), workflow Night routing and group Sales;"),
+            "{detail}"
+        );
+
+        let long_names: Vec<Owned> = numbers()
+            .chain([owned(BlockerKind::Group, &"G".repeat(500))])
+            .collect();
+        let detail = owns_assets_detail(&long_names, None);
+        assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+        assert!(detail.contains(" more)"), "{detail}");
+        let detail = owns_assets_detail(&long_names, Some("fallback owner"));
+        assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+        assert!(
+            detail.contains("; no active fallback owner to take them; reassign them"),
+            "{detail}"
+        );
+    }
+
+    #[test]
+    fn blockers_serialize_with_their_kind_as_text() {
+        let blocker = Blocker::from(owned(BlockerKind::Number, "+1"));
+        assert_eq!(
+            serde_json::to_value(&blocker).ok(),
+            Some(serde_json::json!({"kind": "number", "id": "id-+1", "name": "+1"}))
+        );
+    }
+}

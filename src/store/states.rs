@@ -1,0 +1,234 @@
+//! The business states scimd stores, as enums converted once, here, where
+//! rows are read and written (sea-orm `DeriveActiveEnum`).
+//!
+//! Each state's text exists once: in its variant's `string_value`, which is
+//! also its JSON form and what [`as_str`](Access::as_str) returns. A stored
+//! value no variant names makes the read fail as a storage fault (a logged
+//! 500), never a silent default.
+
+use std::fmt;
+
+use sea_orm::entity::prelude::*;
+
+/// Declares a stored state: the enum, its column conversion, its JSON form
+/// and its text.
+macro_rules! stored_state {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident = $text:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, serde::Serialize)]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+        pub enum $name {
+            $(
+                $(#[$variant_meta])*
+                #[sea_orm(string_value = $text)]
+                #[serde(rename = $text)]
+                $variant,
+            )+
+        }
+
+        impl $name {
+            /// Every state, in declaration order.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The state's text, as stored and shown.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The state whose text is `text` exactly, if any.
+            pub fn from_text(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|state| state.as_str() == text)
+            }
+
+            /// The texts of every state, for messages: "a, b or c".
+            pub fn choices() -> String {
+                let texts: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+                match texts.split_last() {
+                    Some((last, init)) if !init.is_empty() => {
+                        format!("{} or {last}", init.join(", "))
+                    }
+                    _ => texts.concat(),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_state! {
+    /// A user's access to the phone service (`users.access`).
+    pub enum Access {
+        /// May sign in and work.
+        Active = "active",
+        /// Signed out and tokens revoked while a refused deprovisioning
+        /// waits for reassignment; still `active` in SCIM and still
+        /// holding a seat.
+        Suspended = "suspended",
+        /// `active` is false in SCIM: no access, no seat, owns nothing.
+        Deactivated = "deactivated",
+    }
+}
+
+stored_state! {
+    /// What a tenant does with the assets of a user being deprovisioned
+    /// (`tenants.deprovision_policy`).
+    pub enum Policy {
+        /// Refuse, listing every asset (the default).
+        Block = "block",
+        /// Give them to the user's enterprise `manager`, if active.
+        ReassignToManager = "reassign_to_manager",
+        /// Give them to the tenant's `fallback_owner_id`, if active.
+        ReassignToFallback = "reassign_to_fallback",
+    }
+}
+
+stored_state! {
+    /// What a token may be used for (`tokens.scope`).
+    pub enum Scope {
+        /// The SCIM API, for identity providers.
+        Scim = "scim",
+        /// The admin API, for the service's operators.
+        Admin = "admin",
+    }
+}
+
+stored_state! {
+    /// The kind of an asset (`assets.kind`).
+    pub enum AssetKind {
+        /// A phone number.
+        Number = "number",
+        /// A call workflow (call flow, automation).
+        Workflow = "workflow",
+    }
+}
+
+stored_state! {
+    /// The kind of a thing that blocks a change: what a user owns, or the
+    /// user itself (the last admin).
+    pub enum BlockerKind {
+        /// A phone number.
+        Number = "number",
+        /// A call workflow.
+        Workflow = "workflow",
+        /// A group the user owns.
+        Group = "group",
+        /// The user (the tenant's last active admin).
+        User = "user",
+    }
+}
+
+impl From<AssetKind> for BlockerKind {
+    fn from(kind: AssetKind) -> Self {
+        match kind {
+            AssetKind::Number => BlockerKind::Number,
+            AssetKind::Workflow => BlockerKind::Workflow,
+        }
+    }
+}
+
+stored_state! {
+    /// Whether an audited change went through (`audit_events.outcome`).
+    pub enum Outcome {
+        /// The change was made.
+        Allowed = "allowed",
+        /// The deprovisioning guard refused it.
+        Blocked = "blocked",
+    }
+}
+
+stored_state! {
+    /// What an audit event records (`audit_events.action`).
+    pub enum Action {
+        /// A user was created.
+        UserCreate = "user.create",
+        /// A user's attributes changed.
+        UserUpdate = "user.update",
+        /// A user's `active` became false.
+        UserDeactivate = "user.deactivate",
+        /// A user regained access (`active` true, or a suspension lifted).
+        UserReactivate = "user.reactivate",
+        /// A user lost the admin role.
+        UserDemote = "user.demote",
+        /// A user was deleted.
+        UserDelete = "user.delete",
+        /// A group was created.
+        GroupCreate = "group.create",
+        /// A group's attributes or members changed.
+        GroupUpdate = "group.update",
+        /// A group was deleted.
+        GroupDelete = "group.delete",
+        /// A group's owner was set.
+        GroupOwner = "group.owner",
+        /// An asset was created.
+        AssetCreate = "asset.create",
+        /// An asset changed (its owner or name).
+        AssetUpdate = "asset.update",
+        /// An asset was deleted.
+        AssetDelete = "asset.delete",
+        /// An asset or group moved to another owner by the tenant's policy.
+        AssetReassign = "asset.reassign",
+        /// A token was created.
+        TokenCreate = "token.create",
+        /// A token was revoked.
+        TokenRevoke = "token.revoke",
+        /// The tenant's settings changed.
+        SettingsUpdate = "settings.update",
+    }
+}
+
+stored_state! {
+    /// What an audit event is about (`audit_events.target_type`).
+    pub enum TargetType {
+        /// A user.
+        User = "user",
+        /// A group.
+        Group = "group",
+        /// A number or workflow.
+        Asset = "asset",
+        /// An API token.
+        Token = "token",
+        /// The tenant's settings.
+        Settings = "settings",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_reads_back_from_its_text_and_nothing_else_does() {
+        for access in Access::ALL {
+            assert_eq!(Access::from_text(access.as_str()), Some(*access));
+        }
+        for action in Action::ALL {
+            assert_eq!(Action::from_text(action.as_str()), Some(*action));
+        }
+        assert_eq!(Access::from_text("Active"), None);
+        assert_eq!(Policy::from_text("bogus"), None);
+    }
+
+    #[test]
+    fn the_json_form_is_the_stored_text() {
+        assert_eq!(
+            serde_json::to_value(Policy::ReassignToManager).ok(),
+            Some(serde_json::json!("reassign_to_manager"))
+        );
+        assert_eq!(
+            Policy::choices(),
+            "block, reassign_to_manager or reassign_to_fallback"
+        );
+    }
+}
