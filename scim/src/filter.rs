@@ -7,6 +7,7 @@
 //! `emails[type eq "work" and value eq "x"]`, which means the same thing.
 
 use std::fmt;
+use std::ops::Range;
 
 use serde_json::Value;
 
@@ -24,7 +25,9 @@ pub const MAX_TERMS: usize = 64;
 pub struct AttrPath {
     /// The schema URN prefix, if the path was fully qualified.
     pub urn: Option<String>,
+    /// The attribute's name, as written.
     pub name: String,
+    /// The sub-attribute after the dot, as written, if any.
     pub sub: Option<String>,
 }
 
@@ -56,14 +59,23 @@ impl fmt::Display for AttrPath {
 /// Comparison operators (RFC 7644 §3.4.2.2, Table 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CompareOp {
+    /// `eq`: equal.
     Eq,
+    /// `ne`: not equal.
     Ne,
+    /// `co`: contains.
     Co,
+    /// `sw`: starts with.
     Sw,
+    /// `ew`: ends with.
     Ew,
+    /// `gt`: greater than.
     Gt,
+    /// `ge`: greater than or equal to.
     Ge,
+    /// `lt`: less than.
     Lt,
+    /// `le`: less than or equal to.
     Le,
 }
 
@@ -91,30 +103,155 @@ impl CompareOp {
 pub enum Filter {
     /// `path op value`
     Compare {
+        /// The attribute compared.
         path: AttrPath,
+        /// The comparison.
         op: CompareOp,
+        /// The literal compared with: a string, number, boolean or null.
         value: Value,
     },
     /// `path pr`
     Present(AttrPath),
+    /// `left and right`
     And(Box<Filter>, Box<Filter>),
+    /// `left or right`
     Or(Box<Filter>, Box<Filter>),
+    /// `not (filter)`
     Not(Box<Filter>),
     /// `path[filter]`: one value of the multi-valued `path` matches `filter`,
     /// whose paths are relative to that value.
     ValuePath {
+        /// The multi-valued attribute.
         path: AttrPath,
+        /// The filter one of its values must match.
         filter: Box<Filter>,
     },
 }
 
-/// A filter that could not be parsed: where, and what was expected.
+/// What kind of mistake made a filter or PATCH path unparsable.
+///
+/// Each variant is one situation the lexer or parser refuses; the
+/// [`FilterError`] carrying it says where ([`FilterError::span`]) and, when
+/// the parser wanted something in particular, what
+/// ([`FilterError::expected`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FilterErrorKind {
+    /// The input is longer than [`MAX_FILTER_LEN`] bytes; the span covers
+    /// the bytes past the limit.
+    TooLong,
+    /// A character that starts no token, such as `!` or `=`.
+    UnexpectedCharacter,
+    /// A string literal without its closing quote; the span runs from the
+    /// opening quote to the end of the input.
+    UnterminatedString,
+    /// A string literal that is no valid JSON string: a bad escape
+    /// sequence (`\q`, a lone surrogate) or an unescaped control
+    /// character. The span covers the whole literal.
+    InvalidString,
+    /// A token of the wrong sort: a bracket, a parenthesis, a string or a
+    /// word where [`FilterError::expected`] was wanted.
+    UnexpectedToken,
+    /// The input ended where [`FilterError::expected`] was wanted; the span
+    /// is empty, at the end of the input.
+    UnexpectedEnd,
+    /// A word where an attribute path or sub-attribute was expected that is
+    /// not a valid one, such as `1abc` or the `.a.b` after `]`.
+    InvalidPath,
+    /// A word where a comparison operator was expected that is none of
+    /// `eq`, `ne`, `co`, `sw`, `ew`, `gt`, `ge`, `lt`, `le` or `pr`.
+    UnknownOperator,
+    /// A word where a comparison value was expected that is neither a JSON
+    /// number nor `true`, `false` or `null`.
+    InvalidValue,
+    /// More than [`MAX_DEPTH`] levels of parentheses, `not` and value paths;
+    /// the span is the token where the limit was crossed.
+    TooDeep,
+    /// More than [`MAX_TERMS`] attribute expressions; the span is the token
+    /// where the limit was crossed.
+    TooManyTerms,
+}
+
+/// What the parser wanted where it stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Expected {
+    /// `and`, `or` or the end of the filter, after a complete filter.
+    AndOrEnd,
+    /// The end of a PATCH path, after a complete path.
+    EndOfPath,
+    /// An attribute path such as `name.givenName`.
+    AttributePath,
+    /// The sub-attribute after a value filter, as in `emails[…].value`.
+    SubAttribute,
+    /// A comparison operator or `pr`.
+    Operator,
+    /// A comparison value: a string, a number, `true`, `false` or `null`.
+    Value,
+    /// The `(` that must follow `not`.
+    ParenAfterNot,
+    /// The `)` closing a group or a `not`.
+    CloseParen,
+    /// The `]` closing a value filter.
+    CloseBracket,
+}
+
+impl fmt::Display for Expected {
+    /// The wanted thing as the error messages name it: "an attribute path",
+    /// "`]`", ….
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Expected::AndOrEnd => "`and`, `or` or the end of the filter",
+            Expected::EndOfPath => "the end of the path",
+            Expected::AttributePath => "an attribute path",
+            Expected::SubAttribute => "a sub-attribute",
+            Expected::Operator => "an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)",
+            Expected::Value => "a value (a string, number, true, false or null)",
+            Expected::ParenAfterNot => "`(` after `not`",
+            Expected::CloseParen => "`)`",
+            Expected::CloseBracket => "`]`",
+        })
+    }
+}
+
+/// A filter or PATCH path that could not be parsed: what went wrong, where,
+/// and what was expected there.
+///
+/// Displays as `at position {span.start}: {message}`, the text clients see
+/// in the `detail` of a SCIM error (see the `From` impl for [`ScimError`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("at position {position}: {message}")]
+#[error("at position {}: {message}", .span.start)]
 pub struct FilterError {
-    /// Byte offset into the filter, counted from 0.
-    pub position: usize,
+    /// The situation, for code that reacts to it.
+    pub kind: FilterErrorKind,
+    /// The offending bytes of the input, as byte offsets counted from 0;
+    /// empty at the input's length when the input ended too early.
+    pub span: Range<usize>,
+    /// What the parser wanted at `span`, when it wanted something in
+    /// particular.
+    pub expected: Option<Expected>,
+    /// The sentence for the IT admin, without the position: for example
+    /// "expected `]`, found the end of the filter".
     pub message: String,
+}
+
+impl FilterError {
+    fn new(
+        kind: FilterErrorKind,
+        span: Range<usize>,
+        expected: Option<Expected>,
+        message: String,
+    ) -> Self {
+        FilterError {
+            kind,
+            span,
+            expected,
+            message,
+        }
+    }
+
+    /// The byte offset the error points at: the start of [`Self::span`].
+    pub fn position(&self) -> usize {
+        self.span.start
+    }
 }
 
 impl From<FilterError> for ScimError {
@@ -126,29 +263,20 @@ impl From<FilterError> for ScimError {
 /// Parses a filter expression.
 pub fn parse(input: &str) -> Result<Filter, FilterError> {
     if input.len() > MAX_FILTER_LEN {
-        return Err(FilterError {
-            position: MAX_FILTER_LEN,
-            message: format!("the filter is longer than {MAX_FILTER_LEN} bytes"),
-        });
+        return Err(too_long(input, "filter"));
     }
-    let tokens = lex(input)?;
-    let mut parser = Parser {
-        tokens,
-        next: 0,
-        end: input.len(),
-        depth: 0,
-        terms: 0,
-    };
+    let mut parser = Parser::new(input)?;
     let filter = parser.or()?;
     match parser.peek() {
         None => Ok(filter),
-        Some(token) => Err(parser.error_at(token, "expected `and`, `or` or the end of the filter")),
+        Some(_) => Err(parser.expected(Expected::AndOrEnd)),
     }
 }
 
 /// A PATCH target (RFC 7644 §3.5.2): `attrPath` or `valuePath [subAttr]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PatchPath {
+    /// The attribute targeted: `emails` in `emails[type eq "work"].value`.
     pub attr: AttrPath,
     /// The value filter of `emails[type eq "work"]`, if any.
     pub filter: Option<Filter>,
@@ -159,18 +287,9 @@ pub struct PatchPath {
 /// Parses a PATCH `path`.
 pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
     if input.len() > MAX_FILTER_LEN {
-        return Err(FilterError {
-            position: MAX_FILTER_LEN,
-            message: format!("the path is longer than {MAX_FILTER_LEN} bytes"),
-        });
+        return Err(too_long(input, "path"));
     }
-    let mut parser = Parser {
-        tokens: lex(input)?,
-        next: 0,
-        end: input.len(),
-        depth: 0,
-        terms: 0,
-    };
+    let mut parser = Parser::new(input)?;
     let attr = parser.path()?;
     let mut path = PatchPath {
         attr,
@@ -181,13 +300,24 @@ pub fn parse_patch_path(input: &str) -> Result<PatchPath, FilterError> {
         parser.next += 1;
         parser.enter()?;
         path.filter = Some(parser.or()?);
-        parser.expect(&Kind::RBracket, "expected `]`")?;
+        parser.expect(&Kind::RBracket, Expected::CloseBracket)?;
         path.sub = parser.trailing_sub_attribute()?.map(|p| p.name);
     }
     match parser.peek() {
         None => Ok(path),
-        Some(token) => Err(parser.error_at(token, "expected the end of the path")),
+        Some(_) => Err(parser.expected(Expected::EndOfPath)),
     }
+}
+
+/// The error for an input over [`MAX_FILTER_LEN`]; `what` is "filter" or
+/// "path".
+fn too_long(input: &str, what: &str) -> FilterError {
+    FilterError::new(
+        FilterErrorKind::TooLong,
+        MAX_FILTER_LEN..input.len(),
+        None,
+        format!("the {what} is longer than {MAX_FILTER_LEN} bytes"),
+    )
 }
 
 /// Parses an attribute path such as `name.givenName` or
@@ -239,7 +369,22 @@ enum Kind {
 #[derive(Debug, Clone)]
 struct Token {
     kind: Kind,
-    position: usize,
+    /// The token's bytes in the input.
+    span: Range<usize>,
+}
+
+impl Token {
+    /// The token as error messages name it after "found".
+    fn describe(&self) -> String {
+        match &self.kind {
+            Kind::LParen => "`(`".to_owned(),
+            Kind::RParen => "`)`".to_owned(),
+            Kind::LBracket => "`[`".to_owned(),
+            Kind::RBracket => "`]`".to_owned(),
+            Kind::Word(w) => format!("`{w}`"),
+            Kind::Str(_) => "a string".to_owned(),
+        }
+    }
 }
 
 fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
@@ -264,20 +409,25 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                     i += if bytes[i] == b'\\' { 2 } else { 1 };
                 }
                 if i >= bytes.len() {
-                    return Err(FilterError {
-                        position: start,
-                        message: "this string has no closing quote".into(),
-                    });
+                    return Err(FilterError::new(
+                        FilterErrorKind::UnterminatedString,
+                        start..input.len(),
+                        None,
+                        "this string has no closing quote".into(),
+                    ));
                 }
-                let text: String =
-                    serde_json::from_str(&input[start..=i]).map_err(|_| FilterError {
-                        position: start,
-                        message: "this string has an invalid escape sequence".into(),
-                    })?;
                 i += 1;
+                let text: String = serde_json::from_str(&input[start..i]).map_err(|_| {
+                    FilterError::new(
+                        FilterErrorKind::InvalidString,
+                        start..i,
+                        None,
+                        "this string has an invalid escape sequence".into(),
+                    )
+                })?;
                 tokens.push(Token {
                     kind: Kind::Str(text),
-                    position: start,
+                    span: start..i,
                 });
                 continue;
             }
@@ -287,22 +437,24 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
                 }
                 tokens.push(Token {
                     kind: Kind::Word(input[start..i].to_owned()),
-                    position: start,
+                    span: start..i,
                 });
                 continue;
             }
             _ => {
                 let found = input[start..].chars().next().unwrap_or('?');
-                return Err(FilterError {
-                    position: start,
-                    message: format!("unexpected character `{found}`"),
-                });
+                return Err(FilterError::new(
+                    FilterErrorKind::UnexpectedCharacter,
+                    start..start + found.len_utf8(),
+                    None,
+                    format!("unexpected character `{found}`"),
+                ));
             }
         };
         i += 1;
         tokens.push(Token {
             kind,
-            position: start,
+            span: start..i,
         });
     }
     Ok(tokens)
@@ -310,6 +462,16 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
 
 fn is_word_byte(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'$' | b'-' | b'_' | b':' | b'.' | b'+')
+}
+
+/// `token` is of the sort `expected` needs, but not a valid one.
+fn invalid(kind: FilterErrorKind, token: &Token, expected: Expected) -> FilterError {
+    FilterError::new(
+        kind,
+        token.span.clone(),
+        Some(expected),
+        format!("expected {expected}, found {}", token.describe()),
+    )
 }
 
 struct Parser {
@@ -321,46 +483,55 @@ struct Parser {
 }
 
 impl Parser {
-    fn peek(&self) -> Option<&Token> {
-        self.tokens.get(self.next)
+    /// A parser at the first token of `input`.
+    fn new(input: &str) -> Result<Parser, FilterError> {
+        Ok(Parser {
+            tokens: lex(input)?,
+            next: 0,
+            end: input.len(),
+            depth: 0,
+            terms: 0,
+        })
     }
 
-    fn bump(&mut self) -> Option<Token> {
-        let token = self.tokens.get(self.next).cloned();
-        self.next += 1;
-        token
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.next)
     }
 
     fn peek_keyword(&self, keyword: &str) -> bool {
         matches!(self.peek(), Some(Token { kind: Kind::Word(w), .. }) if w.eq_ignore_ascii_case(keyword))
     }
 
-    fn error_at(&self, token: &Token, expected: &str) -> FilterError {
-        let found = match &token.kind {
-            Kind::LParen => "`(`".to_owned(),
-            Kind::RParen => "`)`".to_owned(),
-            Kind::LBracket => "`[`".to_owned(),
-            Kind::RBracket => "`]`".to_owned(),
-            Kind::Word(w) => format!("`{w}`"),
-            Kind::Str(_) => "a string".to_owned(),
-        };
-        FilterError {
-            position: token.position,
-            message: format!("{expected}, found {found}"),
-        }
-    }
-
-    fn expected(&self, expected: &str) -> FilterError {
+    /// `expected` was wanted at the next token, which is of the wrong sort
+    /// or missing.
+    fn expected(&self, expected: Expected) -> FilterError {
         match self.peek() {
-            Some(token) => self.error_at(token, expected),
-            None => FilterError {
-                position: self.end,
-                message: format!("{expected}, found the end of the filter"),
-            },
+            Some(token) => FilterError::new(
+                FilterErrorKind::UnexpectedToken,
+                token.span.clone(),
+                Some(expected),
+                format!("expected {expected}, found {}", token.describe()),
+            ),
+            None => FilterError::new(
+                FilterErrorKind::UnexpectedEnd,
+                self.end..self.end,
+                Some(expected),
+                format!("expected {expected}, found the end of the filter"),
+            ),
         }
     }
 
-    fn expect(&mut self, kind: &Kind, expected: &str) -> Result<(), FilterError> {
+    /// A limit was crossed at the next token; `limit` says which, as in
+    /// "at most 16 levels of nesting".
+    fn over_limit(&self, kind: FilterErrorKind, limit: &str) -> FilterError {
+        let (span, found) = match self.peek() {
+            Some(token) => (token.span.clone(), token.describe()),
+            None => (self.end..self.end, "the end of the filter".to_owned()),
+        };
+        FilterError::new(kind, span, None, format!("{limit}, found {found}"))
+    }
+
+    fn expect(&mut self, kind: &Kind, expected: Expected) -> Result<(), FilterError> {
         if self.peek().map(|t| &t.kind) == Some(kind) {
             self.next += 1;
             Ok(())
@@ -372,7 +543,10 @@ impl Parser {
     fn enter(&mut self) -> Result<(), FilterError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(self.expected(&format!("at most {MAX_DEPTH} levels of nesting")));
+            return Err(self.over_limit(
+                FilterErrorKind::TooDeep,
+                &format!("at most {MAX_DEPTH} levels of nesting"),
+            ));
         }
         Ok(())
     }
@@ -401,9 +575,9 @@ impl Parser {
         if self.peek_keyword("not") {
             self.next += 1;
             self.enter()?;
-            self.expect(&Kind::LParen, "expected `(` after `not`")?;
+            self.expect(&Kind::LParen, Expected::ParenAfterNot)?;
             let inner = self.or()?;
-            self.expect(&Kind::RParen, "expected `)`")?;
+            self.expect(&Kind::RParen, Expected::CloseParen)?;
             self.depth -= 1;
             return Ok(Filter::Not(Box::new(inner)));
         }
@@ -411,7 +585,7 @@ impl Parser {
             self.next += 1;
             self.enter()?;
             let inner = self.or()?;
-            self.expect(&Kind::RParen, "expected `)`")?;
+            self.expect(&Kind::RParen, Expected::CloseParen)?;
             self.depth -= 1;
             return Ok(inner);
         }
@@ -424,7 +598,7 @@ impl Parser {
             self.next += 1;
             self.enter()?;
             let inner = self.or()?;
-            self.expect(&Kind::RBracket, "expected `]`")?;
+            self.expect(&Kind::RBracket, Expected::CloseBracket)?;
             self.depth -= 1;
             // Entra ID: `emails[type eq "work"].value eq "x"`.
             if let Some(sub_path) = self.trailing_sub_attribute()? {
@@ -446,7 +620,7 @@ impl Parser {
     fn trailing_sub_attribute(&mut self) -> Result<Option<AttrPath>, FilterError> {
         let Some(Token {
             kind: Kind::Word(w),
-            position,
+            span,
         }) = self.peek().cloned()
         else {
             return Ok(None);
@@ -458,52 +632,57 @@ impl Parser {
         parse_path(sub)
             .filter(|p| p.urn.is_none() && p.sub.is_none())
             .map(Some)
-            .ok_or(FilterError {
-                position,
-                message: format!("`{w}` is not a valid sub-attribute"),
+            .ok_or_else(|| {
+                FilterError::new(
+                    FilterErrorKind::InvalidPath,
+                    span,
+                    Some(Expected::SubAttribute),
+                    format!("`{w}` is not a valid sub-attribute"),
+                )
             })
     }
 
     fn path(&mut self) -> Result<AttrPath, FilterError> {
-        match self.peek().cloned() {
-            Some(Token {
-                kind: Kind::Word(w),
-                position,
-            }) => {
-                self.next += 1;
-                parse_path(&w).ok_or(FilterError {
-                    position,
-                    message: format!("expected an attribute path, found `{w}`"),
-                })
-            }
-            _ => Err(self.expected("expected an attribute path")),
-        }
+        let Some(token) = self.peek().cloned() else {
+            return Err(self.expected(Expected::AttributePath));
+        };
+        let Kind::Word(w) = &token.kind else {
+            return Err(self.expected(Expected::AttributePath));
+        };
+        self.next += 1;
+        parse_path(w).ok_or_else(|| {
+            invalid(
+                FilterErrorKind::InvalidPath,
+                &token,
+                Expected::AttributePath,
+            )
+        })
     }
 
     fn comparison(&mut self, path: AttrPath) -> Result<Filter, FilterError> {
         self.terms += 1;
         if self.terms > MAX_TERMS {
-            return Err(self.expected(&format!("at most {MAX_TERMS} comparisons")));
+            return Err(self.over_limit(
+                FilterErrorKind::TooManyTerms,
+                &format!("at most {MAX_TERMS} comparisons"),
+            ));
         }
-        let operator = match self.peek().cloned() {
-            Some(Token {
-                kind: Kind::Word(w),
-                ..
-            }) => w,
-            _ => {
-                return Err(
-                    self.expected("expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)")
-                );
-            }
+        let Some(token) = self.peek().cloned() else {
+            return Err(self.expected(Expected::Operator));
+        };
+        let Kind::Word(operator) = &token.kind else {
+            return Err(self.expected(Expected::Operator));
         };
         if operator.eq_ignore_ascii_case("pr") {
             self.next += 1;
             return Ok(Filter::Present(path));
         }
-        let Some(op) = CompareOp::from_keyword(&operator) else {
-            return Err(
-                self.expected("expected an operator (eq, ne, co, sw, ew, gt, ge, lt, le, pr)")
-            );
+        let Some(op) = CompareOp::from_keyword(operator) else {
+            return Err(invalid(
+                FilterErrorKind::UnknownOperator,
+                &token,
+                Expected::Operator,
+            ));
         };
         self.next += 1;
         let value = self.value()?;
@@ -511,26 +690,30 @@ impl Parser {
     }
 
     fn value(&mut self) -> Result<Value, FilterError> {
-        let Some(token) = self.bump() else {
-            return Err(self.expected("expected a value (a string, number, true, false or null)"));
+        let Some(token) = self.peek().cloned() else {
+            return Err(self.expected(Expected::Value));
         };
-        match &token.kind {
-            Kind::Str(s) => Ok(Value::String(s.clone())),
-            Kind::Word(w) if w.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
-            Kind::Word(w) if w.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
-            Kind::Word(w) if w.eq_ignore_ascii_case("null") => Ok(Value::Null),
+        let value = match &token.kind {
+            Kind::Str(s) => Value::String(s.clone()),
+            Kind::Word(w) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
+            Kind::Word(w) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
+            Kind::Word(w) if w.eq_ignore_ascii_case("null") => Value::Null,
             Kind::Word(w) => match serde_json::from_str::<serde_json::Number>(w) {
-                Ok(n) => Ok(Value::Number(n)),
-                Err(_) => Err(self.error_at(
-                    &token,
-                    "expected a value (a string, number, true, false or null)",
-                )),
+                Ok(n) => Value::Number(n),
+                Err(_) => {
+                    return Err(invalid(
+                        FilterErrorKind::InvalidValue,
+                        &token,
+                        Expected::Value,
+                    ));
+                }
             },
-            Kind::LParen | Kind::RParen | Kind::LBracket | Kind::RBracket => Err(self.error_at(
-                &token,
-                "expected a value (a string, number, true, false or null)",
-            )),
-        }
+            Kind::LParen | Kind::RParen | Kind::LBracket | Kind::RBracket => {
+                return Err(self.expected(Expected::Value));
+            }
+        };
+        self.next += 1;
+        Ok(value)
     }
 }
 
@@ -630,23 +813,114 @@ mod tests {
         );
     }
 
-    #[test]
-    fn errors_say_where_and_what_was_expected() {
-        let error = parse(r#"userName eq"#).expect_err("incomplete");
-        assert_eq!(error.position, 11);
-        assert!(error.message.contains("expected a value"), "{error}");
+    /// The kind, expectation and span of the error `parse` gives for `input`.
+    fn refused(input: &str) -> (FilterErrorKind, Option<Expected>, Range<usize>) {
+        let error = parse(input).expect_err(input);
+        (error.kind, error.expected, error.span)
+    }
 
-        let error = parse(r#"userName eq "x" and )"#).expect_err("bad");
+    #[test]
+    fn errors_say_what_went_wrong_where_and_what_was_expected() {
+        use Expected as E;
+        use FilterErrorKind as K;
+        let cases = [
+            ("userName eq", K::UnexpectedEnd, Some(E::Value), 11..11),
+            (
+                r#"userName xx "a""#,
+                K::UnknownOperator,
+                Some(E::Operator),
+                9..11,
+            ),
+            (
+                r#"userName "a""#,
+                K::UnexpectedToken,
+                Some(E::Operator),
+                9..12,
+            ),
+            ("userName", K::UnexpectedEnd, Some(E::Operator), 8..8),
+            (
+                r#"userName eq "x" and )"#,
+                K::UnexpectedToken,
+                Some(E::AttributePath),
+                20..21,
+            ),
+            ("", K::UnexpectedEnd, Some(E::AttributePath), 0..0),
+            ("1abc eq 1", K::InvalidPath, Some(E::AttributePath), 0..4),
+            (
+                r#"emails[type eq "w"].a.b eq 1"#,
+                K::InvalidPath,
+                Some(E::SubAttribute),
+                19..23,
+            ),
+            ("userName eq foo", K::InvalidValue, Some(E::Value), 12..15),
+            ("userName eq )", K::UnexpectedToken, Some(E::Value), 12..13),
+            ("not a pr", K::UnexpectedToken, Some(E::ParenAfterNot), 4..5),
+            ("(a pr", K::UnexpectedEnd, Some(E::CloseParen), 5..5),
+            (
+                "emails[a pr",
+                K::UnexpectedEnd,
+                Some(E::CloseBracket),
+                11..11,
+            ),
+            ("a pr b", K::UnexpectedToken, Some(E::AndOrEnd), 5..6),
+            (r#"userName eq "x"#, K::UnterminatedString, None, 12..14),
+            (r#"userName eq "a\q""#, K::InvalidString, None, 12..17),
+            ("userName eq 💡", K::UnexpectedCharacter, None, 12..16),
+            ("userName eq \"a\tb\"", K::InvalidString, None, 12..17),
+        ];
+        for (input, kind, expected, span) in cases {
+            assert_eq!(refused(input), (kind, expected, span), "{input}");
+        }
+    }
+
+    #[test]
+    fn patch_path_errors_have_kinds_and_spans_too() {
+        let error = parse_patch_path("emails extra").expect_err("trailing word");
+        assert_eq!(error.kind, FilterErrorKind::UnexpectedToken);
+        assert_eq!(error.expected, Some(Expected::EndOfPath));
+        assert_eq!(error.span, 7..12);
+        let error = parse_patch_path("emails[type eq").expect_err("incomplete");
+        assert_eq!(error.kind, FilterErrorKind::UnexpectedEnd);
+        assert_eq!(error.span, 14..14);
+        let error = parse_patch_path(&"a".repeat(MAX_FILTER_LEN + 2)).expect_err("too long");
+        assert_eq!(error.kind, FilterErrorKind::TooLong);
+        assert_eq!(error.span, MAX_FILTER_LEN..MAX_FILTER_LEN + 2);
+    }
+
+    #[test]
+    fn error_messages_read_as_the_it_admin_sees_them() {
+        // These texts reach IdP logs through `ScimError::detail`; changing
+        // them is a visible change.
         assert_eq!(
-            error.to_string(),
+            parse("userName eq").expect_err("incomplete").to_string(),
+            "at position 11: expected a value (a string, number, true, false or null), \
+             found the end of the filter"
+        );
+        assert_eq!(
+            parse(r#"userName eq "x" and )"#)
+                .expect_err("bad")
+                .to_string(),
             "at position 20: expected an attribute path, found `)`"
         );
-
-        let error = parse(r#"userName zz "x""#).expect_err("bad operator");
-        assert!(error.message.contains("expected an operator"), "{error}");
-
-        let error = parse(r#"userName eq "x"#).expect_err("unterminated");
-        assert_eq!(error.position, 12);
+        let deep = format!("{}a pr", "(".repeat(MAX_DEPTH + 1));
+        assert_eq!(
+            parse(&deep).expect_err("too deep").to_string(),
+            "at position 17: at most 16 levels of nesting, found `a`"
+        );
+        assert_eq!(
+            parse_patch_path(&"a".repeat(MAX_FILTER_LEN + 1))
+                .expect_err("too long")
+                .to_string(),
+            "at position 4096: the path is longer than 4096 bytes"
+        );
+        let scim = ScimError::from(parse(r#"userName xx "a""#).expect_err("bad operator"));
+        assert_eq!(scim.status, 400);
+        assert_eq!(scim.scim_type, Some(crate::error::ScimType::InvalidFilter));
+        assert_eq!(
+            scim.detail,
+            "invalid filter at position 9: expected an operator \
+             (eq, ne, co, sw, ew, gt, ge, lt, le, pr), found `xx`"
+        );
     }
 
     #[test]
@@ -659,28 +933,30 @@ mod tests {
         assert!(path.attr.is("name", Some("familyName")) && path.filter.is_none());
         let path = parse_patch_path(r#"members[value eq "2819c223"]"#).expect("parses");
         assert!(path.filter.is_some() && path.sub.is_none());
-        assert!(parse_patch_path("emails[type eq").is_err());
-        assert!(parse_patch_path("emails extra").is_err());
-        assert!(parse_patch_path("").is_err());
+        assert_eq!(
+            parse_patch_path("").map_err(|e| (e.kind, e.span)),
+            Err((FilterErrorKind::UnexpectedEnd, 0..0))
+        );
     }
 
     #[test]
     fn limits_stop_deep_and_wide_filters() {
+        // The 17th `(` crosses the limit; the error points at what follows it.
         let deep = format!("{}a pr{}", "(".repeat(40), ")".repeat(40));
-        assert!(
-            parse(&deep)
-                .expect_err("too deep")
-                .message
-                .contains("nesting")
-        );
+        let error = parse(&deep).expect_err("too deep");
+        assert_eq!((error.kind, error.span), (FilterErrorKind::TooDeep, 17..18));
+        // The 65th comparison starts at byte 8 × 64; its operator crosses.
         let wide = vec!["a pr"; MAX_TERMS + 1].join(" or ");
-        assert!(
-            parse(&wide)
-                .expect_err("too wide")
-                .message
-                .contains("comparisons")
+        let error = parse(&wide).expect_err("too wide");
+        assert_eq!(
+            (error.kind, error.span),
+            (FilterErrorKind::TooManyTerms, 514..516)
         );
-        assert!(parse(&"a".repeat(MAX_FILTER_LEN + 1)).is_err());
+        let error = parse(&"a".repeat(MAX_FILTER_LEN + 1)).expect_err("too long");
+        assert_eq!(
+            (error.kind, error.span),
+            (FilterErrorKind::TooLong, MAX_FILTER_LEN..MAX_FILTER_LEN + 1)
+        );
     }
 
     #[test]
@@ -761,7 +1037,10 @@ mod properties {
         #[test]
         fn arbitrary_text_never_panics_and_errors_point_inside_it(text in "\\PC{0,200}") {
             if let Err(error) = parse(&text) {
-                prop_assert!(error.position <= text.len().max(MAX_FILTER_LEN));
+                prop_assert!(text.get(error.span.clone()).is_some(), "{:?}", error);
+                if error.kind == FilterErrorKind::UnexpectedEnd {
+                    prop_assert_eq!(error.span, text.len()..text.len());
+                }
             }
         }
 
@@ -776,7 +1055,10 @@ mod properties {
                     prop_assert!(depth(&filter) <= MAX_DEPTH + 1);
                     prop_assert!(terms(&filter) <= MAX_TERMS);
                 }
-                Err(error) => prop_assert!(error.position <= text.len()),
+                Err(error) => {
+                    prop_assert!(text.get(error.span.clone()).is_some(), "{:?}", error);
+                    prop_assert_eq!(error.to_string(), format!("at position {}: {}", error.span.start, error.message));
+                }
             }
         }
     }
