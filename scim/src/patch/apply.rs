@@ -175,18 +175,22 @@ pub(super) fn holder_mut<'d>(
 ) -> &'d mut Map<String, Value> {
     match &resolved.extension {
         None => doc,
-        Some(urn) => {
-            let entry = doc
-                .entry(urn.clone())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !entry.is_object() {
-                *entry = Value::Object(Map::new());
-            }
-            match entry {
-                Value::Object(map) => map,
-                // Made an object just above.
-                _ => unreachable!(),
-            }
+        Some(urn) => as_object(
+            doc.entry(urn.clone())
+                .or_insert_with(|| Value::Object(Map::new())),
+        ),
+    }
+}
+
+/// The object in `slot`, after replacing whatever else `slot` held with an
+/// empty object.
+fn as_object(slot: &mut Value) -> &mut Map<String, Value> {
+    match slot {
+        Value::Object(map) => map,
+        other => {
+            *other = Value::Object(Map::new());
+            // Now an object: this call takes the first arm.
+            as_object(other)
         }
     }
 }

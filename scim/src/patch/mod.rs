@@ -232,6 +232,24 @@ mod tests {
     }
 
     #[test]
+    fn an_extension_that_is_not_an_object_is_replaced_in_place_by_one() {
+        let mut doc = user();
+        doc.insert(ENTERPRISE.into(), json!("not an object"));
+        let path = format!("{ENTERPRISE}:department");
+        let out = patch(
+            &doc,
+            json!([{"op": "replace", "path": path, "value": "R&D"}]),
+        )
+        .expect("applies");
+        assert_eq!(out[ENTERPRISE], json!({"department": "R&D"}));
+        assert_eq!(
+            out.keys().position(|k| k == ENTERPRISE),
+            doc.keys().position(|k| k == ENTERPRISE),
+            "the extension keeps its place"
+        );
+    }
+
+    #[test]
     fn bad_operations_get_the_rfc_error_types() {
         assert_eq!(refused(json!([{"op": "remove"}])), Some(ScimType::NoTarget));
         assert_eq!(
