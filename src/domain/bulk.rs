@@ -52,7 +52,8 @@ pub struct BulkOutcome {
     pub method: BulkMethod,
     pub bulk_id: Option<String>,
     pub location: Option<String>,
-    pub version: Option<String>,
+    /// The version the operation left, for the operation's `version`.
+    pub version: Option<i64>,
     /// The status the single request would have answered.
     pub status: u16,
     pub error: Option<DomainError>,
@@ -313,7 +314,7 @@ impl Domain {
         who: &Principal,
         operation: &BulkOperation,
         created: &HashMap<String, String>,
-    ) -> Result<(u16, Option<String>, Option<String>, Option<String>), DomainError> {
+    ) -> Result<(u16, Option<String>, Option<i64>, Option<String>), DomainError> {
         let mut path = operation.path.clone();
         for (bulk_id, id) in created {
             path = path.replace(&format!("{BULK_ID_PREFIX}{bulk_id}"), id);
@@ -336,7 +337,7 @@ impl Domain {
         let projection = Projection::default();
         let if_match = operation.version.as_deref();
         let done = |status, resource: super::Resource, id: Option<String>| {
-            Ok((status, Some(resource.location), Some(resource.etag), id))
+            Ok((status, Some(resource.location), Some(resource.version), id))
         };
         match (operation.method, kind, id) {
             (BulkMethod::Post, Kind::Users, None) => {

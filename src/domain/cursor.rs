@@ -47,15 +47,37 @@ pub fn fingerprint(parts: &[&str]) -> String {
         .collect()
 }
 
-fn mac(key: &[u8], payload: &[u8]) -> Hmac<Sha256> {
-    // HMAC accepts keys of any length, so this cannot fail.
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+/// The key that signs cursors, keyed once and cloned per cursor.
+#[derive(Clone)]
+pub struct CursorKey(Hmac<Sha256>);
+
+impl CursorKey {
+    /// Keys HMAC-SHA256 with `secret` (HMAC takes keys of any length, so
+    /// only an empty secret is refused).
+    pub fn new(secret: &[u8]) -> Option<Self> {
+        if secret.is_empty() {
+            return None;
+        }
+        <Hmac<Sha256> as Mac>::new_from_slice(secret)
+            .ok()
+            .map(CursorKey)
+    }
+}
+
+impl std::fmt::Debug for CursorKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CursorKey(…)")
+    }
+}
+
+fn mac(key: &CursorKey, payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac = key.0.clone();
     mac.update(payload);
     mac
 }
 
 /// Encodes and signs a position; only URL-unreserved characters.
-pub fn encode(position: &Position, key: &[u8]) -> String {
+pub fn encode(position: &Position, key: &CursorKey) -> String {
     let payload = serde_json::to_vec(position).unwrap_or_default();
     let tag = mac(key, &payload).finalize().into_bytes();
     format!(
@@ -68,7 +90,7 @@ pub fn encode(position: &Position, key: &[u8]) -> String {
 /// Checks a cursor's signature, binding and age.
 pub fn decode(
     cursor: &str,
-    key: &[u8],
+    key: &CursorKey,
     tenant: &str,
     query: &str,
     now: i64,
@@ -103,6 +125,10 @@ pub fn decode(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(secret: &str) -> CursorKey {
+        CursorKey::new(secret.as_bytes()).expect("a key")
+    }
     use serde_json::json;
 
     fn position() -> Position {
@@ -120,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_and_uses_only_unreserved_characters() {
-        let cursor = encode(&position(), b"secret");
+        let cursor = encode(&position(), &key("secret"));
         assert!(
             cursor
                 .chars()
@@ -128,42 +154,42 @@ mod tests {
         );
         let query = position().query;
         assert_eq!(
-            decode(&cursor, b"secret", "t1", &query, 2_000).expect("valid"),
+            decode(&cursor, &key("secret"), "t1", &query, 2_000).expect("valid"),
             position()
         );
     }
 
     #[test]
     fn tampered_foreign_and_expired_cursors_are_refused() {
-        let cursor = encode(&position(), b"secret");
+        let cursor = encode(&position(), &key("secret"));
         let query = position().query;
         let kind = |r: Result<Position, ScimError>| r.expect_err("refused").scim_type;
         let mut tampered = cursor.clone().into_bytes();
         tampered[3] ^= 1;
         let tampered = String::from_utf8(tampered).expect("ascii");
         assert_eq!(
-            kind(decode(&tampered, b"secret", "t1", &query, 2_000)),
+            kind(decode(&tampered, &key("secret"), "t1", &query, 2_000)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(&cursor, b"other", "t1", &query, 2_000)),
+            kind(decode(&cursor, &key("other"), "t1", &query, 2_000)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(&cursor, b"secret", "t2", &query, 2_000)),
+            kind(decode(&cursor, &key("secret"), "t2", &query, 2_000)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode(&cursor, b"secret", "t1", "other", 2_000)),
+            kind(decode(&cursor, &key("secret"), "t1", "other", 2_000)),
             Some(ScimType::InvalidCursor)
         );
         assert_eq!(
-            kind(decode("garbage", b"secret", "t1", &query, 2_000)),
+            kind(decode("garbage", &key("secret"), "t1", &query, 2_000)),
             Some(ScimType::InvalidCursor)
         );
         let late = 1_000 + CURSOR_TIMEOUT_SECONDS * 1000 + 1;
         assert_eq!(
-            kind(decode(&cursor, b"secret", "t1", &query, late)),
+            kind(decode(&cursor, &key("secret"), "t1", &query, late)),
             Some(ScimType::ExpiredCursor)
         );
     }

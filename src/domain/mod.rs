@@ -26,7 +26,7 @@ mod users;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::store::{Store, TenantSettings, Tx};
+use crate::store::{Store, StoreError, TenantSettings, Tx};
 use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
@@ -43,7 +43,7 @@ pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use error::DomainError;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Reason, Refusal};
 pub use query::SCAN_LIMIT;
-pub use render::{Resource, etag_matches};
+pub use render::{Resource, etag, etag_matches};
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, TokenSummary};
 
@@ -80,7 +80,7 @@ pub struct Domain {
     /// Absolute SCIM base URL, e.g. `https://scim.example.com/scim/v2`.
     scim_base: Arc<str>,
     /// Signs pagination cursors; shared by every process on the database.
-    cursor_key: Arc<[u8]>,
+    cursor_key: cursor::CursorKey,
     /// Most candidates a filter may read when indexes cannot answer it.
     scan_limit: u64,
 }
@@ -95,13 +95,15 @@ impl Domain {
         scim_base: &str,
     ) -> Result<Self, DomainError> {
         let fresh = tokens::mint()?.secret;
-        let cursor_key = store.shared_secret("cursor-key", &fresh).await?;
+        let secret = store.shared_secret("cursor-key", &fresh).await?;
+        let cursor_key = cursor::CursorKey::new(secret.as_bytes())
+            .ok_or_else(|| DomainError::Storage(StoreError::Corrupt("cursor-key".into())))?;
         Ok(Domain {
             store,
             schemas,
             clock,
             scim_base: scim_base.trim_end_matches('/').into(),
-            cursor_key: cursor_key.into_bytes().into(),
+            cursor_key,
             scan_limit: SCAN_LIMIT,
         })
     }

@@ -12,20 +12,16 @@ use scim::schema::ResourceSchema;
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub body: Value,
-    /// `W/"<version>"`, equal to `meta.version`.
-    pub etag: String,
+    /// The stored version, behind `meta.version` and the `ETag`.
+    pub version: i64,
     /// Absolute URL of the resource, equal to `meta.location`.
     pub location: String,
 }
 
 impl Resource {
-    /// The version behind the ETag.
-    pub fn version(&self) -> Option<i64> {
-        self.etag
-            .strip_prefix("W/\"")?
-            .strip_suffix('"')?
-            .parse()
-            .ok()
+    /// The weak entity tag, `W/"<version>"`, equal to `meta.version`.
+    pub fn etag(&self) -> String {
+        etag(self.version)
     }
 }
 
@@ -89,7 +85,7 @@ impl Domain {
         );
         Resource {
             body,
-            etag,
+            version: record.version,
             location,
         }
     }

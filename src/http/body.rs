@@ -62,7 +62,7 @@ pub fn scim_json(status: StatusCode, body: &Value) -> Response {
 pub fn resource_response(status: StatusCode, resource: &Resource) -> Response {
     let mut response = scim_json(status, &resource.body);
     let headers = response.headers_mut();
-    if let Ok(etag) = HeaderValue::from_str(&resource.etag) {
+    if let Ok(etag) = HeaderValue::from_str(&resource.etag()) {
         headers.insert(header::ETAG, etag);
     }
     if status == StatusCode::CREATED

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 use super::AppState;
 use super::body::{ScimBody, scim_json};
 use super::error::{ApiError, scim_error_body, scim_error_of};
-use crate::domain::Principal;
+use crate::domain::{Principal, etag};
 
 /// URN of the BulkResponse message.
 const BULK_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -31,7 +31,7 @@ pub async fn bulk(
                 out.insert("bulkId".into(), json!(bulk_id));
             }
             if let Some(version) = outcome.version {
-                out.insert("version".into(), json!(version));
+                out.insert("version".into(), json!(etag(version)));
             }
             if let Some(location) = outcome.location {
                 out.insert("location".into(), json!(location));

@@ -165,4 +165,44 @@ mod tests {
         let body = body_of(response).await;
         assert!(!body.to_string().contains("secret-detail"));
     }
+
+    #[tokio::test]
+    async fn a_refusal_is_409_mutability_with_its_extension_object() {
+        use crate::domain::{Blocker, BlockerKind, Reason, Refusal};
+        let refusal = Refusal {
+            reason: Reason::OwnsAssets,
+            blockers: vec![Blocker {
+                kind: BlockerKind::Number,
+                id: "a1".into(),
+                name: "+1".into(),
+            }],
+            detail: "owns number +1".into(),
+            user_id: "u1".into(),
+        };
+        let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = body_of(response).await;
+        assert_eq!(body["scimType"], "mutability");
+        assert_eq!(body["schemas"], json!([ERROR_SCHEMA, DEPROVISION_BLOCKED]));
+        assert_eq!(
+            body[DEPROVISION_BLOCKED],
+            json!({"reason": "owns_assets", "blockers": [{"kind": "number", "id": "a1", "name": "+1"}]})
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_tenant_is_a_plain_409() {
+        use crate::domain::{Reason, Refusal};
+        let refusal = Refusal {
+            reason: Reason::SeatLimit,
+            blockers: Vec::new(),
+            detail: "all 1 seats are taken".into(),
+            user_id: "u1".into(),
+        };
+        let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body = body_of(response).await;
+        assert!(body.get("scimType").is_none());
+        assert_eq!(body["schemas"], json!([ERROR_SCHEMA]));
+    }
 }

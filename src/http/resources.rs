@@ -123,10 +123,10 @@ pub async fn get(
     };
     // RFC 7644 §3.14: If-None-Match with the current version → 304.
     if let Some(list) = header(&headers, header::IF_NONE_MATCH)
-        && found.version().is_some_and(|v| etag_matches(list, v))
+        && etag_matches(list, found.version)
     {
         let mut response = StatusCode::NOT_MODIFIED.into_response();
-        if let Ok(etag) = HeaderValue::from_str(&found.etag) {
+        if let Ok(etag) = HeaderValue::from_str(&found.etag()) {
             response.headers_mut().insert(header::ETAG, etag);
         }
         return Ok(response);

@@ -197,21 +197,11 @@ impl Tx {
         row: &GroupRow<'_>,
         expected_version: i64,
     ) -> Result<bool, StoreError> {
-        let mut model = active_model(tenant_id, row)?;
-        model.created_at = sea_orm::ActiveValue::NotSet;
-        // Never SET the keys, even to the same values: SQLite then checks
-        // every row whose foreign key refers to this one (for a group,
-        // every member row: 50,000 index entries read per PATCH).
-        model.id = sea_orm::ActiveValue::NotSet;
-        model.tenant_id = sea_orm::ActiveValue::NotSet;
-        let result = group::Entity::update_many()
-            .set(model)
-            .filter(group::Column::Id.eq(row.id))
-            .filter(group::Column::TenantId.eq(tenant_id))
-            .filter(group::Column::Version.eq(expected_version))
-            .exec(self.conn())
-            .await?;
-        if result.rows_affected != 1 {
+        let model = active_model(tenant_id, row)?;
+        if !self
+            .update_versioned(tenant_id, row.id, expected_version, model)
+            .await?
+        {
             return Ok(false);
         }
         if let Some(members) = row.members {

@@ -18,6 +18,7 @@ mod states;
 mod tenants;
 mod tokens;
 mod users;
+mod versioned;
 
 use std::time::Duration;
 

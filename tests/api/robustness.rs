@@ -170,3 +170,70 @@ async fn servers_starting_together_on_one_empty_database_all_come_up_and_bootstr
     .unwrap();
     assert_eq!(tokens.len(), 2);
 }
+
+/// Rewrites one column of one row behind the server's back, as a bad
+/// migration or a hand edit would.
+async fn corrupt(app: &TestApp, sql: &str) {
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(&app.db.url).await.expect("connect");
+    db.execute_unprepared(sql).await.expect("corrupt");
+    db.close().await.ok();
+}
+
+#[tokio::test]
+async fn a_stored_state_no_enum_names_is_a_500_with_a_correlation_id_never_a_400() {
+    let app = spawn_app().await;
+    let user = app.create_user("corrupt@example.com").await;
+    let id = user["id"].as_str().unwrap();
+    corrupt(
+        &app,
+        &format!("UPDATE users SET access = 'bogus' WHERE id = '{id}'"),
+    )
+    .await;
+
+    // The IdP's deactivation must not read as its own mistake.
+    let response = app
+        .scim(Method::PATCH, &format!("/Users/{id}"))
+        .json(&json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}]
+        }))
+        .send()
+        .await
+        .unwrap();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let error = assert_scim_error(response, 500, None).await;
+    assert!(
+        error["detail"].as_str().unwrap().contains(&request_id),
+        "{error}"
+    );
+
+    // The admin API says the same in its own shape.
+    let (status, body) = status_and_json(
+        app.admin_as(&app.admin_token, Method::GET, &format!("/users/{id}"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"], "internal");
+
+    // A corrupt policy fails the same way: no silent default.
+    corrupt(
+        &app,
+        "UPDATE tenants SET deprovision_policy = 'reassign_to_nobody'",
+    )
+    .await;
+    let (status, body) = status_and_json(
+        app.admin_as(&app.admin_token, Method::GET, "/settings")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, 500, "{body}");
+}
