@@ -10,7 +10,9 @@ use super::audit::UserRef;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::{Action, AssetKind, AssetRecord, CallRecord, Outcome, TargetType, Tx};
+use crate::store::{
+    Action, AssetKind, AssetRecord, CallRecord, Direction, Outcome, TargetType, Tx,
+};
 
 /// Most call records one read returns.
 pub const MAX_CALL_RECORDS: u64 = 1000;
@@ -61,7 +63,7 @@ pub struct CallRecordView {
     pub id: String,
     pub user: UserRef,
     pub number: String,
-    pub direction: String,
+    pub direction: Direction,
     pub started_at: String,
     pub duration_seconds: i64,
 }
@@ -259,11 +261,9 @@ impl Domain {
         new: NewCallRecord,
     ) -> Result<CallRecordView, DomainError> {
         check_name("number", &new.number)?;
-        if !matches!(new.direction.as_str(), "inbound" | "outbound") {
-            return Err(DomainError::invalid(
-                "direction must be inbound or outbound",
-            ));
-        }
+        let direction = Direction::from_text(&new.direction).ok_or_else(|| {
+            DomainError::invalid(format!("direction must be {}", Direction::choices()))
+        })?;
         let started_at = DateTime::parse_from_rfc3339(&new.started_at)
             .map_err(|_| {
                 DomainError::invalid(
@@ -287,7 +287,7 @@ impl Domain {
             user_name: user.user_name,
             display_name: user.display_name,
             number: new.number,
-            direction: new.direction,
+            direction,
             started_at,
             duration_seconds: new.duration_seconds,
         };

@@ -60,10 +60,23 @@ impl<'a> UserFacts<'a> {
     }
 }
 
-/// A user document's `active`: true when absent (RFC 7643 §4.1.1 leaves
-/// the default to the service; a user is active unless the IdP says not).
+/// The `active` of a user whose document does not say: RFC 7643 §4.1.1
+/// leaves the default to the service, and a user is active unless the IdP
+/// says not.
+const ACTIVE_BY_DEFAULT: bool = true;
+
+/// A user document's `active`, or the default when absent.
 pub(crate) fn is_active(doc: &Document) -> bool {
-    doc.get("active").and_then(Value::as_bool).unwrap_or(true)
+    doc.get("active")
+        .and_then(Value::as_bool)
+        .unwrap_or(ACTIVE_BY_DEFAULT)
+}
+
+/// Writes the default `active` into a new user's document when the IdP
+/// sent none, so responses say it.
+pub(crate) fn default_active(doc: &mut Document) {
+    doc.entry("active")
+        .or_insert(Value::Bool(ACTIVE_BY_DEFAULT));
 }
 
 /// Whether a user document holds the admin role.

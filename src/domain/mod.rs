@@ -31,7 +31,7 @@ use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
 pub use crate::store::{
-    Access, Action, AssetKind, BlockerKind, Outcome, Policy, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, Direction, Outcome, Policy, Scope, TargetType,
 };
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};

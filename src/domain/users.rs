@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::audit::changed_attributes;
-use super::facts::{UserFacts, is_active};
+use super::facts::{UserFacts, default_active, is_active};
 use super::guard::{Subject, Transition, UserChange, Verdict};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
@@ -97,8 +97,7 @@ impl Domain {
         let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
-        // A user is active unless the IdP says otherwise, and says so in responses.
-        doc.entry("active").or_insert(Value::Bool(true));
+        default_active(&mut doc);
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let facts = UserFacts::of(&doc);
@@ -383,7 +382,7 @@ impl Domain {
         for body in bodies {
             let mut doc = normalize(&self.schemas.user, body)?;
             require_user_name(&doc)?;
-            doc.entry("active").or_insert(Value::Bool(true));
+            default_active(&mut doc);
             docs.push(doc);
         }
         let ids: Vec<String> = docs

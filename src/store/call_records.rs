@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{call_record, user};
-use super::{Store, StoreError, Tx};
+use super::{Direction, Store, StoreError, Tx};
 
 /// A call record with the user's names as they were when it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +15,7 @@ pub struct CallRecord {
     pub user_name: String,
     pub display_name: Option<String>,
     pub number: String,
-    /// `"inbound"` or `"outbound"`.
-    pub direction: String,
+    pub direction: Direction,
     pub started_at: i64,
     pub duration_seconds: i64,
 }
@@ -94,7 +93,7 @@ impl Tx {
             user_name: Set(record.user_name.clone()),
             display_name: Set(record.display_name.clone()),
             number: Set(record.number.clone()),
-            direction: Set(record.direction.clone()),
+            direction: Set(record.direction),
             started_at: Set(record.started_at),
             duration_seconds: Set(record.duration_seconds),
         })

@@ -37,7 +37,9 @@ pub use call_records::CallRecord;
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
-pub use states::{Access, Action, AssetKind, BlockerKind, Outcome, Policy, Scope, TargetType};
+pub use states::{
+    Access, Action, AssetKind, BlockerKind, Direction, Outcome, Policy, Scope, TargetType,
+};
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
 pub use users::{LockedUser, Membership, UserRow, UserState};

@@ -204,6 +204,16 @@ stored_state! {
     }
 }
 
+stored_state! {
+    /// Which way a call went (`call_records.direction`).
+    pub enum Direction {
+        /// A call the user received.
+        Inbound = "inbound",
+        /// A call the user made.
+        Outbound = "outbound",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

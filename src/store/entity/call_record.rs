@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::store::states::Direction;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "call_records")]
 pub struct Model {
@@ -10,7 +12,7 @@ pub struct Model {
     pub user_name: String,
     pub display_name: Option<String>,
     pub number: String,
-    pub direction: String,
+    pub direction: Direction,
     pub started_at: i64,
     pub duration_seconds: i64,
 }
