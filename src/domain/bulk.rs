@@ -252,7 +252,7 @@ impl Domain {
             let operation = &request.operations[index];
             let outcome = match acyclic {
                 false => Err(conflict(format!(
-                    "operation {index} is part of a circular bulkId reference))); split the request"
+                    "operation {index} is part of a circular bulkId reference; split the request"
                 ))),
                 true => {
                     let missing = references(operation)

@@ -134,6 +134,14 @@ async fn circular_and_dangling_bulk_ids_fail_only_their_operations() {
     assert_eq!(by_bulk_id("b"), "409");
     assert_eq!(by_bulk_id("c"), "400");
     assert_eq!(by_bulk_id("d"), "201");
+    // Regression: a refactor once garbled this sentence.
+    let detail = response["Operations"][0]["response"]["detail"]
+        .as_str()
+        .unwrap();
+    assert!(
+        detail.ends_with(" is part of a circular bulkId reference; split the request"),
+        "{detail}"
+    );
 }
 
 #[tokio::test]

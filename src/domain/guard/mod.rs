@@ -55,6 +55,11 @@ impl Domain {
         if let Some(before) = transition.before.as_ref() {
             if transition.removes_active_admin() {
                 facts.other_active_admins = tx.count_active_admins(tenant_id, before.id).await?;
+                if facts.other_active_admins == 0 {
+                    // The last-admin rule refuses before any other rule
+                    // reads a fact: read nothing more.
+                    return Ok(facts);
+                }
             }
             if transition.deprovisions() {
                 facts.owned = tx.owned(tenant_id, before.id).await?;
