@@ -5,13 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::facts::UserFacts;
-use super::guard::{Blocker, Reason, Subject, Transition, Verdict};
+use super::guard::{Blocker, Subject, Transition, Verdict};
+use super::pending::Unblocked;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
 use crate::store::{
-    Access, Action, BlockerKind, LockedUser, Outcome, Policy, TargetType, TenantSettings, Tx,
-    UserState,
+    Access, Action, BlockerKind, LockedUser, Outcome, Policy, Reason, TargetType, TenantSettings,
+    Tx, UserState,
 };
 
 /// Most users one page of `GET /users` returns.
@@ -261,12 +262,12 @@ impl Domain {
         who: &Principal,
         id: &str,
         to_user_id: &str,
-    ) -> Result<usize, DomainError> {
+    ) -> Result<(usize, Option<String>), DomainError> {
         let tenant_id = &who.tenant_id;
         if id == to_user_id {
             return Err(DomainError::invalid("to_user_id must be another user"));
         }
-        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let from = tx
             .user_state(tenant_id, id)
             .await?
@@ -278,8 +279,11 @@ impl Domain {
             self.move_owned(&tx, who, from, &to, &owned, "by the admin API")
                 .await?;
         }
+        let completed = self
+            .complete_unblocked(&tx, who, &settings, Unblocked::OwnerOf(id))
+            .await?;
         tx.commit().await?;
-        Ok(owned.len())
+        Ok((owned.len(), completed))
     }
 
     /// The user `id`, which is to receive assets: it must exist and be

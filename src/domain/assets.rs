@@ -7,6 +7,7 @@ use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 
 use super::audit::UserRef;
+use super::pending::Unblocked;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
@@ -137,14 +138,15 @@ impl Domain {
         asset.map(AssetView::from).ok_or_else(|| no_asset(id))
     }
 
-    /// Renames an asset or gives it to another active user.
+    /// Renames an asset or gives it to another active user; returns it and
+    /// the pending deprovisioning of its old owner that this completed.
     pub async fn update_asset(
         &self,
         who: &Principal,
         id: &str,
         name: Option<&str>,
         owner_id: Option<&str>,
-    ) -> Result<AssetView, DomainError> {
+    ) -> Result<(AssetView, Option<String>), DomainError> {
         if name.is_none() && owner_id.is_none() {
             return Err(DomainError::invalid(
                 "send a new owner_id, a new name or both",
@@ -153,12 +155,13 @@ impl Domain {
         if let Some(name) = name {
             check_name("name", name)?;
         }
-        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(&who.tenant_id).await?;
         let mut asset = tx
             .asset(&who.tenant_id, id)
             .await?
             .ok_or_else(|| no_asset(id))?;
         let mut attributes = Vec::new();
+        let old_owner = asset.owner_id.clone();
         if let Some(owner_id) = owner_id.filter(|o| *o != asset.owner_id) {
             self.heir(&tx, &who.tenant_id, owner_id).await?;
             asset.owner_id = owner_id.to_owned();
@@ -173,14 +176,25 @@ impl Domain {
             tx.update_asset(&who.tenant_id, &asset).await?;
             self.audit_asset(&tx, who, Action::AssetUpdate, &asset, attributes)
                 .await?;
-            tx.commit().await?;
         }
-        Ok(asset.into())
+        let completed = if asset.owner_id == old_owner {
+            None
+        } else {
+            self.complete_unblocked(&tx, who, &settings, Unblocked::OwnerOf(&old_owner))
+                .await?
+        };
+        tx.commit().await?;
+        Ok((asset.into(), completed))
     }
 
-    /// Deletes an asset.
-    pub async fn delete_asset(&self, who: &Principal, id: &str) -> Result<(), DomainError> {
-        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+    /// Deletes an asset; returns the pending deprovisioning of its owner
+    /// that this completed.
+    pub async fn delete_asset(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<Option<String>, DomainError> {
+        let (tx, settings) = self.begin_tenant_write(&who.tenant_id).await?;
         let asset = tx
             .asset(&who.tenant_id, id)
             .await?
@@ -188,8 +202,11 @@ impl Domain {
         tx.delete_asset(&who.tenant_id, id).await?;
         self.audit_asset(&tx, who, Action::AssetDelete, &asset, Vec::new())
             .await?;
+        let completed = self
+            .complete_unblocked(&tx, who, &settings, Unblocked::OwnerOf(&asset.owner_id))
+            .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(completed)
     }
 
     async fn audit_asset(
@@ -218,11 +235,12 @@ impl Domain {
         who: &Principal,
         group_id: &str,
         owner_id: Option<&str>,
-    ) -> Result<(), DomainError> {
-        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+    ) -> Result<Option<String>, DomainError> {
+        let (tx, settings) = self.begin_tenant_write(&who.tenant_id).await?;
         if let Some(owner_id) = owner_id {
             self.heir(&tx, &who.tenant_id, owner_id).await?;
         }
+        let old_owner = tx.group_owner(&who.tenant_id, group_id).await?.flatten();
         if !tx
             .set_group_owner(&who.tenant_id, group_id, owner_id)
             .await?
@@ -238,8 +256,15 @@ impl Domain {
             vec!["owner_id".into()],
         );
         tx.insert_audit(&who.tenant_id, &[event]).await?;
+        let completed = match old_owner.as_deref().filter(|old| Some(*old) != owner_id) {
+            Some(old) => {
+                self.complete_unblocked(&tx, who, &settings, Unblocked::OwnerOf(old))
+                    .await?
+            }
+            None => None,
+        };
         tx.commit().await?;
-        Ok(())
+        Ok(completed)
     }
 
     /// The owner of group `group_id`, if any.

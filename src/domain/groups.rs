@@ -8,6 +8,7 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use super::audit::changed_attributes;
+use super::pending::Unblocked;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
@@ -364,14 +365,20 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
-        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         let current = tx
             .group_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, current.version)?;
+        let owner = tx.group_owner(tenant_id, id).await?.flatten();
         if !tx.delete_group(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
+        }
+        if let Some(owner) = &owner {
+            // The group may have been its owner's last blocker.
+            self.complete_unblocked(&tx, who, &settings, Unblocked::OwnerOf(owner))
+                .await?;
         }
         let name = current
             .document

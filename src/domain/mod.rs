@@ -15,6 +15,7 @@ mod error;
 mod facts;
 mod groups;
 mod guard;
+mod pending;
 mod query;
 mod render;
 mod scan;
@@ -29,10 +30,11 @@ use crate::clock::SharedClock;
 use crate::store::{Store, StoreError, TenantSettings, Tx};
 use scim::{Schemas, ScimError};
 
-pub use crate::store::Kind;
 pub use crate::store::{
-    Access, Action, AssetKind, BlockerKind, Direction, Outcome, Policy, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, Direction, Outcome, PendingState, Policy, Reason,
+    Requested, Scope, TargetType,
 };
+pub use crate::store::{Kind, PendingFilter};
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
 pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, SettingsUpdate, UserView};
@@ -41,7 +43,8 @@ pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use error::DomainError;
-pub use guard::{Blocker, DEPROVISION_BLOCKED, Reason, Refusal};
+pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
+pub use pending::{DeprovisioningView, IdpSignal, MAX_DEPROVISIONINGS_PAGE, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
 pub use tenants::CreatedTenant;

@@ -5,14 +5,25 @@ use serde_json::Value;
 use super::audit::changed_attributes;
 use super::facts::{UserFacts, default_active, is_active};
 use super::guard::{Subject, Transition, UserChange, Verdict};
+use super::pending::Unblocked;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::store::{Access, Action, Kind, LockedUser, Outcome, ResourceRecord, Tx, UserRow};
 use scim::ScimError;
-use scim::patch::{self, Operation};
+use scim::patch::{self, OpKind, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
+
+/// What a user write does to the user's pending deprovisioning.
+#[derive(Debug, Clone, Copy)]
+enum PendingEffect {
+    None,
+    /// An explicit reactivation: cancel it.
+    Cancel,
+    /// A PUT still saying `active: true`: note it for the admin.
+    Signal,
+}
 
 /// How a write changes a user.
 enum Change<'a> {
@@ -43,7 +54,7 @@ fn user_action(transition: &Transition<'_>) -> Action {
 }
 
 /// The columns derived from a user's facts.
-fn user_row<'a>(
+pub(super) fn user_row<'a>(
     id: &'a str,
     doc: &'a Document,
     facts: &UserFacts<'a>,
@@ -77,6 +88,19 @@ fn check_row(row: &UserRow<'_>) -> Result<(), ScimError> {
         super::check_indexed("emails.type", *kind)?;
     }
     Ok(())
+}
+
+/// Whether PATCH operations set `active` explicitly: a path `active`, or a
+/// path-less value object holding `active` (which the engine turns into a
+/// path `active`).
+fn sets_active(operations: &[Operation]) -> bool {
+    operations.iter().any(|op| {
+        matches!(op.op, OpKind::Add | OpKind::Replace)
+            && op.path.filter.is_none()
+            && op.path.sub.is_none()
+            && op.path.attr.sub.is_none()
+            && op.path.attr.name.eq_ignore_ascii_case("active")
+    })
 }
 
 fn require_user_name(doc: &Document) -> Result<(), ScimError> {
@@ -114,6 +138,7 @@ impl Domain {
             user_name: facts.user_name,
             attributes: &changed_attributes(None, Some(&doc)),
         };
+        let grants_admin = transition.grants_active_admin();
         let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         match self.guard(&tx, tenant_id, &settings, transition).await? {
             Verdict::Allowed { reassign } => {
@@ -124,6 +149,10 @@ impl Domain {
             }
         }
         tx.insert_user(tenant_id, &row).await?;
+        if grants_admin {
+            self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
+                .await?;
+        }
         self.commit_user_change(tx, who, &change).await?;
         let record = ResourceRecord {
             id,
@@ -237,7 +266,17 @@ impl Domain {
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
         let old_access = access;
-        let lifts_suspension = matches!(change, Change::SetActive(true));
+        let old_facts = UserFacts::of(&old.document);
+        // DESIGN §4: an explicit `active: true` from the admin API or in a
+        // PATCH is a reactivation (it cancels a pending deprovisioning and
+        // lifts the suspension); a PUT, which Okta sends for every profile
+        // update, only tells the admin what the IdP said.
+        let explicit_reactivation = match &change {
+            Change::SetActive(active) => *active,
+            Change::Patch(operations) => sets_active(operations),
+            Change::Replace(_) => false,
+        };
+        let is_put = matches!(change, Change::Replace(_));
         let doc = match change {
             Change::Replace(mut doc) => {
                 carry_immutable(&self.schemas.user, &old.document, &mut doc)?;
@@ -257,15 +296,26 @@ impl Domain {
             }
         };
         require_user_name(&doc)?;
-        let old_facts = UserFacts::of(&old.document);
         let facts = UserFacts::of(&doc);
-        let new_access = if lifts_suspension {
+        let reactivates = explicit_reactivation && facts.active;
+        let new_access = if reactivates {
             Access::Active
         } else {
             Access::after(Some((old_facts.active, old_access)), facts.active)
         };
+        // Only a suspended user or an admin (refused as the last one) can
+        // have a pending request: other writes skip the look-up.
+        let may_be_pending = old_access == Access::Suspended || old_facts.admin;
+        let pending = match (reactivates, is_put && facts.active, may_be_pending) {
+            (_, _, false) | (false, false, true) => PendingEffect::None,
+            (true, _, true) => PendingEffect::Cancel,
+            (false, true, true) => PendingEffect::Signal,
+        };
         if doc == old.document && new_access == old_access {
             // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
+            if self.apply_pending_effect(&tx, who, id, pending).await? {
+                tx.commit().await?;
+            }
             return Ok(old);
         }
         let (version, now) = if doc == old.document {
@@ -280,6 +330,7 @@ impl Domain {
             before: Some(Subject::of(id, &old_facts, old_access)),
             after: Some(Subject::of(id, &facts, new_access)),
         };
+        let grants_admin = transition.grants_active_admin();
         let change = UserChange {
             action: user_action(&transition),
             user_id: id,
@@ -294,6 +345,7 @@ impl Domain {
                 return Err(self.record_refusal(tx, who, &change, refusal).await);
             }
         }
+        self.apply_pending_effect(&tx, who, id, pending).await?;
         // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
         let emails_changed = doc.get("emails") != old.document.get("emails");
         if !tx
@@ -305,6 +357,10 @@ impl Domain {
         if old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
+        if grants_admin {
+            self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
+                .await?;
+        }
         self.commit_user_change(tx, who, &change).await?;
         Ok(ResourceRecord {
             id: id.to_owned(),
@@ -313,6 +369,25 @@ impl Domain {
             created_at: old.created_at,
             updated_at: now,
         })
+    }
+
+    /// Cancels the user's pending deprovisioning or notes the IdP's signal
+    /// on it; true when a request was found.
+    async fn apply_pending_effect(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        id: &str,
+        effect: PendingEffect,
+    ) -> Result<bool, DomainError> {
+        match effect {
+            PendingEffect::None => Ok(false),
+            PendingEffect::Cancel => Ok(self.cancel_pending_of(tx, who, id).await?.is_some()),
+            PendingEffect::Signal => {
+                self.note_idp_signal(tx, who, id, "a PUT with active: true")
+                    .await
+            }
+        }
     }
 
     /// DELETE /Users/{id} (RFC 7644 §3.6) and the admin API's delete: the

@@ -21,7 +21,7 @@ use crate::domain::{DomainError, NewCallRecord, Principal, Reason, Scope, Settin
 /// Base path of the admin API.
 pub const ADMIN_BASE_PATH: &str = "/api/v1";
 /// Default page size of lists.
-const DEFAULT_LIMIT: u64 = 100;
+pub(super) const DEFAULT_LIMIT: u64 = 100;
 
 /// An error leaving an admin handler.
 #[derive(Debug)]
@@ -84,6 +84,7 @@ impl IntoResponse for AdminError {
                     "detail": refusal.detail,
                     "reason": refusal.reason,
                     "blockers": refusal.blockers,
+                    "pending_id": refusal.pending_id,
                 });
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }
@@ -188,7 +189,7 @@ fn query_rejection(rejection: &QueryRejection) -> Response {
     )
 }
 
-type Result<T> = std::result::Result<T, AdminError>;
+pub(super) type Result<T> = std::result::Result<T, AdminError>;
 type Extracted<T> = std::result::Result<T, Response>;
 
 /// The admin routes, relative to [`ADMIN_BASE_PATH`].
@@ -212,6 +213,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings).put(update_settings))
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .merge(super::admin_deprovisionings::routes())
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }
@@ -307,8 +309,8 @@ async fn reassign(
     AdminId(id): AdminId,
     AdminJson(body): AdminJson<Reassign>,
 ) -> Result<Json<Value>> {
-    let moved = state.domain.reassign(&who, &id, &body.to_user_id).await?;
-    Ok(Json(json!({ "moved": moved })))
+    let (moved, completed) = state.domain.reassign(&who, &id, &body.to_user_id).await?;
+    Ok(Json(json!({ "moved": moved, "completed": completed })))
 }
 
 #[derive(Deserialize)]
@@ -370,20 +372,22 @@ async fn update_asset(
     AdminId(id): AdminId,
     AdminJson(body): AdminJson<AssetChange>,
 ) -> Result<Json<Value>> {
-    let asset = state
+    let (asset, completed) = state
         .domain
         .update_asset(&who, &id, body.name.as_deref(), body.owner_id.as_deref())
         .await?;
-    Ok(Json(json!(asset)))
+    let mut answer = json!(asset);
+    answer["completed"] = json!(completed);
+    Ok(Json(answer))
 }
 
 async fn delete_asset(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
     AdminId(id): AdminId,
-) -> Result<StatusCode> {
-    state.domain.delete_asset(&who, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+) -> Result<Json<Value>> {
+    let completed = state.domain.delete_asset(&who, &id).await?;
+    Ok(Json(json!({ "completed": completed })))
 }
 
 async fn group_owner(
@@ -407,11 +411,13 @@ async fn set_group_owner(
     AdminId(id): AdminId,
     AdminJson(body): AdminJson<GroupOwner>,
 ) -> Result<Json<Value>> {
-    state
+    let completed = state
         .domain
         .set_group_owner(&who, &id, body.owner_id.as_deref())
         .await?;
-    Ok(Json(json!({ "group_id": id, "owner_id": body.owner_id })))
+    Ok(Json(
+        json!({ "group_id": id, "owner_id": body.owner_id, "completed": completed }),
+    ))
 }
 
 #[derive(Deserialize)]

@@ -59,7 +59,11 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
         // user's state forbids the change) with the extension object; a
         // full tenant is a plain 409.
         DomainError::Refused(refusal) if refusal.is_deprovisioning() => {
-            let extension = json!({"reason": refusal.reason, "blockers": refusal.blockers});
+            let extension = json!({
+                "reason": refusal.reason,
+                "blockers": refusal.blockers,
+                "pending_id": refusal.pending_id,
+            });
             ScimError::conflicting_state(refusal.detail)
                 .with_extension(DEPROVISION_BLOCKED, extension)
         }
@@ -178,6 +182,7 @@ mod tests {
             }],
             detail: "owns number +1".into(),
             user_id: "u1".into(),
+            pending_id: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
@@ -186,7 +191,7 @@ mod tests {
         assert_eq!(body["schemas"], json!([ERROR_SCHEMA, DEPROVISION_BLOCKED]));
         assert_eq!(
             body[DEPROVISION_BLOCKED],
-            json!({"reason": "owns_assets", "blockers": [{"kind": "number", "id": "a1", "name": "+1"}]})
+            json!({"reason": "owns_assets", "blockers": [{"kind": "number", "id": "a1", "name": "+1"}], "pending_id": null})
         );
     }
 
@@ -198,6 +203,7 @@ mod tests {
             blockers: Vec::new(),
             detail: "all 1 seats are taken".into(),
             user_id: "u1".into(),
+            pending_id: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);

@@ -138,6 +138,21 @@ impl Store {
 }
 
 impl Tx {
+    /// The owner of group `id` as this transaction sees it: `None` when
+    /// there is no such group, `Some(None)` when it has no owner.
+    pub async fn group_owner(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let found = by_key(
+            group::Entity::find_by_id(id.to_owned()).filter(group::Column::TenantId.eq(tenant_id)),
+            self.conn(),
+        )
+        .await?;
+        Ok(found.map(|g| g.owner_id))
+    }
+
     /// Everything `owner_id` owns: numbers, workflows, then groups, each
     /// by name.
     pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {

@@ -8,6 +8,7 @@
 mod assets;
 mod audit;
 mod call_records;
+mod deprovisionings;
 mod entity;
 mod groups;
 mod plan;
@@ -34,11 +35,13 @@ use scim::resource::Document;
 pub use assets::{AssetRecord, Owned};
 pub use audit::AuditRecord;
 pub use call_records::CallRecord;
+pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use states::{
-    Access, Action, AssetKind, BlockerKind, Direction, Outcome, Policy, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, Direction, Outcome, PendingState, Policy, Reason,
+    Requested, Scope, TargetType,
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;

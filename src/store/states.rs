@@ -185,6 +185,10 @@ stored_state! {
         TokenRevoke = "token.revoke",
         /// The tenant's settings changed.
         SettingsUpdate = "settings.update",
+        /// A pending deprovisioning finished: its blockers were gone.
+        DeprovisioningComplete = "deprovisioning.complete",
+        /// A pending deprovisioning was cancelled (reactivation or admin).
+        DeprovisioningCancel = "deprovisioning.cancel",
     }
 }
 
@@ -211,6 +215,41 @@ stored_state! {
         Inbound = "inbound",
         /// A call the user made.
         Outbound = "outbound",
+    }
+}
+
+stored_state! {
+    /// Why the guard refused a change (`deprovisionings.reason`).
+    pub enum Reason {
+        /// The user owns assets and the policy cannot move them.
+        OwnsAssets = "owns_assets",
+        /// The tenant would be left without an active admin.
+        LastAdmin = "last_admin",
+        /// The tenant's seat limit is reached.
+        SeatLimit = "seat_limit",
+    }
+}
+
+stored_state! {
+    /// What the IdP asked for in a refused deprovisioning
+    /// (`deprovisionings.requested`).
+    pub enum Requested {
+        /// `active` false.
+        Deactivate = "deactivate",
+        /// `DELETE /Users/{id}`: a later DELETE upgrades a deactivation.
+        Delete = "delete",
+    }
+}
+
+stored_state! {
+    /// Where a pending deprovisioning stands (`deprovisionings.state`).
+    pub enum PendingState {
+        /// Waiting for its blockers to go.
+        Pending = "pending",
+        /// The user was deactivated or deleted.
+        Completed = "completed",
+        /// The IdP reactivated the user, or an admin cancelled it.
+        Cancelled = "cancelled",
     }
 }
 

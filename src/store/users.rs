@@ -309,6 +309,19 @@ impl Tx {
         Ok(())
     }
 
+    /// Gives a suspended user its access back, without touching its
+    /// document.
+    pub async fn lift_suspension(&self, tenant_id: &str, id: &str) -> Result<(), StoreError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::Access, Expr::value(Access::Active))
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::Access.eq(Access::Suspended))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
     /// Inserts a new user and its e-mail index rows.
     pub async fn insert_user(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
         user::Entity::insert(active_model(tenant_id, row)?)

@@ -299,8 +299,9 @@ async fn assets_are_created_listed_moved_renamed_and_deleted_and_every_change_is
         .await;
     assert_admin_error(status, &body, 400, "invalid_request");
 
-    let (status, _) = app.call_admin(&t.admin, Method::DELETE, &path, None).await;
-    assert_eq!(status, 204);
+    let (status, body) = app.call_admin(&t.admin, Method::DELETE, &path, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, json!({"completed": null}));
     let (status, body) = app.call_admin(&t.admin, Method::GET, &path, None).await;
     assert_admin_error(status, &body, 404, "not_found");
 

@@ -8,7 +8,18 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 const BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlocked";
-const RETRY_TAIL: &str = "; reassign them in scimd's admin API, then your IdP's retry will succeed";
+/// How an ownership refusal of `path` ends: the change finishes by itself.
+fn finishes(path: Deprovision) -> String {
+    let change = match path {
+        Deprovision::ScimDelete | Deprovision::BulkDelete | Deprovision::AdminDelete => "deletion",
+        Deprovision::ScimPut
+        | Deprovision::OktaPatch
+        | Deprovision::EntraPatch
+        | Deprovision::BulkPatch
+        | Deprovision::AdminDeactivate => "deactivation",
+    };
+    format!("; reassign them in scimd's admin API and the {change} finishes by itself")
+}
 
 /// Creates a user through SCIM; `admin` gives it the admin role.
 pub async fn user(
@@ -172,7 +183,10 @@ fn scim_refusal(body: &Value) -> (String, Value, String) {
     let detail = body["detail"].as_str().unwrap().to_owned();
     assert!(detail.chars().count() <= 200, "{detail}");
     let extension = &body[BLOCKED];
-    assert_eq!(extension.as_object().unwrap().len(), 2, "{extension}");
+    assert_eq!(extension.as_object().unwrap().len(), 3, "{extension}");
+    // A refused deactivation or deletion is recorded; a demotion is not.
+    let recorded = !detail.contains("cannot be demoted");
+    assert_eq!(extension["pending_id"].is_string(), recorded, "{extension}");
     (
         extension["reason"].as_str().unwrap().to_owned(),
         extension["blockers"].clone(),
@@ -330,7 +344,8 @@ async fn every_deprovisioning_path_refuses_an_owner_names_the_assets_and_suspend
         assert_eq!(
             detail,
             format!(
-                "owns number +91 80 4000 1234, workflow Night routing and group Sales{RETRY_TAIL}"
+                "owns number +91 80 4000 1234, workflow Night routing and group Sales{}",
+                finishes(path)
             ),
             "{path:?}"
         );
@@ -376,10 +391,20 @@ async fn every_deprovisioning_path_refuses_an_owner_names_the_assets_and_suspend
                 Some(&json!({"to_user_id": boss})),
             )
             .await;
-        assert_eq!((status, moved), (200, json!({"moved": 3})), "{path:?}");
-        let retry = deprovision(&app, &t, path, &leaver, "leaver@example.com", false).await;
-        assert!(succeeded(&retry), "{path:?}: {:?}", retry.body);
+        // The reassignment finishes the recorded request by itself: no
+        // IdP retry is needed.
+        assert_eq!(status, 200, "{path:?}");
+        assert_eq!(moved["moved"], 3, "{path:?}");
+        assert!(moved["completed"].is_string(), "{path:?}: {moved}");
         let (status, scim) = scim_user(&app, &t, &leaver).await;
+        // The IdP's later retry is a no-op: 404 for a deletion (the user
+        // is gone), success for a deactivation.
+        let retry = deprovision(&app, &t, path, &leaver, "leaver@example.com", false).await;
+        if deletes(path) {
+            assert_eq!(retry.status, 404, "{path:?}: {:?}", retry.body);
+        } else {
+            assert!(succeeded(&retry), "{path:?}: {:?}", retry.body);
+        }
         if deletes(path) {
             assert_eq!(status, 404, "{path:?}");
         } else {
@@ -426,10 +451,14 @@ async fn no_path_removes_or_demotes_the_last_admin_and_a_refusal_changes_nothing
             detail.starts_with("root@example.com is the last active admin and cannot be "),
             "{label}: {detail}"
         );
-        assert!(
-            detail.ends_with("then your IdP's retry will succeed"),
-            "{detail}"
-        );
+        // A deactivation or deletion is recorded and finishes by itself;
+        // a demotion is not recorded.
+        let tail = if detail.contains("cannot be demoted") {
+            "then your IdP's retry will succeed"
+        } else {
+            "finishes by itself"
+        };
+        assert!(detail.ends_with(tail), "{detail}");
 
         // Nothing changed, and nothing was suspended.
         let (status, scim) = scim_user(&app, &t, &root).await;
@@ -443,10 +472,18 @@ async fn no_path_removes_or_demotes_the_last_admin_and_a_refusal_changes_nothing
             (json!("active"), json!(true))
         );
 
-        // With a second admin, the same request goes through.
+        // A second admin finishes a recorded deactivation or deletion by
+        // itself (the IdP's retry is then a no-op, or 404 for a deletion);
+        // a refused demotion was not recorded and goes through when sent
+        // again.
         user(&app, &t, "second@example.com", true, None).await;
         let answer = act().await;
-        assert!(succeeded(&answer), "{label}: {:?}", answer.body);
+        if deprovision_path.is_some_and(deletes) {
+            assert_eq!(answer.status, 404, "{label}: {:?}", answer.body);
+            assert_eq!(scim_user(&app, &t, &root).await.0, 404, "{label}");
+        } else {
+            assert!(succeeded(&answer), "{label}: {:?}", answer.body);
+        }
     }
 }
 
@@ -463,8 +500,15 @@ async fn a_suspended_admin_does_not_count_and_demoting_an_owner_is_allowed() {
     // a is now the only admin with access: it cannot go.
     let answer = deprovision(&app, &t, Deprovision::ScimDelete, &a, "a@example.com", true).await;
     assert_eq!(answer.refusal.unwrap().0, "last_admin");
-    // Demotion is not deprovisioning: an owner may lose the admin role.
+    // A new admin c unblocks a's recorded deletion, which completes.
     let c = user(&app, &t, "c@example.com", true, None).await;
+    let (status, _) = app
+        .call_scim(&t.scim, Method::GET, &format!("/Users/{a}"), None)
+        .await;
+    assert_eq!(status, 404);
+    // Demotion is not deprovisioning: an owner may lose the admin role
+    // (while another admin, d, stays).
+    user(&app, &t, "d@example.com", true, None).await;
     give(&app, &t, "workflow", "IVR", &c).await;
     let answer = demote(&app, &t, Demote::PatchRemove, &c, "c@example.com").await;
     assert_eq!(answer.status, 200, "{:?}", answer.body);
@@ -545,7 +589,10 @@ async fn reassign_to_manager_moves_the_assets_when_the_manager_is_active_else_bl
     assert_eq!(reason, "owns_assets");
     assert_eq!(
         detail,
-        format!("owns number +1 555 0102; no active manager to take them{RETRY_TAIL}")
+        format!(
+            "owns number +1 555 0102; no active manager to take them{}",
+            finishes(Deprovision::ScimDelete)
+        )
     );
     // An inactive manager cannot receive assets either.
     let (status, _) = app
@@ -791,7 +838,8 @@ async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment
         assert_eq!(
             detail,
             format!(
-                "owns 2 numbers (+91 80 4000 1234 and +91 80 4000 1235), workflow Escalation and group Sales{RETRY_TAIL}"
+                "owns 2 numbers (+91 80 4000 1234 and +91 80 4000 1235), workflow Escalation and group Sales{}",
+                finishes(path)
             )
         );
     }
@@ -809,7 +857,9 @@ async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment
     assert_eq!(check["blockers"].as_array().unwrap().len(), 4);
     assert_eq!(admin_view(&app, &t, &priya).await["access"], "suspended");
 
-    let (status, _) = app
+    // Entra's DELETE upgraded the recorded request to a deletion; the
+    // reassignment finishes it, with no Retry in Okta.
+    let (status, moved) = app
         .call_admin(
             &t.admin,
             Method::POST,
@@ -818,26 +868,24 @@ async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment
         )
         .await;
     assert_eq!(status, 200);
-    let retry = deprovision(
-        &app,
-        &t,
-        Deprovision::OktaPatch,
-        &priya,
-        "priya@example.com",
-        false,
-    )
-    .await;
-    assert_eq!(retry.status, 200, "{:?}", retry.body);
-    let retry = deprovision(
-        &app,
-        &t,
-        Deprovision::ScimDelete,
-        &priya,
-        "priya@example.com",
-        false,
-    )
-    .await;
-    assert_eq!(retry.status, 204, "{:?}", retry.body);
+    assert!(moved["completed"].is_string(), "{moved}");
+    let (_, request) = app
+        .call_admin(
+            &t.admin,
+            Method::GET,
+            &format!("/deprovisionings/{}", moved["completed"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(request["state"], "completed", "{request}");
+    assert_eq!(request["requested"], "delete", "{request}");
+    assert_eq!(request["attempts"], 3, "{request}");
+    assert_eq!(request["requested_by"], "initial SCIM token", "{request}");
+    // Both IdPs' retries now find the user gone (RFC 7644: 404).
+    for path in [Deprovision::OktaPatch, Deprovision::ScimDelete] {
+        let retry = deprovision(&app, &t, path, &priya, "priya@example.com", false).await;
+        assert_eq!(retry.status, 404, "{path:?}: {:?}", retry.body);
+    }
 
     // Gone from SCIM and from its group; the name can be used again.
     assert_eq!(scim_user(&app, &t, &priya).await.0, 404);
@@ -891,8 +939,9 @@ async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment
     assert_eq!(
         actions,
         [
+            // The reassignment completed the recorded deletion.
+            ("deprovisioning.complete", "allowed"),
             ("user.delete", "allowed"),
-            ("user.deactivate", "allowed"),
             ("user.delete", "blocked"),
             ("user.deactivate", "blocked"),
             ("user.deactivate", "blocked"),
@@ -904,10 +953,19 @@ async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment
             == json!({"id": priya, "user_name": "priya@example.com", "deleted": true}))
     );
     assert_eq!(
-        events[1]["attributes"],
+        events[3]["attributes"],
         json!(["active"]),
         "names, never values"
     );
+    // The completed deletion is the IdP's, audited as its requester's and
+    // naming the resolver.
+    assert_eq!(events[1]["actor"], "initial SCIM token");
+    let detail = events[1]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("resolved by initial admin token"),
+        "{detail}"
+    );
+    assert_eq!(events[0]["actor"], "initial admin token");
     assert!(
         events[3]["detail"]
             .as_str()

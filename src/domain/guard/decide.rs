@@ -6,11 +6,9 @@
 //! deactivated or deleted hands over what it owns (by the tenant's
 //! policy) or the change is refused; a user taking a seat finds one free.
 
-use super::refusal::{
-    Blocker, Reason, Refusal, last_admin_detail, owns_assets_detail, seat_limit_detail,
-};
+use super::refusal::{Blocker, Refusal, last_admin_detail, owns_assets_detail, seat_limit_detail};
 use crate::domain::facts::UserFacts;
-use crate::store::{Access, BlockerKind, Owned, Policy, UserState};
+use crate::store::{Access, BlockerKind, Owned, Policy, Reason, UserState};
 
 /// A user as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,10 +82,25 @@ impl Transition<'_> {
         }
     }
 
+    /// The change makes the user an active admin, which may unblock a
+    /// last admin's pending deprovisioning.
+    pub fn grants_active_admin(&self) -> bool {
+        self.after.as_ref().is_some_and(Subject::is_active_admin)
+            && !self.before.as_ref().is_some_and(Subject::is_active_admin)
+    }
+
     /// The change gives a seat: a create or a reactivation.
     pub fn takes_seat(&self) -> bool {
         self.after.as_ref().is_some_and(|a| a.active)
             && !self.before.as_ref().is_some_and(|b| b.active)
+    }
+
+    /// The change as a noun, for refusals of a deprovisioning.
+    fn noun(&self) -> &'static str {
+        match &self.after {
+            None => "deletion",
+            Some(_) => "deactivation",
+        }
     }
 
     /// What the change does to the user, for refusals.
@@ -196,6 +209,7 @@ fn last_admin_rule(facts: &Facts<'_>) -> Option<Refusal> {
         }],
         detail: last_admin_detail(before.user_name, transition.verb()),
         user_id: before.id.to_owned(),
+        pending_id: None,
     })
 }
 
@@ -223,9 +237,10 @@ fn ownership_rule(facts: &Facts<'_>) -> Result<Option<Reassignment>, Refusal> {
         })),
         None => Err(Refusal {
             reason: Reason::OwnsAssets,
-            detail: owns_assets_detail(&facts.owned, heir_role(facts.policy)),
+            detail: owns_assets_detail(&facts.owned, heir_role(facts.policy), transition.noun()),
             blockers: facts.owned.iter().cloned().map(Blocker::from).collect(),
             user_id: before.id.to_owned(),
+            pending_id: None,
         }),
     }
 }
@@ -244,6 +259,7 @@ fn seat_rule(facts: &Facts<'_>) -> Option<Refusal> {
         blockers: Vec::new(),
         detail: seat_limit_detail(limit),
         user_id: after.id.to_owned(),
+        pending_id: None,
     })
 }
 

@@ -12,8 +12,9 @@ mod decide;
 mod refusal;
 
 pub(crate) use decide::{Facts, Reassignment, Subject, Transition, Verdict, decide, heir_id};
-pub use refusal::{Blocker, DEPROVISION_BLOCKED, Reason, Refusal};
+pub use refusal::{Blocker, DEPROVISION_BLOCKED, Refusal};
 
+use super::pending::requested;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::store::{
@@ -149,7 +150,8 @@ impl Domain {
     }
 
     /// Step 3 of a refused change: records the refusal, which is all the
-    /// transaction writes (for owned assets, the suspension and the
+    /// transaction writes (a refused deactivation or deletion becomes a
+    /// pending request; for owned assets, the suspension and the
     /// revocation of the user's tokens; always, the blocked audit event),
     /// commits it, and returns the error to answer with.
     pub(crate) async fn record_refusal(
@@ -159,7 +161,14 @@ impl Domain {
         change: &UserChange<'_>,
         refusal: Refusal,
     ) -> DomainError {
+        let mut refusal = refusal;
         let recorded = async {
+            if let Some(requested) = requested(change.action)
+                && refusal.is_deprovisioning()
+            {
+                let id = self.record_pending(&tx, who, requested, &refusal).await?;
+                refusal.pending_id = Some(id);
+            }
             let mut detail = refusal.detail.clone();
             if refusal.suspends() {
                 tx.suspend(&who.tenant_id, change.user_id).await?;

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::store::{BlockerKind, Owned};
+use crate::store::{BlockerKind, Owned, Reason};
 
 /// Schema URN of the extension object a refusal carries.
 pub const DEPROVISION_BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlocked";
@@ -12,18 +12,6 @@ pub const DEPROVISION_BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlo
 pub(super) const DETAIL_LIMIT: usize = 200;
 /// Names shown per kind of asset before "and N more".
 const NAMES_SHOWN: usize = 3;
-
-/// Why a change was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Reason {
-    /// The user owns assets and the policy cannot move them.
-    OwnsAssets,
-    /// The tenant would be left without an active admin.
-    LastAdmin,
-    /// The tenant's seat limit is reached.
-    SeatLimit,
-}
 
 /// Something that blocks a change: an asset, a group or a user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,6 +39,8 @@ pub struct Refusal {
     pub detail: String,
     /// The user whose change was refused.
     pub user_id: String,
+    /// The pending deprovisioning that records it, once recorded.
+    pub pending_id: Option<String>,
 }
 
 impl Refusal {
@@ -121,15 +111,20 @@ fn owned_phrase(owned: &[Owned], shown: usize) -> String {
     and_list(&parts)
 }
 
-/// The detail of an ownership refusal; `heir` names who the policy would
-/// have given the assets to (`manager`, `fallback owner`) when that user
-/// is missing or inactive.
-pub(super) fn owns_assets_detail(owned: &[Owned], heir: Option<&str>) -> String {
-    const TAIL: &str = "reassign them in scimd's admin API, then your IdP's retry will succeed";
+/// The detail of an ownership refusal of a `change` ("deactivation",
+/// "deletion"), which is recorded and finishes by itself; `heir` names who
+/// the policy would have given the assets to (`manager`, `fallback
+/// owner`) when that user is missing or inactive.
+pub(super) fn owns_assets_detail(owned: &[Owned], heir: Option<&str>, change: &str) -> String {
     let why = heir.map_or(String::new(), |heir| {
         format!("; no active {heir} to take them")
     });
-    let detail = |shown| format!("owns {}{why}; {TAIL}", owned_phrase(owned, shown));
+    let detail = |shown| {
+        format!(
+            "owns {}{why}; reassign them in scimd's admin API and the {change} finishes by itself",
+            owned_phrase(owned, shown)
+        )
+    };
     (0..=NAMES_SHOWN)
         .rev()
         .map(detail)
@@ -137,10 +132,17 @@ pub(super) fn owns_assets_detail(owned: &[Owned], heir: Option<&str>) -> String 
         .unwrap_or_else(|| detail(0))
 }
 
+/// The detail of a last-admin refusal: a deactivation or deletion is
+/// recorded and finishes by itself; a demotion is not recorded.
 pub(super) fn last_admin_detail(user_name: &str, verb: &str) -> String {
+    let user_name = clip(user_name, 40);
+    let tail = match verb {
+        "deactivated" => "and the deactivation finishes by itself",
+        "deleted" => "and the deletion finishes by itself",
+        _ => "first, then your IdP's retry will succeed",
+    };
     format!(
-        "{} is the last active admin and cannot be {verb}; give another user the admin role first, then your IdP's retry will succeed",
-        clip(user_name, 40)
+        "{user_name} is the last active admin and cannot be {verb}; give another user the admin role {tail}"
     )
 }
 
@@ -171,11 +173,12 @@ mod tests {
                 owned(BlockerKind::Group, "Sales"),
             ],
             None,
+            "deactivation",
         );
         assert_eq!(
             detail,
             "owns 2 numbers (+91 80 4000 1234 and +91 80 4000 1235) and group Sales; \
-             reassign them in scimd's admin API, then your IdP's retry will succeed"
+             reassign them in scimd's admin API and the deactivation finishes by itself"
         );
     }
 
@@ -189,7 +192,7 @@ mod tests {
                 owned(BlockerKind::Group, "Sales"),
             ])
             .collect();
-        let detail = owns_assets_detail(&many, None);
+        let detail = owns_assets_detail(&many, None, "deletion");
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(
             detail.starts_with("owns 50 numbers (+91 80 4000 0000, +91 80 4000 0001, +91 80 4000 0002 and 47 more), workflow Night routing and group Sales;"),
@@ -199,10 +202,10 @@ mod tests {
         let long_names: Vec<Owned> = numbers()
             .chain([owned(BlockerKind::Group, &"G".repeat(500))])
             .collect();
-        let detail = owns_assets_detail(&long_names, None);
+        let detail = owns_assets_detail(&long_names, None, "deletion");
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(detail.contains(" more)"), "{detail}");
-        let detail = owns_assets_detail(&long_names, Some("fallback owner"));
+        let detail = owns_assets_detail(&long_names, Some("fallback owner"), "deactivation");
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(
             detail.contains("; no active fallback owner to take them; reassign them"),

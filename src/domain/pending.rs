@@ -1,0 +1,490 @@
+//! Pending deprovisionings (DESIGN §4): every refused deactivation or
+//! deletion is recorded, one request per user, and finishes by itself in
+//! the write that removes its last blocker, through the same guard. An
+//! explicit reactivation by the IdP, or an admin, cancels it.
+
+use serde::Serialize;
+
+use super::facts::UserFacts;
+use super::guard::{Blocker, Refusal, Subject, Transition, UserChange, Verdict};
+use super::tokens::Principal;
+use super::users::user_row;
+use super::{Domain, DomainError};
+use crate::clock::format_millis;
+use crate::store::{
+    Access, Action, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState, Reason,
+    Requested, TargetType, TenantSettings, Tx,
+};
+
+/// Most requests one page of `GET /deprovisionings` returns.
+pub const MAX_DEPROVISIONINGS_PAGE: u64 = 1000;
+
+/// A user as a request shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingUser {
+    pub id: String,
+    pub user_name: String,
+    pub display_name: Option<String>,
+}
+
+/// The last thing the IdP said about a user with a pending request that
+/// did not decide it (a profile PUT still saying `active: true`).
+#[derive(Debug, Clone, Serialize)]
+pub struct IdpSignal {
+    pub at: String,
+    pub detail: String,
+}
+
+/// A deprovisioning request as the admin API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeprovisioningView {
+    pub id: String,
+    pub user: PendingUser,
+    pub requested: Requested,
+    pub reason: Reason,
+    pub state: PendingState,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub attempts: i64,
+    pub blockers: Vec<serde_json::Value>,
+    pub last_idp_signal: Option<IdpSignal>,
+    pub resolved_at: Option<String>,
+    pub resolved_by: Option<String>,
+}
+
+impl From<PendingRecord> for DeprovisioningView {
+    fn from(r: PendingRecord) -> Self {
+        let blockers = serde_json::from_str(&r.blockers).unwrap_or_default();
+        DeprovisioningView {
+            id: r.id,
+            user: PendingUser {
+                id: r.user_id,
+                user_name: r.user_name,
+                display_name: r.display_name,
+            },
+            requested: r.requested,
+            reason: r.reason,
+            state: r.state,
+            requested_by: r.requested_by,
+            requested_at: format_millis(r.requested_at),
+            attempts: r.attempts,
+            blockers,
+            last_idp_signal: r
+                .last_idp_signal
+                .zip(r.last_idp_signal_at)
+                .map(|(detail, at)| IdpSignal {
+                    at: format_millis(at),
+                    detail,
+                }),
+            resolved_at: r.resolved_at.map(format_millis),
+            resolved_by: r.resolved_by,
+        }
+    }
+}
+
+/// Which pending requests a write may have unblocked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Unblocked<'a> {
+    /// Those of a user who lost something it owned.
+    OwnerOf(&'a str),
+    /// Those refused because the user was the last active admin: another
+    /// user became an active admin.
+    LastAdmins,
+    /// One request, retried by an admin.
+    One(&'a str),
+}
+
+/// What the IdP asked for, from the audit action of the refused change.
+pub(crate) fn requested(action: Action) -> Option<Requested> {
+    match action {
+        Action::UserDeactivate => Some(Requested::Deactivate),
+        Action::UserDelete => Some(Requested::Delete),
+        Action::UserCreate
+        | Action::UserUpdate
+        | Action::UserReactivate
+        | Action::UserDemote
+        | Action::GroupCreate
+        | Action::GroupUpdate
+        | Action::GroupDelete
+        | Action::GroupOwner
+        | Action::AssetCreate
+        | Action::AssetUpdate
+        | Action::AssetDelete
+        | Action::AssetReassign
+        | Action::TokenCreate
+        | Action::TokenRevoke
+        | Action::SettingsUpdate
+        | Action::DeprovisioningComplete
+        | Action::DeprovisioningCancel => None,
+    }
+}
+
+fn blockers_json(blockers: &[Blocker]) -> String {
+    serde_json::to_string(blockers).unwrap_or_else(|_| "[]".to_owned())
+}
+
+fn no_request(id: &str) -> DomainError {
+    DomainError::NotFound(format!("no deprovisioning request has id {id}"))
+}
+
+impl Domain {
+    /// Records a refused deprovisioning in `tx`: a new pending request, or
+    /// the user's existing one updated (one more attempt, the current
+    /// reason and blockers; a DELETE upgrades a deactivation). Returns its
+    /// id.
+    pub(crate) async fn record_pending(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        requested: Requested,
+        refusal: &Refusal,
+    ) -> Result<String, DomainError> {
+        let tenant_id = &who.tenant_id;
+        let now = self.now();
+        let user = tx.user_state(tenant_id, &refusal.user_id).await?;
+        let existing = tx
+            .pending_deprovisionings(tenant_id, Some(&refusal.user_id), None)
+            .await?;
+        if let Some(mut record) = existing.into_iter().next() {
+            record.attempts += 1;
+            if requested == Requested::Delete {
+                record.requested = Requested::Delete;
+            }
+            record.reason = refusal.reason;
+            record.blockers = blockers_json(&refusal.blockers);
+            if let Some(user) = user {
+                record.user_name = user.user_name;
+                record.display_name = user.display_name;
+            }
+            record.updated_at = now;
+            tx.update_deprovisioning(tenant_id, &record).await?;
+            return Ok(record.id);
+        }
+        let (user_name, display_name) = user
+            .map(|u| (u.user_name, u.display_name))
+            .unwrap_or_default();
+        let record = PendingRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: refusal.user_id.clone(),
+            user_name,
+            display_name,
+            requested,
+            reason: refusal.reason,
+            state: PendingState::Pending,
+            requested_by: who.label.clone(),
+            requested_at: now,
+            attempts: 1,
+            blockers: blockers_json(&refusal.blockers),
+            last_idp_signal: None,
+            last_idp_signal_at: None,
+            resolved_at: None,
+            resolved_by: None,
+            updated_at: now,
+        };
+        tx.insert_deprovisioning(tenant_id, &record).await?;
+        Ok(record.id)
+    }
+
+    /// Runs the guard again, in `tx`, for the pending requests `which`
+    /// names, and completes those it now allows: the user is deactivated
+    /// or deleted, audited with the original requester and `who`, the
+    /// resolver. Requests still refused keep their new reason and
+    /// blockers (and a last admin who now only owns assets is suspended).
+    /// Returns the first completed request's id.
+    pub(crate) async fn complete_unblocked(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        settings: &TenantSettings,
+        which: Unblocked<'_>,
+    ) -> Result<Option<String>, DomainError> {
+        let tenant_id = &who.tenant_id;
+        let records = match which {
+            Unblocked::OwnerOf(user_id) => {
+                tx.pending_deprovisionings(tenant_id, Some(user_id), None)
+                    .await?
+            }
+            Unblocked::LastAdmins => {
+                tx.pending_deprovisionings(tenant_id, None, Some(Reason::LastAdmin))
+                    .await?
+            }
+            Unblocked::One(id) => {
+                let record = tx
+                    .deprovisioning(tenant_id, id)
+                    .await?
+                    .ok_or_else(|| no_request(id))?;
+                if record.state != PendingState::Pending {
+                    return Err(DomainError::Conflict(format!(
+                        "deprovisioning request {id} is already {}",
+                        record.state
+                    )));
+                }
+                vec![record]
+            }
+        };
+        let mut completed = None;
+        for record in records {
+            if let Some(id) = self.try_complete(tx, who, settings, record).await? {
+                completed.get_or_insert(id);
+            }
+        }
+        Ok(completed)
+    }
+
+    /// Completes one pending request if the guard now allows it.
+    async fn try_complete(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        settings: &TenantSettings,
+        mut record: PendingRecord,
+    ) -> Result<Option<String>, DomainError> {
+        let tenant_id = &who.tenant_id;
+        let now = self.now();
+        let Some(LockedUser {
+            record: old,
+            access,
+        }) = tx.user_for_update(tenant_id, &record.user_id).await?
+        else {
+            // The user is gone: a deletion is done; a deactivation is moot.
+            record.state = match record.requested {
+                Requested::Delete => PendingState::Completed,
+                Requested::Deactivate => PendingState::Cancelled,
+            };
+            self.resolve(tx, who, &mut record, now).await?;
+            return Ok(None);
+        };
+        let old_facts = UserFacts::of(&old.document);
+        let mut doc = old.document.clone();
+        doc.insert("active".into(), serde_json::Value::Bool(false));
+        let new_facts = UserFacts::of(&doc);
+        let before = Subject::of(&old.id, &old_facts, access);
+        let (after, action) = match record.requested {
+            Requested::Deactivate if !old_facts.active => {
+                // Already deactivated (by an admin or the IdP): done.
+                record.state = PendingState::Completed;
+                self.resolve(tx, who, &mut record, now).await?;
+                return Ok(Some(record.id));
+            }
+            Requested::Deactivate => (
+                Some(Subject::of(&old.id, &new_facts, Access::Deactivated)),
+                Action::UserDeactivate,
+            ),
+            Requested::Delete => (None, Action::UserDelete),
+        };
+        let transition = Transition {
+            before: Some(before),
+            after,
+        };
+        let attributes = match record.requested {
+            Requested::Deactivate => vec!["active".to_owned()],
+            Requested::Delete => Vec::new(),
+        };
+        let change = UserChange {
+            action,
+            user_id: &old.id,
+            user_name: old_facts.user_name,
+            attributes: &attributes,
+        };
+        let reassign = match self.guard(tx, tenant_id, settings, transition).await? {
+            Verdict::Allowed { reassign } => reassign,
+            Verdict::Refused(refusal) => {
+                if refusal.suspends() && access == Access::Active {
+                    tx.suspend(tenant_id, &old.id).await?;
+                    tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
+                }
+                record.reason = refusal.reason;
+                record.blockers = blockers_json(&refusal.blockers);
+                record.updated_at = now;
+                tx.update_deprovisioning(tenant_id, &record).await?;
+                return Ok(None);
+            }
+        };
+        // The IdP's change, applied on its behalf: audited as the requester's.
+        let requester = Principal {
+            label: record.requested_by.clone(),
+            ..who.clone()
+        };
+        self.apply_reassignment(tx, &requester, &change, reassign)
+            .await?;
+        match record.requested {
+            Requested::Deactivate => {
+                let version = old.version + 1;
+                let row = user_row(
+                    &old.id,
+                    &doc,
+                    &new_facts,
+                    version,
+                    (old.created_at, now),
+                    Access::Deactivated,
+                );
+                tx.update_user(tenant_id, &row, old.version, false).await?;
+            }
+            Requested::Delete => {
+                tx.delete_user(tenant_id, &old.id, now).await?;
+            }
+        }
+        tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
+        let detail = format!(
+            "completes deprovisioning request {} of {}; resolved by {}",
+            record.id,
+            format_millis(record.requested_at),
+            who.label
+        );
+        let event = self.user_event(&requester, &change, Outcome::Allowed, detail);
+        tx.insert_audit(tenant_id, &[event]).await?;
+        record.state = PendingState::Completed;
+        self.resolve(tx, who, &mut record, now).await?;
+        Ok(Some(record.id))
+    }
+
+    /// Ends a request as completed or cancelled by `who`, audited.
+    async fn resolve(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        record: &mut PendingRecord,
+        now: i64,
+    ) -> Result<(), DomainError> {
+        record.resolved_at = Some(now);
+        record.resolved_by = Some(who.label.clone());
+        record.updated_at = now;
+        tx.update_deprovisioning(&who.tenant_id, record).await?;
+        let action = match record.state {
+            PendingState::Cancelled => Action::DeprovisioningCancel,
+            PendingState::Completed | PendingState::Pending => Action::DeprovisioningComplete,
+        };
+        let event = self.audit_event(
+            who,
+            action,
+            (
+                TargetType::User,
+                Some(&record.user_id),
+                Some(&record.user_name),
+            ),
+            Outcome::Allowed,
+            format!(
+                "{} request {} by {} ({})",
+                record.requested, record.id, record.requested_by, record.state
+            ),
+            Vec::new(),
+        );
+        tx.insert_audit(&who.tenant_id, &[event]).await?;
+        Ok(())
+    }
+
+    /// Cancels the user's pending request, if any, in `tx` (the caller
+    /// lifts the suspension). Returns its id.
+    pub(crate) async fn cancel_pending_of(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        user_id: &str,
+    ) -> Result<Option<String>, DomainError> {
+        let pending = tx
+            .pending_deprovisionings(&who.tenant_id, Some(user_id), None)
+            .await?;
+        let mut cancelled = None;
+        for mut record in pending {
+            record.state = PendingState::Cancelled;
+            self.resolve(tx, who, &mut record, self.now()).await?;
+            cancelled.get_or_insert(record.id);
+        }
+        Ok(cancelled)
+    }
+
+    /// Notes on the user's pending request what the IdP said that did not
+    /// decide it (`detail`); true when there was one.
+    pub(crate) async fn note_idp_signal(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        user_id: &str,
+        detail: &str,
+    ) -> Result<bool, DomainError> {
+        let now = self.now();
+        let pending = tx
+            .pending_deprovisionings(&who.tenant_id, Some(user_id), None)
+            .await?;
+        let found = !pending.is_empty();
+        for mut record in pending {
+            record.last_idp_signal = Some(format!("{detail} (from {})", who.label));
+            record.last_idp_signal_at = Some(now);
+            record.updated_at = now;
+            tx.update_deprovisioning(&who.tenant_id, &record).await?;
+        }
+        Ok(found)
+    }
+
+    /// `GET /deprovisionings`: a page of the tenant's requests, oldest
+    /// first, and the position after it.
+    pub async fn deprovisionings(
+        &self,
+        tenant_id: &str,
+        filter: &PendingFilter<'_>,
+        limit: u64,
+    ) -> Result<(Vec<DeprovisioningView>, Option<(i64, String)>), DomainError> {
+        let limit = super::page_limit(limit, MAX_DEPROVISIONINGS_PAGE)?;
+        let records = self
+            .store
+            .deprovisionings(tenant_id, filter, limit + 1)
+            .await?;
+        let more = records.len() as u64 > limit;
+        let page: Vec<PendingRecord> = records.into_iter().take(limit as usize).collect();
+        let next = page
+            .last()
+            .filter(|_| more)
+            .map(|r| (r.requested_at, r.id.clone()));
+        Ok((page.into_iter().map(Into::into).collect(), next))
+    }
+
+    /// `GET /deprovisionings/{id}`.
+    pub async fn deprovisioning(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<DeprovisioningView, DomainError> {
+        let record = self.store.deprovisioning(tenant_id, id).await?;
+        record.map(Into::into).ok_or_else(|| no_request(id))
+    }
+
+    /// `POST /deprovisionings/{id}/retry`: runs the request again under the
+    /// current policy. Returns the request and whether it completed.
+    pub async fn retry_deprovisioning(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<(DeprovisioningView, Option<String>), DomainError> {
+        let (tx, settings) = self.begin_tenant_write(&who.tenant_id).await?;
+        let completed = self
+            .complete_unblocked(&tx, who, &settings, Unblocked::One(id))
+            .await?;
+        tx.commit().await?;
+        Ok((self.deprovisioning(&who.tenant_id, id).await?, completed))
+    }
+
+    /// `POST /deprovisionings/{id}/cancel`: the user keeps its account and
+    /// its suspension is lifted.
+    pub async fn cancel_deprovisioning(
+        &self,
+        who: &Principal,
+        id: &str,
+    ) -> Result<DeprovisioningView, DomainError> {
+        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+        let mut record = tx
+            .deprovisioning(&who.tenant_id, id)
+            .await?
+            .ok_or_else(|| no_request(id))?;
+        if record.state != PendingState::Pending {
+            return Err(DomainError::Conflict(format!(
+                "deprovisioning request {id} is already {}",
+                record.state
+            )));
+        }
+        record.state = PendingState::Cancelled;
+        self.resolve(&tx, who, &mut record, self.now()).await?;
+        tx.lift_suspension(&who.tenant_id, &record.user_id).await?;
+        tx.commit().await?;
+        self.deprovisioning(&who.tenant_id, id).await
+    }
+}
