@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::deprovisioning::{give, user};
 use crate::helpers::*;
 
-fn assert_admin_error(status: u16, body: &Value, expected_status: u16, error: &str) {
+pub fn assert_admin_error(status: u16, body: &Value, expected_status: u16, error: &str) {
     assert_eq!(status, expected_status, "{body}");
     assert_eq!(body["error"], error, "{body}");
     assert!(

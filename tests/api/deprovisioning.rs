@@ -59,7 +59,7 @@ pub async fn give(app: &TestApp, t: &Tenant, kind: &str, name: &str, owner: &str
 }
 
 /// Makes `owner` the owner of a new group; returns the group's id.
-async fn give_group(app: &TestApp, t: &Tenant, name: &str, owner: &str) -> String {
+pub async fn give_group(app: &TestApp, t: &Tenant, name: &str, owner: &str) -> String {
     let body =
         json!({"schemas": [GROUP_SCHEMA], "displayName": name, "members": [{"value": owner}]});
     let (status, group) = app
@@ -80,7 +80,7 @@ async fn give_group(app: &TestApp, t: &Tenant, name: &str, owner: &str) -> Strin
     id
 }
 
-async fn admin_view(app: &TestApp, t: &Tenant, id: &str) -> Value {
+pub async fn admin_view(app: &TestApp, t: &Tenant, id: &str) -> Value {
     let (status, body) = app
         .call_admin(&t.admin, Method::GET, &format!("/users/{id}"), None)
         .await;
@@ -88,7 +88,7 @@ async fn admin_view(app: &TestApp, t: &Tenant, id: &str) -> Value {
     body
 }
 
-async fn scim_user(app: &TestApp, t: &Tenant, id: &str) -> (u16, Value) {
+pub async fn scim_user(app: &TestApp, t: &Tenant, id: &str) -> (u16, Value) {
     app.call_scim(&t.scim, Method::GET, &format!("/Users/{id}"), None)
         .await
 }

@@ -17,6 +17,7 @@ mod groups;
 mod helpers;
 mod ops;
 mod patch;
+mod pending;
 mod query;
 mod races;
 mod robustness;
