@@ -287,3 +287,198 @@ async fn group_writes_racing_user_deprovisioning_never_deadlock() {
         assert_eq!(owner["owner_id"], json!(heir), "round {round}");
     }
 }
+
+async fn admin_call(
+    client: &Client,
+    base: &str,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = client
+        .request(method, format!("{base}/api/v1{path}"))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    status_and_json(request.send().await.expect("request")).await
+}
+
+/// Issue 11: a pending deprovisioning completes exactly once when the
+/// writes that unblock it race each other, or race the IdP's retry, on two
+/// server processes sharing the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn racing_resolutions_complete_a_pending_deprovisioning_exactly_once() {
+    const RACE_ROUNDS: usize = 50;
+    let db = test_db().await;
+    let created: Value =
+        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
+            .expect("tenant JSON");
+    let scim = created["scim_token"].as_str().unwrap().to_owned();
+    let admin = created["admin_token"].as_str().unwrap().to_owned();
+    let (one, two) = (serve(&db.url), serve(&db.url));
+    let client = Client::new();
+    let new_user = |name: String, is_admin: bool| {
+        let mut body = json!({"schemas": [USER_SCHEMA], "userName": name});
+        if is_admin {
+            body["roles"] = json!([{"value": "admin"}]);
+        }
+        body
+    };
+    let (status, _) = scim_call(
+        &client,
+        &one.base,
+        &scim,
+        Method::POST,
+        "/Users",
+        Some(new_user("root@example.com".into(), true)),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let (_, boss) = scim_call(
+        &client,
+        &one.base,
+        &scim,
+        Method::POST,
+        "/Users",
+        Some(new_user("boss@example.com".into(), false)),
+    )
+    .await;
+    let boss = boss["id"].as_str().unwrap().to_owned();
+    let deactivate = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}]
+    });
+    for round in 0..RACE_ROUNDS {
+        let (_, leaver) = scim_call(
+            &client,
+            &one.base,
+            &scim,
+            Method::POST,
+            "/Users",
+            Some(new_user(format!("leaver{round}@example.com"), false)),
+        )
+        .await;
+        let leaver = leaver["id"].as_str().unwrap().to_owned();
+        let mut numbers = Vec::new();
+        for n in 0..2 {
+            let body = json!({"kind": "number", "name": format!("+1 555 {round:03}{n}"), "owner_id": leaver});
+            let (status, asset) = admin_call(
+                &client,
+                &one.base,
+                &admin,
+                Method::POST,
+                "/assets",
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 201, "{asset}");
+            numbers.push(asset["id"].as_str().unwrap().to_owned());
+        }
+        let user_path = format!("/Users/{leaver}");
+        let (status, refusal) = scim_call(
+            &client,
+            &two.base,
+            &scim,
+            Method::PATCH,
+            &user_path,
+            Some(deactivate.clone()),
+        )
+        .await;
+        assert_eq!(status, 409, "round {round}: {refusal}");
+        let pending = refusal["urn:scimd:api:messages:2.0:DeprovisionBlocked"]["pending_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let move_to_boss = json!({"owner_id": boss});
+        let (first, second) = (
+            format!("/assets/{}", numbers[0]),
+            format!("/assets/{}", numbers[1]),
+        );
+        let reassign = format!("/users/{leaver}/reassign");
+        let (x, y) = if round % 2 == 0 {
+            // Two resolving writes race: each moves one of the two numbers.
+            let (a, b) = tokio::join!(
+                admin_call(
+                    &client,
+                    &one.base,
+                    &admin,
+                    Method::PATCH,
+                    &first,
+                    Some(move_to_boss.clone())
+                ),
+                admin_call(
+                    &client,
+                    &two.base,
+                    &admin,
+                    Method::PATCH,
+                    &second,
+                    Some(move_to_boss.clone())
+                ),
+            );
+            assert_eq!((a.0, b.0), (200, 200), "round {round}: {a:?} {b:?}");
+            let completions = [&a.1, &b.1]
+                .iter()
+                .filter(|answer| answer["completed"] == json!(pending))
+                .count();
+            assert_eq!(completions, 1, "round {round}: {a:?} {b:?}");
+            (a, b)
+        } else {
+            // The reassignment races the IdP's retry.
+            let (a, b) = tokio::join!(
+                admin_call(
+                    &client,
+                    &one.base,
+                    &admin,
+                    Method::POST,
+                    &reassign,
+                    Some(json!({"to_user_id": boss}))
+                ),
+                scim_call(
+                    &client,
+                    &two.base,
+                    &scim,
+                    Method::PATCH,
+                    &user_path,
+                    Some(deactivate.clone())
+                ),
+            );
+            assert_eq!(a.0, 200, "round {round}: {a:?}");
+            assert_eq!(a.1["completed"], json!(pending), "round {round}: {a:?}");
+            // Before the reassignment: refused again; after it: a no-op.
+            assert!(b.0 == 409 || b.0 == 200, "round {round}: {b:?}");
+            (a, b)
+        };
+        let (_, request) = admin_call(
+            &client,
+            &one.base,
+            &admin,
+            Method::GET,
+            &format!("/deprovisionings/{pending}"),
+            None,
+        )
+        .await;
+        assert_eq!(request["state"], "completed", "round {round}: {x:?} {y:?}");
+        let (_, user) = scim_call(&client, &one.base, &scim, Method::GET, &user_path, None).await;
+        assert_eq!(user["active"], false, "round {round}");
+    }
+    // Exactly one completion per round in the audit log (each round writes
+    // well under 20 events, so the newest 1,000 hold them all).
+    let (_, audit) = admin_call(
+        &client,
+        &one.base,
+        &admin,
+        Method::GET,
+        "/audit?limit=1000",
+        None,
+    )
+    .await;
+    let completions = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "deprovisioning.complete")
+        .count();
+    assert_eq!(completions, RACE_ROUNDS);
+}
