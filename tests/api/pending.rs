@@ -413,3 +413,183 @@ async fn the_list_filters_pages_and_refuses_bad_input() {
     let (status, _) = app.call_admin(&other.admin, Method::GET, &path, None).await;
     assert_eq!(status, 404);
 }
+
+/// The upgrade: users suspended before pending deprovisionings existed get
+/// one request each, with what the audit log knows of who asked.
+#[tokio::test]
+async fn upgrading_gives_every_suspended_user_one_pending_request() {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let db = test_db().await;
+    let conn = Database::connect(&db.url).await.unwrap();
+    Migrator::up(&conn, Some(2)).await.unwrap();
+    let insert = |table: &str, columns: &[&str], values: Vec<sea_orm::Value>| {
+        Query::insert()
+            .into_table(Alias::new(table))
+            .columns(columns.iter().map(|c| Alias::new(*c)))
+            .values_panic(values.into_iter().map(Expr::val))
+            .to_owned()
+    };
+    conn.execute(&insert(
+        "tenants",
+        &["id", "name", "created_at"],
+        vec!["t1".into(), "acme".into(), 1i64.into()],
+    ))
+    .await
+    .unwrap();
+    for (id, access, document) in [
+        (
+            "u-asked",
+            "suspended",
+            r#"{"userName":"asked","displayName":"Asked"}"#,
+        ),
+        ("u-old", "suspended", r#"{"userName":"old"}"#),
+        ("u-fine", "active", r#"{"userName":"fine"}"#),
+    ] {
+        let name = id.trim_start_matches("u-");
+        conn.execute(&insert(
+            "users",
+            &[
+                "id",
+                "tenant_id",
+                "user_name",
+                "user_name_lc",
+                "active",
+                "is_admin",
+                "access",
+                "document",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            vec![
+                id.into(),
+                "t1".into(),
+                name.into(),
+                name.into(),
+                true.into(),
+                false.into(),
+                access.into(),
+                document.into(),
+                1i64.into(),
+                1i64.into(),
+                5i64.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
+    conn.execute(&insert(
+        "assets",
+        &[
+            "id",
+            "tenant_id",
+            "kind",
+            "name",
+            "owner_id",
+            "created_at",
+            "updated_at",
+        ],
+        vec![
+            "a1".into(),
+            "t1".into(),
+            "number".into(),
+            "+1 555 0100".into(),
+            "u-asked".into(),
+            1i64.into(),
+            1i64.into(),
+        ],
+    ))
+    .await
+    .unwrap();
+    conn.execute(&insert(
+        "audit_events",
+        &[
+            "tenant_id",
+            "at",
+            "actor",
+            "action",
+            "target_type",
+            "target_id",
+            "target_name",
+            "outcome",
+            "detail",
+            "attributes",
+        ],
+        vec![
+            "t1".into(),
+            3i64.into(),
+            "okta".into(),
+            "user.delete".into(),
+            "user".into(),
+            "u-asked".into(),
+            "asked".into(),
+            "blocked".into(),
+            "owns number".into(),
+            "".into(),
+        ],
+    ))
+    .await
+    .unwrap();
+
+    Migrator::up(&conn, None).await.unwrap();
+    let rows = conn
+        .query_all(
+            &Query::select()
+                .columns(
+                    [
+                        "user_id",
+                        "display_name",
+                        "requested",
+                        "requested_by",
+                        "requested_at",
+                        "state",
+                        "blockers",
+                    ]
+                    .map(Alias::new),
+                )
+                .from(Alias::new("deprovisionings"))
+                .order_by(Alias::new("user_id"), sea_orm::sea_query::Order::Asc)
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+    let read = |row: &sea_orm::QueryResult| {
+        (
+            row.try_get::<String>("", "user_id").unwrap(),
+            row.try_get::<Option<String>>("", "display_name").unwrap(),
+            row.try_get::<String>("", "requested").unwrap(),
+            row.try_get::<String>("", "requested_by").unwrap(),
+            row.try_get::<i64>("", "requested_at").unwrap(),
+            row.try_get::<String>("", "state").unwrap(),
+            serde_json::from_str::<Value>(&row.try_get::<String>("", "blockers").unwrap()).unwrap(),
+        )
+    };
+    let found: Vec<_> = rows.iter().map(read).collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "u-asked".to_owned(),
+                Some("Asked".to_owned()),
+                "delete".to_owned(),
+                "okta".to_owned(),
+                3,
+                "pending".to_owned(),
+                json!([{"kind": "number", "id": "a1", "name": "+1 555 0100"}]),
+            ),
+            (
+                "u-old".to_owned(),
+                None,
+                "deactivate".to_owned(),
+                "before upgrade".to_owned(),
+                5,
+                "pending".to_owned(),
+                json!([]),
+            ),
+        ]
+    );
+    conn.close().await.ok();
+}
