@@ -393,6 +393,28 @@ impl Domain {
         Ok(cancelled)
     }
 
+    /// Marks the user's pending requests that a write just carried out
+    /// (`done`: a deletion settles every request, a deactivation only a
+    /// requested deactivation) as completed by `who`.
+    pub(crate) async fn settle_pending_of(
+        &self,
+        tx: &Tx,
+        who: &Principal,
+        user_id: &str,
+        done: Requested,
+    ) -> Result<(), DomainError> {
+        for mut record in tx
+            .pending_deprovisionings(&who.tenant_id, Some(user_id), None)
+            .await?
+        {
+            if done == Requested::Delete || record.requested == Requested::Deactivate {
+                record.state = PendingState::Completed;
+                self.resolve(tx, who, &mut record, self.now()).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Notes on the user's pending request what the IdP said that did not
     /// decide it (`detail`); true when there was one.
     pub(crate) async fn note_idp_signal(

@@ -9,7 +9,9 @@ use super::pending::Unblocked;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
-use crate::store::{Access, Action, Kind, LockedUser, Outcome, ResourceRecord, Tx, UserRow};
+use crate::store::{
+    Access, Action, Kind, LockedUser, Outcome, Requested, ResourceRecord, Tx, UserRow,
+};
 use scim::ScimError;
 use scim::patch::{self, OpKind, Operation};
 use scim::projection::Projection;
@@ -357,6 +359,10 @@ impl Domain {
         if old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
+        if change.action == Action::UserDeactivate && may_be_pending {
+            self.settle_pending_of(&tx, who, id, Requested::Deactivate)
+                .await?;
+        }
         if grants_admin {
             self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
                 .await?;
@@ -428,6 +434,12 @@ impl Domain {
             return Err(not_found(id));
         }
         tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
+        if access == Access::Suspended || facts.admin {
+            // Allowed after all (say, under a new policy): the user's
+            // request is done.
+            self.settle_pending_of(&tx, who, id, Requested::Delete)
+                .await?;
+        }
         self.commit_user_change(tx, who, &change).await
     }
 

@@ -593,3 +593,22 @@ async fn upgrading_gives_every_suspended_user_one_pending_request() {
     );
     conn.close().await.ok();
 }
+
+#[tokio::test]
+async fn an_idp_retry_that_goes_through_under_a_new_policy_settles_the_request() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let (leaver, boss, _) = leaver_with(&app, &t, "number").await;
+    let pending = refused_deactivation(&app, &t, &leaver, "leaver@example.com").await;
+    let settings = json!({"deprovision_policy": "reassign_to_fallback", "fallback_owner_id": boss});
+    let (status, _) = app
+        .call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
+        .await;
+    assert_eq!(status, 200);
+    // Entra's next cycle: the deactivation goes through, moving the number.
+    let retry = deprovision(&app, &t, Deprovision::EntraPatch, &leaver, "", false).await;
+    assert_eq!(retry.status, 200, "{:?}", retry.body);
+    let r = request(&app, &t, &pending).await;
+    assert_eq!(r["state"], "completed", "{r}");
+    assert_eq!(r["resolved_by"], "initial SCIM token");
+}
