@@ -17,6 +17,7 @@ mod seed;
 mod states;
 mod tenants;
 mod tokens;
+mod user_search;
 mod users;
 mod versioned;
 
@@ -32,7 +33,7 @@ use sea_orm::{
 use scim::resource::Document;
 
 pub use assets::{AssetRecord, Owned};
-pub use audit::AuditRecord;
+pub use audit::{AuditRecord, AuditSearch};
 pub use call_records::CallRecord;
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
@@ -42,6 +43,7 @@ pub use states::{
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
+pub use user_search::UserSearch;
 pub use users::{LockedUser, Membership, UserRow, UserState};
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
