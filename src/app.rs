@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
@@ -19,6 +20,8 @@ use scim::Schemas;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How often `serve` deletes audit events past their tenant's retention.
+const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
 /// Server configuration, read once at start-up.
 #[derive(Debug, Clone)]
@@ -38,6 +41,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     store: Store,
+    clock: SharedClock,
     bootstrap: Option<CreatedTenant>,
 }
 
@@ -74,7 +78,8 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let (domain, store) = open_domain(&config.database_url, &public_url, clock).await?;
+        let (domain, store) =
+            open_domain(&config.database_url, &public_url, Arc::clone(&clock)).await?;
         let domain = domain.with_scan_limit(config.scan_limit);
         let bootstrap = domain
             .bootstrap()
@@ -87,6 +92,7 @@ impl Application {
                 max_body_bytes: config.max_body_bytes,
             },
             store,
+            clock,
             bootstrap,
         })
     }
@@ -112,10 +118,18 @@ impl Application {
     }
 
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Beside the server, audit events past their tenant's retention are
+    /// deleted at start and then hourly.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let (stop_pruning, stopped) = tokio::sync::watch::channel(false);
+        let pruner = tokio::spawn(prune_audit_periodically(
+            Arc::clone(&self.state.domain),
+            self.clock,
+            stopped,
+        ));
         let app = http::service(self.state);
         // Responses go out as soon as they are written (axum's own
         // advice); the load tool measured no difference either way.
@@ -124,12 +138,41 @@ impl Application {
                 tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
             }
         });
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the server failed")?;
+            .context("the server failed");
+        // A prune under way finishes first; the store closes after it.
+        let _ = stop_pruning.send(true);
+        if let Err(error) = pruner.await {
+            tracing::error!(%error, "the audit pruning task failed");
+        }
         self.store.close().await;
-        Ok(())
+        served
+    }
+}
+
+/// Deletes audit events past their tenant's retention now and then every
+/// [`AUDIT_PRUNE_INTERVAL`], until `stop` turns true (or its sender is
+/// gone). A failure is logged and retried at the next tick: losing a
+/// prune only keeps events a little longer.
+async fn prune_audit_periodically(
+    domain: Arc<Domain>,
+    clock: SharedClock,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(AUDIT_PRUNE_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+        match domain.prune_audit(clock.now_millis()).await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "deleted audit events past their retention"),
+            Err(error) => tracing::error!(%error, "cannot prune the audit log"),
+        }
     }
 }
 

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261128_000001_initial;
 mod m20261128_000002_deprovisioning;
+mod m20261129_000003_audit_retention;
 mod m20261129_000005_pending_deprovisionings;
 
 /// Runs scimd's migrations in order.
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261128_000002_deprovisioning::Migration),
+            Box::new(m20261129_000003_audit_retention::Migration),
             Box::new(m20261129_000005_pending_deprovisionings::Migration),
         ]
     }

@@ -15,9 +15,6 @@ use crate::store::{
     Tx, UserState,
 };
 
-/// Most users one page of `GET /users` returns.
-pub const MAX_USERS_PAGE: u64 = 1000;
-
 /// How many things a user owns, by kind.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct OwnedCount {
@@ -72,6 +69,8 @@ pub struct Settings {
     pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
+    /// How many days audit events are kept (DESIGN §5).
+    pub audit_retention_days: i32,
 }
 
 impl From<TenantSettings> for Settings {
@@ -80,9 +79,13 @@ impl From<TenantSettings> for Settings {
             deprovision_policy: s.deprovision_policy,
             fallback_owner_id: s.fallback_owner_id,
             seat_limit: s.seat_limit,
+            audit_retention_days: s.audit_retention_days,
         }
     }
 }
+
+/// Fewest and most days a tenant may keep its audit events.
+const AUDIT_RETENTION_DAYS: std::ops::RangeInclusive<i64> = 1..=36_500;
 
 /// New settings, as the admin API receives them: the policy is checked
 /// by [`Domain::update_settings`], so an unknown one is a 400 that names
@@ -95,6 +98,9 @@ pub struct SettingsUpdate {
     pub fallback_owner_id: Option<String>,
     #[serde(default)]
     pub seat_limit: Option<i64>,
+    /// Days to keep audit events, 1 to 36,500; unchanged when absent.
+    #[serde(default)]
+    pub audit_retention_days: Option<i64>,
 }
 
 fn no_user(id: &str) -> DomainError {
@@ -126,25 +132,8 @@ impl Domain {
             .ok_or_else(|| no_user(id))
     }
 
-    /// A page of the tenant's users, oldest first.
-    pub async fn admin_users(
-        &self,
-        tenant_id: &str,
-        limit: u64,
-        offset: u64,
-    ) -> Result<Vec<UserView>, DomainError> {
-        let limit = super::page_limit(limit, MAX_USERS_PAGE)?;
-        if i64::try_from(offset).is_err() {
-            return Err(DomainError::invalid(format!(
-                "offset must be at most {}",
-                i64::MAX
-            )));
-        }
-        let states = self.store.user_states(tenant_id, limit, offset).await?;
-        self.user_views(tenant_id, states).await
-    }
-
-    async fn user_views(
+    /// The admin API's view of each user, with its owned-asset counts.
+    pub(super) async fn user_views(
         &self,
         tenant_id: &str,
         states: Vec<UserState>,
@@ -335,7 +324,8 @@ impl Domain {
     }
 
     /// Replaces the tenant's settings after checking them: a known policy,
-    /// an active fallback owner, a seat limit of zero or more.
+    /// an active fallback owner, a seat limit of zero or more, an audit
+    /// retention of 1 to 36,500 days (kept as it was when not sent).
     pub async fn update_settings(
         &self,
         who: &Principal,
@@ -349,18 +339,34 @@ impl Domain {
                 Policy::choices()
             ))
         })?;
-        let new = Settings {
-            deprovision_policy: policy,
-            fallback_owner_id: new.fallback_owner_id,
-            seat_limit: new.seat_limit,
-        };
         if new.seat_limit.is_some_and(|limit| limit < 0) {
             return Err(DomainError::invalid(
                 "seat_limit must be zero or more, or null for no limit",
             ));
         }
+        let retention = new
+            .audit_retention_days
+            .map(|days| {
+                i32::try_from(days)
+                    .ok()
+                    .filter(|_| AUDIT_RETENTION_DAYS.contains(&days))
+                    .ok_or_else(|| {
+                        DomainError::invalid(format!(
+                            "audit_retention_days must be {} to {} (days), not {days}",
+                            AUDIT_RETENTION_DAYS.start(),
+                            AUDIT_RETENTION_DAYS.end()
+                        ))
+                    })
+            })
+            .transpose()?;
         let (tx, old) = self.begin_tenant_write(tenant_id).await?;
         let old = Settings::from(old);
+        let new = Settings {
+            deprovision_policy: policy,
+            fallback_owner_id: new.fallback_owner_id,
+            seat_limit: new.seat_limit,
+            audit_retention_days: retention.unwrap_or(old.audit_retention_days),
+        };
         if let Some(fallback) = &new.fallback_owner_id {
             self.heir(&tx, tenant_id, fallback).await?;
         }
@@ -374,12 +380,16 @@ impl Domain {
         if old.seat_limit != new.seat_limit {
             changed.push("seat_limit".to_owned());
         }
+        if old.audit_retention_days != new.audit_retention_days {
+            changed.push("audit_retention_days".to_owned());
+        }
         tx.update_settings(
             tenant_id,
             &TenantSettings {
                 deprovision_policy: new.deprovision_policy,
                 fallback_owner_id: new.fallback_owner_id.clone(),
                 seat_limit: new.seat_limit,
+                audit_retention_days: new.audit_retention_days,
             },
         )
         .await?;

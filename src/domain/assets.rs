@@ -15,8 +15,6 @@ use crate::store::{
     Action, AssetKind, AssetRecord, CallRecord, Direction, Outcome, TargetType, Tx,
 };
 
-/// Most call records one read returns.
-pub const MAX_CALL_RECORDS: u64 = 1000;
 /// Longest asset name or phone number, in characters.
 const MAX_NAME_CHARS: usize = 200;
 
@@ -122,14 +120,20 @@ impl Domain {
         Ok(asset.into())
     }
 
-    /// The tenant's assets, all or one owner's.
+    /// The tenant's assets, all or one owner's, all or one kind's.
     pub async fn assets(
         &self,
         tenant_id: &str,
         owner_id: Option<&str>,
+        kind: Option<&str>,
     ) -> Result<Vec<AssetView>, DomainError> {
+        let kind = kind.map(parse_kind).transpose()?;
         let assets = self.store.assets(tenant_id, owner_id).await?;
-        Ok(assets.into_iter().map(AssetView::from).collect())
+        Ok(assets
+            .into_iter()
+            .filter(|asset| kind.is_none_or(|kind| asset.kind == kind))
+            .map(AssetView::from)
+            .collect())
     }
 
     /// The asset `id`.
@@ -327,9 +331,9 @@ impl Domain {
         &self,
         tenant_id: &str,
         user_id: Option<&str>,
-        limit: u64,
+        limit: Option<u64>,
     ) -> Result<Vec<CallRecordView>, DomainError> {
-        let limit = super::page_limit(limit, MAX_CALL_RECORDS)?;
+        let limit = super::admin_cursor::page_size(limit)?;
         let records = self.store.call_records(tenant_id, user_id, limit).await?;
         let ids: Vec<&str> = records.iter().map(|r| r.user_id.as_str()).collect();
         let existing = self.store.existing_users(tenant_id, &ids).await?;

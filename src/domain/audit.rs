@@ -2,17 +2,101 @@
 //! actor (the token's label) and the names, never the values, of the
 //! attributes it touched.
 
-use serde::Serialize;
+use chrono::DateTime;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::admin_cursor::{self, AdminCursor};
+use super::admin_search::given;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::{Action, AuditRecord, Outcome, TargetType};
+use crate::store::{Action, AuditRecord, AuditSearch, Outcome, TargetType};
 use scim::resource::Document;
 
-/// Most events one read returns.
-pub const MAX_AUDIT_LIMIT: u64 = 1000;
+/// Milliseconds in a day, for retention.
+const DAY_MILLIS: i64 = 24 * 60 * 60 * 1000;
+
+/// The query of `GET /audit`, as the admin API receives it. Any other
+/// parameter is an invalid request.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AuditListQuery {
+    /// Events about this user (or any target with this id).
+    pub user_id: Option<String>,
+    /// `allowed` or `blocked`.
+    pub outcome: Option<String>,
+    /// An action such as `user.deactivate`.
+    pub action: Option<String>,
+    /// RFC 3339: events at or after this instant.
+    pub since: Option<String>,
+    /// RFC 3339: events before this instant.
+    pub until: Option<String>,
+    /// 1 to 1000; 100 when absent.
+    pub limit: Option<u64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of events, newest first, and the cursor of the next (older)
+/// page (`None` on the last).
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    pub next_cursor: Option<String>,
+}
+
+/// The instant an RFC 3339 parameter names, in milliseconds.
+fn instant(name: &str, text: Option<String>) -> Result<Option<i64>, DomainError> {
+    given(text)
+        .map(|text| {
+            DateTime::parse_from_rfc3339(&text)
+                .map(|at| at.timestamp_millis())
+                .map_err(|_| {
+                    DomainError::invalid(format!(
+                        "{name} must be an RFC 3339 date-time, e.g. 2026-11-28T09:30:00Z"
+                    ))
+                })
+        })
+        .transpose()
+}
+
+impl AuditListQuery {
+    /// The store's search, and the page size, after checking every value.
+    fn search(self) -> Result<(AuditSearch, u64), DomainError> {
+        let limit = admin_cursor::page_size(self.limit)?;
+        let outcome = given(self.outcome)
+            .map(|text| {
+                Outcome::from_text(&text).ok_or_else(|| {
+                    DomainError::invalid(format!(
+                        "unknown outcome `{text}`; use {}",
+                        Outcome::choices()
+                    ))
+                })
+            })
+            .transpose()?;
+        let action = given(self.action)
+            .map(|text| {
+                // The list of actions is long; the README has it.
+                Action::from_text(&text)
+                    .ok_or_else(|| DomainError::invalid(format!("unknown action `{text}`")))
+            })
+            .transpose()?;
+        let before_id = given(self.cursor)
+            .map(|text| admin_cursor::decode(&text))
+            .transpose()?
+            .map(|position| position.after);
+        let search = AuditSearch {
+            target_id: given(self.user_id),
+            outcome,
+            action,
+            since: instant("since", self.since)?,
+            until: instant("until", self.until)?,
+            before_id,
+        };
+        Ok((search, limit))
+    }
+}
 
 /// A user as a call record shows it: the names it had, and whether it is
 /// gone.
@@ -106,22 +190,40 @@ impl Domain {
         }
     }
 
-    /// The tenant's newest events, all or those about `target_id`.
+    /// Deletes every tenant's audit events older than its
+    /// `audit_retention_days` as of `now` (milliseconds); returns how
+    /// many went.
+    pub async fn prune_audit(&self, now: i64) -> Result<u64, DomainError> {
+        let mut pruned = 0;
+        for (tenant_id, days) in self.store.audit_retentions().await? {
+            let cutoff = now.saturating_sub(i64::from(days).saturating_mul(DAY_MILLIS));
+            pruned += self.store.prune_audit(&tenant_id, cutoff).await?;
+        }
+        Ok(pruned)
+    }
+
+    /// A page of the tenant's events that `query` selects, newest first.
     pub async fn audit(
         &self,
         tenant_id: &str,
-        target_id: Option<&str>,
-        limit: u64,
-    ) -> Result<Vec<AuditEvent>, DomainError> {
-        let limit = super::page_limit(limit, MAX_AUDIT_LIMIT)?;
-        let events = self.store.audit_events(tenant_id, target_id, limit).await?;
+        query: AuditListQuery,
+    ) -> Result<AuditPage, DomainError> {
+        let (search, limit) = query.search()?;
+        let events = self
+            .store
+            .audit_events(tenant_id, &search, limit + 1)
+            .await?;
+        let (events, next_cursor) = admin_cursor::split_page(events, limit, |last| AdminCursor {
+            after: last.id,
+            id: String::new(),
+        });
         let user_ids: Vec<&str> = events
             .iter()
             .filter(|e| e.target_type == TargetType::User)
             .filter_map(|e| e.target_id.as_deref())
             .collect();
         let existing = self.store.existing_users(tenant_id, &user_ids).await?;
-        Ok(events
+        let events = events
             .into_iter()
             .map(|e| {
                 let user = match (e.target_type, &e.target_id) {
@@ -145,7 +247,11 @@ impl Domain {
                     user,
                 }
             })
-            .collect())
+            .collect();
+        Ok(AuditPage {
+            events,
+            next_cursor,
+        })
     }
 }
 

@@ -7,6 +7,8 @@
 //! [`crate::store`], converted once where rows are read and written.
 
 mod admin;
+mod admin_cursor;
+mod admin_search;
 mod assets;
 mod audit;
 mod bulk;
@@ -30,21 +32,23 @@ use crate::clock::SharedClock;
 use crate::store::{Store, StoreError, TenantSettings, Tx};
 use scim::{Schemas, ScimError};
 
+pub use crate::store::Kind;
 pub use crate::store::{
     Access, Action, AssetKind, BlockerKind, Direction, Outcome, PendingState, Policy, Reason,
     Requested, Scope, TargetType,
 };
-pub use crate::store::{Kind, PendingFilter};
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
 pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, SettingsUpdate, UserView};
+pub use admin_cursor::{AdminCursor, DEFAULT_ADMIN_PAGE, MAX_ADMIN_PAGE};
+pub use admin_search::{UserListQuery, UserPage};
 pub use assets::{AssetView, CallRecordView, NewCallRecord};
-pub use audit::{AuditEvent, AuditUser, MAX_AUDIT_LIMIT, UserRef};
+pub use audit::{AuditEvent, AuditListQuery, AuditPage, AuditUser, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use error::DomainError;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
-pub use pending::{DeprovisioningView, IdpSignal, MAX_DEPROVISIONINGS_PAGE, PendingUser};
+pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
 pub use tenants::CreatedTenant;
@@ -64,14 +68,6 @@ fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
         ))),
         _ => Ok(()),
     }
-}
-
-/// A list's `limit`: at least 1, at most `max` (larger asks get `max`).
-fn page_limit(limit: u64, max: u64) -> Result<u64, DomainError> {
-    if limit == 0 {
-        return Err(DomainError::invalid(format!("limit must be 1 to {max}")));
-    }
-    Ok(limit.min(max))
 }
 
 /// The domain services, shared by every request.

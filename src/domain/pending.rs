@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::admin_cursor::{self, AdminCursor};
 use super::facts::UserFacts;
 use super::guard::{Blocker, Refusal, Subject, Transition, UserChange, Verdict};
 use super::tokens::Principal;
@@ -15,9 +16,6 @@ use crate::store::{
     Access, Action, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState, Reason,
     Requested, TargetType, TenantSettings, Tx,
 };
-
-/// Most requests one page of `GET /deprovisionings` returns.
-pub const MAX_DEPROVISIONINGS_PAGE: u64 = 1000;
 
 /// A user as a request shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -438,25 +436,30 @@ impl Domain {
         Ok(found)
     }
 
-    /// `GET /deprovisionings`: a page of the tenant's requests, oldest
-    /// first, and the position after it.
+    /// `GET /deprovisionings`: a page of the tenant's requests (`state`,
+    /// `user_id`), oldest first, and the cursor of the next page.
     pub async fn deprovisionings(
         &self,
         tenant_id: &str,
-        filter: &PendingFilter<'_>,
-        limit: u64,
-    ) -> Result<(Vec<DeprovisioningView>, Option<(i64, String)>), DomainError> {
-        let limit = super::page_limit(limit, MAX_DEPROVISIONINGS_PAGE)?;
+        (state, user_id): (Option<PendingState>, Option<&str>),
+        limit: Option<u64>,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<DeprovisioningView>, Option<String>), DomainError> {
+        let limit = admin_cursor::page_size(limit)?;
+        let after = cursor.map(admin_cursor::decode).transpose()?;
+        let filter = PendingFilter {
+            state,
+            user_id,
+            after: after.as_ref().map(|c| (c.after, c.id.as_str())),
+        };
         let records = self
             .store
-            .deprovisionings(tenant_id, filter, limit + 1)
+            .deprovisionings(tenant_id, &filter, limit + 1)
             .await?;
-        let more = records.len() as u64 > limit;
-        let page: Vec<PendingRecord> = records.into_iter().take(limit as usize).collect();
-        let next = page
-            .last()
-            .filter(|_| more)
-            .map(|r| (r.requested_at, r.id.clone()));
+        let (page, next) = admin_cursor::split_page(records, limit, |r| AdminCursor {
+            after: r.requested_at,
+            id: r.id.clone(),
+        });
         Ok((page.into_iter().map(Into::into).collect(), next))
     }
 

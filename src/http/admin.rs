@@ -16,12 +16,13 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::domain::{DomainError, NewCallRecord, Principal, Reason, Scope, SettingsUpdate};
+use crate::domain::{
+    AuditListQuery, DomainError, NewCallRecord, Principal, Reason, Scope, SettingsUpdate,
+    UserListQuery,
+};
 
 /// Base path of the admin API.
 pub const ADMIN_BASE_PATH: &str = "/api/v1";
-/// Default page size of lists.
-pub(super) const DEFAULT_LIMIT: u64 = 100;
 
 /// An error leaving an admin handler.
 #[derive(Debug)]
@@ -163,7 +164,8 @@ fn json_rejection(rejection: &JsonRejection) -> Response {
     admin_error(rejection.status(), "invalid_request", rejection.body_text())
 }
 
-/// Query parameters whose rejection is an admin error.
+/// Query parameters whose rejection is an admin error. Every query type
+/// denies unknown fields: DESIGN §5 makes an unknown parameter a 400.
 pub struct AdminQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for AdminQuery<T> {
@@ -230,26 +232,18 @@ async fn method_not_allowed() -> Response {
     )
 }
 
+/// The query of a list that takes no parameters.
 #[derive(Deserialize)]
-struct Page {
-    limit: Option<u64>,
-    offset: Option<u64>,
-}
+#[serde(deny_unknown_fields)]
+struct NoParameters {}
 
 async fn list_users(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    AdminQuery(page): AdminQuery<Page>,
+    AdminQuery(query): AdminQuery<UserListQuery>,
 ) -> Result<Json<Value>> {
-    let users = state
-        .domain
-        .admin_users(
-            &who.tenant_id,
-            page.limit.unwrap_or(DEFAULT_LIMIT),
-            page.offset.unwrap_or(0),
-        )
-        .await?;
-    Ok(Json(json!({ "users": users })))
+    let page = state.domain.admin_users(&who.tenant_id, query).await?;
+    Ok(Json(json!(page)))
 }
 
 async fn get_user(
@@ -314,18 +308,24 @@ async fn reassign(
 }
 
 #[derive(Deserialize)]
-struct OwnerFilter {
+#[serde(deny_unknown_fields)]
+struct AssetFilter {
     owner_id: Option<String>,
+    kind: Option<String>,
 }
 
 async fn list_assets(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    AdminQuery(filter): AdminQuery<OwnerFilter>,
+    AdminQuery(filter): AdminQuery<AssetFilter>,
 ) -> Result<Json<Value>> {
     let assets = state
         .domain
-        .assets(&who.tenant_id, filter.owner_id.as_deref())
+        .assets(
+            &who.tenant_id,
+            filter.owner_id.as_deref(),
+            filter.kind.as_deref(),
+        )
         .await?;
     Ok(Json(json!({ "assets": assets })))
 }
@@ -421,7 +421,8 @@ async fn set_group_owner(
 }
 
 #[derive(Deserialize)]
-struct UserFilter {
+#[serde(deny_unknown_fields)]
+struct CallRecordFilter {
     user_id: Option<String>,
     limit: Option<u64>,
 }
@@ -429,15 +430,11 @@ struct UserFilter {
 async fn call_records(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    AdminQuery(filter): AdminQuery<UserFilter>,
+    AdminQuery(filter): AdminQuery<CallRecordFilter>,
 ) -> Result<Json<Value>> {
     let records = state
         .domain
-        .call_records(
-            &who.tenant_id,
-            filter.user_id.as_deref(),
-            filter.limit.unwrap_or(DEFAULT_LIMIT),
-        )
+        .call_records(&who.tenant_id, filter.user_id.as_deref(), filter.limit)
         .await?;
     Ok(Json(json!({ "call_records": records })))
 }
@@ -454,17 +451,10 @@ async fn record_call(
 async fn audit(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
-    AdminQuery(filter): AdminQuery<UserFilter>,
+    AdminQuery(query): AdminQuery<AuditListQuery>,
 ) -> Result<Json<Value>> {
-    let events = state
-        .domain
-        .audit(
-            &who.tenant_id,
-            filter.user_id.as_deref(),
-            filter.limit.unwrap_or(DEFAULT_LIMIT),
-        )
-        .await?;
-    Ok(Json(json!({ "events": events })))
+    let page = state.domain.audit(&who.tenant_id, query).await?;
+    Ok(Json(json!(page)))
 }
 
 async fn seats(
@@ -495,6 +485,7 @@ async fn update_settings(
 async fn tokens(
     State(state): State<AppState>,
     Extension(who): Extension<Principal>,
+    AdminQuery(NoParameters {}): AdminQuery<NoParameters>,
 ) -> Result<Json<Value>> {
     let tokens = state.domain.tenant_tokens(&who.tenant_id).await?;
     Ok(Json(json!({ "tokens": tokens })))

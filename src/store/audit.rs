@@ -45,18 +45,49 @@ impl From<audit_event::Model> for AuditRecord {
     }
 }
 
+/// Which events to list; every field narrows the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditSearch {
+    /// Events about this target (a user, group, asset or token id).
+    pub target_id: Option<String>,
+    pub outcome: Option<Outcome>,
+    pub action: Option<Action>,
+    /// Events at or after this instant (milliseconds).
+    pub since: Option<i64>,
+    /// Events before this instant (milliseconds).
+    pub until: Option<i64>,
+    /// Events older than this one (by id), for the next page.
+    pub before_id: Option<i64>,
+}
+
 impl Store {
-    /// The tenant's newest `limit` events, all or those about `target_id`.
+    /// Up to `limit` of the tenant's events that `search` selects, newest
+    /// (highest id) first.
     pub async fn audit_events(
         &self,
         tenant_id: &str,
-        target_id: Option<&str>,
+        search: &AuditSearch,
         limit: u64,
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut query =
             audit_event::Entity::find().filter(audit_event::Column::TenantId.eq(tenant_id));
-        if let Some(target_id) = target_id {
-            query = query.filter(audit_event::Column::TargetId.eq(target_id));
+        if let Some(target_id) = &search.target_id {
+            query = query.filter(audit_event::Column::TargetId.eq(target_id.as_str()));
+        }
+        if let Some(outcome) = search.outcome {
+            query = query.filter(audit_event::Column::Outcome.eq(outcome));
+        }
+        if let Some(action) = search.action {
+            query = query.filter(audit_event::Column::Action.eq(action));
+        }
+        if let Some(since) = search.since {
+            query = query.filter(audit_event::Column::At.gte(since));
+        }
+        if let Some(until) = search.until {
+            query = query.filter(audit_event::Column::At.lt(until));
+        }
+        if let Some(before_id) = search.before_id {
+            query = query.filter(audit_event::Column::Id.lt(before_id));
         }
         let rows = query
             .order_by_desc(audit_event::Column::Id)
@@ -64,6 +95,17 @@ impl Store {
             .all(&self.read)
             .await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
+    }
+
+    /// Deletes the tenant's events written before `cutoff` (milliseconds);
+    /// returns how many went.
+    pub async fn prune_audit(&self, tenant_id: &str, cutoff: i64) -> Result<u64, StoreError> {
+        let result = audit_event::Entity::delete_many()
+            .filter(audit_event::Column::TenantId.eq(tenant_id))
+            .filter(audit_event::Column::At.lt(cutoff))
+            .exec(&self.write)
+            .await?;
+        Ok(result.rows_affected)
     }
 }
 

@@ -18,6 +18,7 @@ mod seed;
 mod states;
 mod tenants;
 mod tokens;
+mod user_search;
 mod users;
 mod versioned;
 
@@ -33,7 +34,7 @@ use sea_orm::{
 use scim::resource::Document;
 
 pub use assets::{AssetRecord, Owned};
-pub use audit::AuditRecord;
+pub use audit::{AuditRecord, AuditSearch};
 pub use call_records::CallRecord;
 pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
@@ -45,6 +46,7 @@ pub use states::{
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
+pub use user_search::UserSearch;
 pub use users::{LockedUser, Membership, UserRow, UserState};
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.

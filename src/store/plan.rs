@@ -261,7 +261,7 @@ fn is_text(attr: &Resolved) -> bool {
 }
 
 /// Escapes `LIKE` metacharacters with `\`.
-fn escape_like(text: &str) -> String {
+pub(super) fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

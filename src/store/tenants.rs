@@ -21,6 +21,8 @@ pub struct TenantSettings {
     pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
+    /// How many days audit events are kept.
+    pub audit_retention_days: i32,
 }
 
 impl From<tenant::Model> for TenantSettings {
@@ -29,6 +31,7 @@ impl From<tenant::Model> for TenantSettings {
             deprovision_policy: t.deprovision_policy,
             fallback_owner_id: t.fallback_owner_id,
             seat_limit: t.seat_limit,
+            audit_retention_days: t.audit_retention_days,
         }
     }
 }
@@ -56,6 +59,17 @@ impl Store {
     pub async fn settings(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
         let found = by_key(tenant::Entity::find_by_id(id.to_owned()), &self.read).await?;
         Ok(found.map(TenantSettings::from))
+    }
+
+    /// Every tenant's id and audit retention in days.
+    pub async fn audit_retentions(&self) -> Result<Vec<(String, i32)>, StoreError> {
+        Ok(tenant::Entity::find()
+            .select_only()
+            .column(tenant::Column::Id)
+            .column(tenant::Column::AuditRetentionDays)
+            .into_tuple()
+            .all(&self.read)
+            .await?)
     }
 }
 
@@ -124,6 +138,10 @@ impl Tx {
                 Expr::value(settings.fallback_owner_id.clone()),
             )
             .col_expr(tenant::Column::SeatLimit, Expr::value(settings.seat_limit))
+            .col_expr(
+                tenant::Column::AuditRetentionDays,
+                Expr::value(settings.audit_retention_days),
+            )
             .filter(tenant::Column::Id.eq(id))
             .exec(self.conn())
             .await?;

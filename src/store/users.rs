@@ -191,24 +191,6 @@ impl Store {
         Ok(found.map(UserState::from))
     }
 
-    /// A page of the tenant's users, oldest first.
-    pub async fn user_states(
-        &self,
-        tenant_id: &str,
-        limit: u64,
-        offset: u64,
-    ) -> Result<Vec<UserState>, StoreError> {
-        let rows = user::Entity::find()
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .order_by_asc(user::Column::CreatedAt)
-            .order_by_asc(user::Column::Id)
-            .limit(limit)
-            .offset(offset)
-            .all(&self.read)
-            .await?;
-        Ok(rows.into_iter().map(UserState::from).collect())
-    }
-
     /// How many users of the tenant have each (`active`, access) pair.
     pub async fn access_counts(
         &self,

@@ -105,25 +105,28 @@ async fn nul_characters_and_out_of_range_numbers_are_refused_alike_on_both_datab
         let (status, answer) = app.call_admin(token, Method::POST, path, Some(&body)).await;
         assert_admin_error(status, &answer, 400, "invalid_request");
     }
-    // Regression: an offset past i64::MAX panicked.
+    // A limit is 1 to 1000 (DESIGN §5): outside is refused, never clamped.
     for path in [
-        "/users?offset=9223372036854775808",
         "/users?limit=0",
         "/audit?limit=0",
         "/call-records?limit=0",
+        "/users?limit=1001",
+        "/audit?limit=5000",
+        "/call-records?limit=1001",
+        "/users?limit=18446744073709551616",
+        "/users?limit=-1",
     ] {
         let (status, body) = app.call_admin(token, Method::GET, path, None).await;
         assert_admin_error(status, &body, 400, "invalid_request");
     }
-    let (status, _) = app
-        .call_admin(
-            token,
-            Method::GET,
-            "/users?offset=9223372036854775807&limit=5000",
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
+    for path in [
+        "/users?limit=1000",
+        "/audit?limit=1",
+        "/call-records?limit=1000",
+    ] {
+        let (status, body) = app.call_admin(token, Method::GET, path, None).await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
 }
 
 #[tokio::test]
@@ -157,11 +160,23 @@ async fn users_show_access_admin_and_owned_counts_page_by_page() {
     );
     assert!(agent_view["created"].as_str().unwrap().ends_with('Z'));
 
+    assert_eq!(page["next_cursor"], Value::Null);
+    let (_, first) = app
+        .call_admin(&t.admin, Method::GET, "/users?limit=1", None)
+        .await;
+    assert_eq!(first["users"][0]["id"], json!(boss));
+    let cursor = first["next_cursor"].as_str().unwrap();
     let (_, second) = app
-        .call_admin(&t.admin, Method::GET, "/users?limit=1&offset=1", None)
+        .call_admin(
+            &t.admin,
+            Method::GET,
+            &format!("/users?limit=1&cursor={cursor}"),
+            None,
+        )
         .await;
     assert_eq!(second["users"][0]["id"], json!(agent));
     assert_eq!(second["users"].as_array().unwrap().len(), 1);
+    assert_eq!(second["next_cursor"], Value::Null);
 
     // Deactivating through the admin API is the same change as the IdP's.
     let path = format!("/users/{boss}/deactivate");

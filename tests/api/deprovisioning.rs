@@ -642,12 +642,15 @@ async fn reassign_to_fallback_moves_to_the_fallback_owner_unless_it_is_the_leave
     let (status, body) = app
         .call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
         .await;
-    assert_eq!((status, &body), (200, &settings));
+    // A PUT without audit_retention_days keeps it (365 days by default).
+    let mut expected = settings.clone();
+    expected["audit_retention_days"] = json!(365);
+    assert_eq!((status, &body), (200, &expected));
     assert_eq!(
         app.call_admin(&t.admin, Method::GET, "/settings", None)
             .await
             .1,
-        settings
+        expected
     );
 
     let answer = deprovision(

@@ -12,6 +12,7 @@ pub struct Model {
     pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
+    pub audit_retention_days: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
