@@ -382,6 +382,25 @@ async fn every_deprovisioning_path_refuses_an_owner_names_the_assets_and_suspend
         };
         assert_eq!(event["actor"], expected_actor, "{path:?}");
 
+        // Whichever path asked, one pending request records it.
+        let (_, pending) = app
+            .call_admin(
+                &t.admin,
+                Method::GET,
+                &format!("/deprovisionings?state=pending&user_id={leaver}"),
+                None,
+            )
+            .await;
+        let pending = pending["deprovisionings"].as_array().unwrap().clone();
+        assert_eq!(pending.len(), 1, "{path:?}: {pending:?}");
+        let expected = if deletes(path) {
+            "delete"
+        } else {
+            "deactivate"
+        };
+        assert_eq!(pending[0]["requested"], expected, "{path:?}");
+        assert_eq!(pending[0]["requested_by"], expected_actor, "{path:?}");
+
         // After reassignment the IdP's retry succeeds.
         let (status, moved) = app
             .call_admin(
