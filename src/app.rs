@@ -10,6 +10,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
+use crate::delivery::Worker;
 use crate::domain::{CreatedTenant, Domain};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
 use crate::store::Store;
@@ -31,6 +32,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most candidates a filter may read when indexes cannot answer it.
     pub scan_limit: u64,
+    /// Lets webhook endpoints be private addresses (loopback, RFC 1918,
+    /// …); off, only public addresses are reached.
+    pub allow_private_webhooks: bool,
 }
 
 /// A bound, migrated, ready-to-run server.
@@ -38,6 +42,7 @@ pub struct Application {
     listener: TcpListener,
     state: AppState,
     store: Store,
+    clock: SharedClock,
     bootstrap: Option<CreatedTenant>,
 }
 
@@ -74,8 +79,10 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let (domain, store) = open_domain(&config.database_url, &public_url, clock).await?;
-        let domain = domain.with_scan_limit(config.scan_limit);
+        let (domain, store) = open_domain(&config.database_url, &public_url, clock.clone()).await?;
+        let domain = domain
+            .with_scan_limit(config.scan_limit)
+            .with_private_webhooks(config.allow_private_webhooks);
         let bootstrap = domain
             .bootstrap()
             .await
@@ -87,6 +94,7 @@ impl Application {
                 max_body_bytes: config.max_body_bytes,
             },
             store,
+            clock,
             bootstrap,
         })
     }
@@ -111,11 +119,14 @@ impl Application {
         self.bootstrap.take()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves, and delivers webhooks, until `shutdown` resolves; then
+    /// finishes in-flight requests and deliveries.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let worker = Worker::spawn(Arc::clone(&self.state.domain), self.clock)
+            .context("cannot build the webhook client")?;
         let app = http::service(self.state);
         // Responses go out as soon as they are written (axum's own
         // advice); the load tool measured no difference either way.
@@ -124,12 +135,13 @@ impl Application {
                 tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
             }
         });
-        axum::serve(listener, app)
+        let served = axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
-            .context("the server failed")?;
+            .context("the server failed");
+        worker.stop().await;
         self.store.close().await;
-        Ok(())
+        served
     }
 }
 

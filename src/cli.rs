@@ -39,6 +39,10 @@ pub enum Command {
         /// answers it; past this, the request gets 400 tooMany.
         #[arg(long, env = "SCIMD_SCAN_LIMIT", default_value_t = crate::domain::SCAN_LIMIT)]
         scan_limit: u64,
+        /// Let webhook endpoints be private addresses (loopback, RFC 1918,
+        /// link-local, …); only for receivers inside your own network.
+        #[arg(long, env = "SCIMD_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             max_body_bytes,
             scan_limit,
+            allow_private_webhooks,
         } => {
             let config = Config {
                 listen,
@@ -105,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url,
                 max_body_bytes,
                 scan_limit,
+                allow_private_webhooks,
             };
             serve(&config, clock).await
         }

@@ -212,6 +212,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(settings).put(update_settings))
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .merge(super::admin_webhooks::routes())
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -3,6 +3,7 @@
 //! map the result; nothing here knows a business rule.
 
 mod admin;
+mod admin_webhooks;
 mod auth;
 mod body;
 mod bulk;

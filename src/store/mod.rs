@@ -19,6 +19,7 @@ mod tenants;
 mod tokens;
 mod users;
 mod versioned;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -38,11 +39,13 @@ pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use states::{
-    Access, Action, AssetKind, BlockerKind, Direction, Outcome, Policy, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome, Policy,
+    Scope, TargetType,
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
 pub use users::{LockedUser, Membership, UserRow, UserState};
+pub use webhooks::{AttemptRecord, DeliveryRecord, NewEvent, WebhookRecord};
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK: i64 = 0x5c1d_0001;

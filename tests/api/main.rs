@@ -22,3 +22,4 @@ mod races;
 mod robustness;
 mod tenancy;
 mod users;
+mod webhooks;
