@@ -239,3 +239,21 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 pub fn parse() -> Cli {
     Cli::parse()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_webhook_targets_are_refused_unless_the_operator_allows_them() {
+        let allowed = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Serve {
+                allow_private_webhooks,
+                ..
+            }) => allow_private_webhooks,
+            other => panic!("not a serve command: {other:?}"),
+        };
+        assert!(!allowed(&["scimd", "serve"]));
+        assert!(allowed(&["scimd", "serve", "--allow-private-webhooks"]));
+    }
+}

@@ -195,6 +195,15 @@ mod tests {
         assert_eq!(header, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
     }
 
+    #[tokio::test]
+    async fn the_resolver_refuses_a_name_that_resolves_to_a_private_address() {
+        let name: Name = "localhost".parse().expect("a name");
+        match PublicOnly.resolve(name).await {
+            Ok(_) => panic!("localhost must be refused"),
+            Err(error) => assert!(error.to_string().contains("loopback"), "{error}"),
+        }
+    }
+
     #[test]
     fn each_secret_signs_once() {
         let secrets = ["whsec_AAAA".to_owned(), "whsec_BBBB".to_owned()];

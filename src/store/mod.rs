@@ -8,6 +8,7 @@
 mod assets;
 mod audit;
 mod call_records;
+mod deliveries;
 mod entity;
 mod groups;
 mod plan;
@@ -35,6 +36,7 @@ use scim::resource::Document;
 pub use assets::{AssetRecord, Owned};
 pub use audit::AuditRecord;
 pub use call_records::CallRecord;
+pub use deliveries::{AttemptRecord, DeliveryRecord, NewEvent};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
@@ -45,7 +47,7 @@ pub use states::{
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
 pub use users::{LockedUser, Membership, UserRow, UserState};
-pub use webhooks::{AttemptRecord, DeliveryRecord, NewEvent, WebhookRecord};
+pub use webhooks::WebhookRecord;
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK: i64 = 0x5c1d_0001;

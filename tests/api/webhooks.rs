@@ -149,9 +149,14 @@ async fn private_app() -> TestApp {
 
 /// Registers an endpoint; returns its id and secret.
 async fn register(app: &TestApp, url: &str, events: &[&str]) -> (String, String) {
+    register_as(app, &app.admin_token, url, events).await
+}
+
+/// Registers an endpoint with an admin token of any tenant.
+async fn register_as(app: &TestApp, token: &str, url: &str, events: &[&str]) -> (String, String) {
     let body = json!({"url": url, "events": events});
     let (status, created) = app
-        .call_admin(&app.admin_token, Method::POST, "/webhooks", Some(&body))
+        .call_admin(token, Method::POST, "/webhooks", Some(&body))
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["url"], url);
@@ -489,4 +494,73 @@ async fn an_event_committed_while_the_receiver_is_down_is_delivered_after_a_rest
     ));
     let delivered = wait_for_delivery(&app, &webhook_id, |d| d["state"] == "delivered").await;
     assert!(delivered["attempts"].as_i64().unwrap() >= 1, "{delivered}");
+}
+
+#[tokio::test]
+async fn a_name_that_resolves_to_a_private_address_at_send_time_is_refused_and_recorded() {
+    let receiver = Receiver::start(&[]).await;
+    let port = receiver
+        .url
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .trim_end_matches("/hook");
+    let url = format!("http://localhost:{port}/hook");
+    // Registered while private targets were allowed; the operator has
+    // since turned the flag off, as a rebinding name would look.
+    let app = private_app().await;
+    let (webhook_id, _) = register(&app, &url, &["user.suspended"]).await;
+    let app = app.restart(|_| {}).await;
+    let path = format!("/webhooks/{webhook_id}/ping");
+    app.call_admin(&app.admin_token, Method::POST, &path, None)
+        .await;
+    let failed = wait_for_delivery(&app, &webhook_id, |d| d["attempts"] == 1).await;
+    assert_eq!(failed["state"], "pending", "{failed}");
+    assert_eq!(failed["last_status"], Value::Null);
+    let error = failed["last_error"].as_str().unwrap();
+    assert!(
+        error.contains("localhost resolves to") && error.contains("loopback"),
+        "{error}"
+    );
+    assert_eq!(receiver.count(), 0);
+}
+
+#[tokio::test]
+async fn a_tenant_whose_receiver_hangs_does_not_delay_another_tenants_deliveries() {
+    let app = private_app().await;
+    // Accepts connections and never answers.
+    let hanging = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hanging_url = format!("http://{}/hook", hanging.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = hanging.accept().await {
+            held.push(socket);
+        }
+    });
+    let (stuck, _) = register(&app, &hanging_url, &["user.suspended"]).await;
+    for _ in 0..12 {
+        let path = format!("/webhooks/{stuck}/ping");
+        app.call_admin(&app.admin_token, Method::POST, &path, None)
+            .await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+
+    let other = app.new_tenant().await;
+    let receiver = Receiver::start(&[]).await;
+    let (webhook_id, _) = register_as(&app, &other.admin, &receiver.url, &["user.suspended"]).await;
+    let sent = Instant::now();
+    let path = format!("/webhooks/{webhook_id}/ping");
+    let (status, _) = app
+        .call_admin(&other.admin, Method::POST, &path, None)
+        .await;
+    assert_eq!(status, 202);
+    receiver.wait_for(1).await;
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "the other tenant waited {:?}",
+        sent.elapsed()
+    );
+    // The stuck tenant's deliveries are still waiting on their receiver.
+    let stuck_deliveries = deliveries(&app, &stuck).await;
+    assert!(stuck_deliveries.iter().all(|d| d["state"] == "pending"));
 }

@@ -12,6 +12,8 @@ use url::{Host, Url};
 
 use crate::domain::DomainError;
 
+/// How long registering an endpoint waits for its name to resolve.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// Longest accepted endpoint URL, in bytes.
 pub const MAX_URL_BYTES: usize = 2048;
 
@@ -178,8 +180,10 @@ pub(crate) async fn check_url(text: &str, allow_private: bool) -> Result<Url, Do
         return Ok(url);
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let addresses: Vec<_> = tokio::net::lookup_host((host.as_str(), port))
+    let lookup = tokio::net::lookup_host((host.as_str(), port));
+    let addresses: Vec<_> = tokio::time::timeout(RESOLVE_TIMEOUT, lookup)
         .await
+        .map_err(|_| DomainError::invalid(format!("url's host {host} did not resolve in time")))?
         .map_err(|e| DomainError::invalid(format!("url's host {host} does not resolve: {e}")))?
         .collect();
     if addresses.is_empty() {
