@@ -54,6 +54,7 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         public_url: None,
         max_body_bytes: 4 * DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
+        allow_private_webhooks: false,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

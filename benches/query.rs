@@ -165,6 +165,7 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         public_url: None,
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
+        allow_private_webhooks: false,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

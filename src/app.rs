@@ -11,6 +11,7 @@ use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
+use crate::delivery::Worker;
 use crate::domain::{CreatedTenant, Domain};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
 use crate::store::Store;
@@ -34,6 +35,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Most candidates a filter may read when indexes cannot answer it.
     pub scan_limit: u64,
+    /// Lets webhook endpoints be private addresses (loopback, RFC 1918,
+    /// …); off, only public addresses are reached.
+    pub allow_private_webhooks: bool,
 }
 
 /// A bound, migrated, ready-to-run server.
@@ -78,9 +82,10 @@ impl Application {
             .public_url
             .clone()
             .unwrap_or_else(|| format!("http://{address}"));
-        let (domain, store) =
-            open_domain(&config.database_url, &public_url, Arc::clone(&clock)).await?;
-        let domain = domain.with_scan_limit(config.scan_limit);
+        let (domain, store) = open_domain(&config.database_url, &public_url, clock.clone()).await?;
+        let domain = domain
+            .with_scan_limit(config.scan_limit)
+            .with_private_webhooks(config.allow_private_webhooks);
         let bootstrap = domain
             .bootstrap()
             .await
@@ -117,13 +122,16 @@ impl Application {
         self.bootstrap.take()
     }
 
-    /// Serves until `shutdown` resolves, then finishes in-flight requests.
-    /// Beside the server, audit events past their tenant's retention are
-    /// deleted at start and then hourly.
+    /// Serves, and delivers webhooks, until `shutdown` resolves; then
+    /// finishes in-flight requests and deliveries. Beside the server, audit
+    /// events past their tenant's retention are deleted at start and then
+    /// hourly.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let worker = Worker::spawn(Arc::clone(&self.state.domain), Arc::clone(&self.clock))
+            .context("cannot build the webhook client")?;
         let (stop_pruning, stopped) = tokio::sync::watch::channel(false);
         let pruner = tokio::spawn(prune_audit_periodically(
             Arc::clone(&self.state.domain),
@@ -142,6 +150,7 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("the server failed");
+        worker.stop().await;
         // A prune under way finishes first; the store closes after it.
         let _ = stop_pruning.send(true);
         if let Err(error) = pruner.await {

@@ -39,6 +39,10 @@ pub enum Command {
         /// answers it; past this, the request gets 400 tooMany.
         #[arg(long, env = "SCIMD_SCAN_LIMIT", default_value_t = crate::domain::SCAN_LIMIT)]
         scan_limit: u64,
+        /// Let webhook endpoints be private addresses (loopback, RFC 1918,
+        /// link-local, …); only for receivers inside your own network.
+        #[arg(long, env = "SCIMD_ALLOW_PRIVATE_WEBHOOKS")]
+        allow_private_webhooks: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -98,6 +102,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             public_url,
             max_body_bytes,
             scan_limit,
+            allow_private_webhooks,
         } => {
             let config = Config {
                 listen,
@@ -105,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url,
                 max_body_bytes,
                 scan_limit,
+                allow_private_webhooks,
             };
             serve(&config, clock).await
         }
@@ -232,4 +238,22 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
 /// Parses the command line; kept here so `main` stays a shim.
 pub fn parse() -> Cli {
     Cli::parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_webhook_targets_are_refused_unless_the_operator_allows_them() {
+        let allowed = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Serve {
+                allow_private_webhooks,
+                ..
+            }) => allow_private_webhooks,
+            other => panic!("not a serve command: {other:?}"),
+        };
+        assert!(!allowed(&["scimd", "serve"]));
+        assert!(allowed(&["scimd", "serve", "--allow-private-webhooks"]));
+    }
 }

@@ -13,6 +13,7 @@
 //! |----------|-----|---------|
 //! | [`http`]   | axum routers (SCIM and the admin API), authentication, body limits, the SCIM media type, error → response | everything below |
 //! | [`domain`] | tenants, tokens, users, groups, assets, call records, audit, the deprovisioning guard: the business rules | `scim`, `store`, `clock` |
+//! | [`delivery`] | the webhook worker: claims due deliveries, signs and sends them over an SSRF-checked client, records attempts | `domain`, `clock` |
 //! | [`store`]  | sea-orm entities, queries, filter push-down to SQL | `scim`, `clock` |
 //! | `scim` (crate) | schemas, validation, filter parser, PATCH engine, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |
@@ -22,6 +23,7 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod delivery;
 pub mod domain;
 pub(crate) mod http;
 pub(crate) mod store;
@@ -117,5 +119,6 @@ mod tests {
         check("store", &["http", "domain", "app", "cli"]);
         check("domain", &["http", "app", "cli"]);
         check("http", &["app", "cli"]);
+        check("delivery", &["http", "store", "app", "cli"]);
     }
 }

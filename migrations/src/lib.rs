@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261128_000001_initial;
 mod m20261128_000002_deprovisioning;
 mod m20261129_000003_audit_retention;
+mod m20261129_000004_webhooks;
 mod m20261129_000005_pending_deprovisionings;
 
 /// Runs scimd's migrations in order.
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000001_initial::Migration),
             Box::new(m20261128_000002_deprovisioning::Migration),
             Box::new(m20261129_000003_audit_retention::Migration),
+            Box::new(m20261129_000004_webhooks::Migration),
             Box::new(m20261129_000005_pending_deprovisionings::Migration),
         ]
     }

@@ -25,6 +25,7 @@ mod seed;
 mod tenants;
 mod tokens;
 mod users;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -34,8 +35,8 @@ use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
 pub use crate::store::{
-    Access, Action, AssetKind, BlockerKind, Direction, Outcome, PendingState, Policy, Reason,
-    Requested, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
+    PendingState, Policy, Reason, Requested, Scope, TargetType,
 };
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
@@ -53,6 +54,11 @@ pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, TokenSummary};
+pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
+pub use webhooks::{
+    Attempt, DeliveryView, DueDelivery, RETRY_WINDOW_MILLIS, SECRET_PREFIX, WebhookView,
+    backoff_millis,
+};
 
 /// Longest value of an indexed attribute (`userName`, `externalId`,
 /// `displayName`, e-mail values and types), in bytes: indexes have a row
@@ -82,6 +88,11 @@ pub struct Domain {
     cursor_key: cursor::CursorKey,
     /// Most candidates a filter may read when indexes cannot answer it.
     scan_limit: u64,
+    /// Whether webhook endpoints may be private addresses (the operator's
+    /// `--allow-private-webhooks`).
+    allow_private_webhooks: bool,
+    /// Wakes the delivery worker after a commit that enqueued deliveries.
+    deliveries_due: Arc<tokio::sync::Notify>,
 }
 
 impl Domain {
@@ -104,6 +115,8 @@ impl Domain {
             scim_base: scim_base.trim_end_matches('/').into(),
             cursor_key,
             scan_limit: SCAN_LIMIT,
+            allow_private_webhooks: false,
+            deliveries_due: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -111,6 +124,13 @@ impl Domain {
     /// answer it (default [`SCAN_LIMIT`]).
     pub fn with_scan_limit(mut self, scan_limit: u64) -> Self {
         self.scan_limit = scan_limit;
+        self
+    }
+
+    /// Lets webhook endpoints be private addresses (loopback, RFC 1918,
+    /// …): for operators whose receivers run inside their own network.
+    pub fn with_private_webhooks(mut self, allow: bool) -> Self {
+        self.allow_private_webhooks = allow;
         self
     }
 

@@ -113,7 +113,10 @@ pub(crate) fn requested(action: Action) -> Option<Requested> {
         | Action::TokenRevoke
         | Action::SettingsUpdate
         | Action::DeprovisioningComplete
-        | Action::DeprovisioningCancel => None,
+        | Action::DeprovisioningCancel
+        | Action::WebhookCreate
+        | Action::WebhookDelete
+        | Action::WebhookRotate => None,
     }
 }
 

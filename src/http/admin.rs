@@ -216,6 +216,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(tokens).post(create_token))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .merge(super::admin_deprovisionings::routes())
+        .merge(super::admin_webhooks::routes())
         .fallback(unknown_endpoint)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod admin_deprovisionings;
+mod admin_webhooks;
 mod auth;
 mod body;
 mod bulk;

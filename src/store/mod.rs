@@ -8,6 +8,7 @@
 mod assets;
 mod audit;
 mod call_records;
+mod deliveries;
 mod deprovisionings;
 mod entity;
 mod groups;
@@ -21,6 +22,7 @@ mod tokens;
 mod user_search;
 mod users;
 mod versioned;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -36,18 +38,20 @@ use scim::resource::Document;
 pub use assets::{AssetRecord, Owned};
 pub use audit::{AuditRecord, AuditSearch};
 pub use call_records::CallRecord;
+pub use deliveries::{AttemptRecord, DeliveryRecord, NewEvent};
 pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use states::{
-    Access, Action, AssetKind, BlockerKind, Direction, Outcome, PendingState, Policy, Reason,
-    Requested, Scope, TargetType,
+    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
+    PendingState, Policy, Reason, Requested, Scope, TargetType,
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
 pub use user_search::UserSearch;
 pub use users::{LockedUser, Membership, UserRow, UserState};
+pub use webhooks::WebhookRecord;
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK: i64 = 0x5c1d_0001;

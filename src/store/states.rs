@@ -189,6 +189,12 @@ stored_state! {
         DeprovisioningComplete = "deprovisioning.complete",
         /// A pending deprovisioning was cancelled (reactivation or admin).
         DeprovisioningCancel = "deprovisioning.cancel",
+        /// A webhook endpoint was registered.
+        WebhookCreate = "webhook.create",
+        /// A webhook endpoint was removed.
+        WebhookDelete = "webhook.delete",
+        /// A webhook endpoint's signing secret was rotated.
+        WebhookRotate = "webhook.rotate",
     }
 }
 
@@ -205,6 +211,38 @@ stored_state! {
         Token = "token",
         /// The tenant's settings.
         Settings = "settings",
+        /// A webhook endpoint.
+        Webhook = "webhook",
+    }
+}
+
+stored_state! {
+    /// What a webhook event says happened (`webhook_events.type`); its
+    /// text is the payload's `type`.
+    pub enum EventType {
+        /// A deprovisioning was refused and recorded as pending.
+        DeprovisioningBlocked = "deprovisioning.blocked",
+        /// A pending deprovisioning finished.
+        DeprovisioningCompleted = "deprovisioning.completed",
+        /// A pending deprovisioning was cancelled.
+        DeprovisioningCancelled = "deprovisioning.cancelled",
+        /// A user's access was suspended by a refused deprovisioning.
+        UserSuspended = "user.suspended",
+        /// A test event sent by `POST /webhooks/{id}/ping`, to that
+        /// endpoint only.
+        WebhookPing = "webhook.ping",
+    }
+}
+
+stored_state! {
+    /// Where a webhook delivery stands (`webhook_deliveries.state`).
+    pub enum DeliveryState {
+        /// Not yet delivered; due at `next_attempt_at`.
+        Pending = "pending",
+        /// A receiver answered 2xx.
+        Delivered = "delivered",
+        /// Retries ran out (a day after the event) without a 2xx.
+        Failed = "failed",
     }
 }
 

@@ -95,6 +95,7 @@ pub struct TestApp {
     pub domain: Arc<Domain>,
     pub tenant_id: String,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -143,6 +144,7 @@ pub async fn spawn_app_on(
         public_url: None,
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: scimd::domain::SCAN_LIMIT,
+        allow_private_webhooks: false,
     };
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
@@ -151,11 +153,16 @@ pub async fn spawn_app_on(
     let created = app
         .take_bootstrap()
         .expect("an empty database gets a default tenant");
+    start(app, db, created)
+}
+
+/// Runs a built server as a [`TestApp`] with the tokens of `created`.
+fn start(app: Application, db: TestDb, created: scimd::domain::CreatedTenant) -> TestApp {
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let scim_base = app.scim_base().to_owned();
     let domain = app.domain();
     let (tx, rx) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
+    let server = tokio::spawn(app.run_until(async move {
         let _ = rx.await;
     }));
     TestApp {
@@ -168,6 +175,48 @@ pub async fn spawn_app_on(
         domain,
         tenant_id: created.tenant_id,
         shutdown: Some(tx),
+        server: Some(server),
+    }
+}
+
+impl TestApp {
+    /// Stops this server (waiting until it has finished) and starts a new
+    /// one, configured by `adjust`, on the same database.
+    pub async fn restart(mut self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("join")
+                .expect("the server stops cleanly");
+        }
+        let db = std::mem::replace(
+            &mut self.db,
+            TestDb {
+                url: String::new(),
+                _dir: None,
+            },
+        );
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            database_url: db.url.clone(),
+            public_url: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            scan_limit: scimd::domain::SCAN_LIMIT,
+            allow_private_webhooks: false,
+        };
+        adjust(&mut config);
+        let app = Application::build(&config, Arc::new(SystemClock))
+            .await
+            .expect("the server builds again");
+        let created = scimd::domain::CreatedTenant {
+            tenant_id: self.tenant_id.clone(),
+            scim_token: self.scim_token.clone(),
+            admin_token: self.admin_token.clone(),
+        };
+        start(app, db, created)
     }
 }
 

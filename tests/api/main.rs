@@ -24,3 +24,4 @@ mod races;
 mod robustness;
 mod tenancy;
 mod users;
+mod webhooks;

@@ -17,8 +17,11 @@ pub use refusal::{Blocker, DEPROVISION_BLOCKED, Refusal};
 use super::pending::requested;
 use super::tokens::Principal;
 use super::{Domain, DomainError};
+use serde_json::json;
+
 use crate::store::{
-    Action, AuditRecord, BlockerKind, Outcome, Owned, TargetType, TenantSettings, Tx, UserState,
+    Access, Action, AuditRecord, BlockerKind, EventType, Outcome, Owned, TargetType,
+    TenantSettings, Tx, UserState,
 };
 
 /// A change to a user, as the audit log records it.
@@ -170,15 +173,35 @@ impl Domain {
                 refusal.pending_id = Some(id);
             }
             let mut detail = refusal.detail.clone();
+            let mut suspended = false;
             if refusal.suspends() {
+                let before = tx.user_state(&who.tenant_id, change.user_id).await?;
                 tx.suspend(&who.tenant_id, change.user_id).await?;
                 tx.revoke_user_tokens(&who.tenant_id, change.user_id, self.now())
                     .await?;
                 detail.push_str(" (access suspended until then)");
+                // Once per state change: a retried refusal of a user
+                // already suspended emits nothing.
+                if let Some(user) = before.filter(|u| u.access == Access::Active) {
+                    let data = json!({
+                        "user": {
+                            "id": user.id,
+                            "user_name": user.user_name,
+                            "display_name": user.display_name,
+                        },
+                        "blockers": refusal.blockers,
+                    });
+                    self.emit(&tx, &who.tenant_id, EventType::UserSuspended, data)
+                        .await?;
+                    suspended = true;
+                }
             }
             let event = self.user_event(who, change, Outcome::Blocked, detail);
             tx.insert_audit(&who.tenant_id, &[event]).await?;
             tx.commit().await?;
+            if suspended {
+                self.wake_deliveries();
+            }
             Ok::<(), DomainError>(())
         };
         match recorded.await {

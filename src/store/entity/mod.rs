@@ -10,3 +10,6 @@ pub(crate) mod tenant;
 pub(crate) mod token;
 pub(crate) mod user;
 pub(crate) mod user_email;
+pub(crate) mod webhook;
+pub(crate) mod webhook_delivery;
+pub(crate) mod webhook_event;
