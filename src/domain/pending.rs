@@ -13,8 +13,8 @@ use super::users::user_row;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
 use crate::store::{
-    Access, Action, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState, Reason,
-    Requested, TargetType, TenantSettings, Tx,
+    Access, Action, EventType, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState,
+    Reason, Requested, TargetType, TenantSettings, Tx,
 };
 
 /// A user as a request shows it.
@@ -183,7 +183,38 @@ impl Domain {
             updated_at: now,
         };
         tx.insert_deprovisioning(tenant_id, &record).await?;
+        // Once per state change: retries update the request silently.
+        self.emit_request_event(tx, tenant_id, EventType::DeprovisioningBlocked, &record)
+            .await?;
         Ok(record.id)
+    }
+
+    /// Emits a webhook event about a request: `data.user`, `pending_id`,
+    /// what was asked, why, and the blockers.
+    async fn emit_request_event(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        event: EventType,
+        record: &PendingRecord,
+    ) -> Result<(), DomainError> {
+        let blockers: serde_json::Value =
+            serde_json::from_str(&record.blockers).unwrap_or_default();
+        let data = serde_json::json!({
+            "user": {
+                "id": record.user_id,
+                "user_name": record.user_name,
+                "display_name": record.display_name,
+            },
+            "pending_id": record.id,
+            "requested": record.requested,
+            "reason": record.reason,
+            "state": record.state,
+            "blockers": blockers,
+            "requested_by": record.requested_by,
+            "resolved_by": record.resolved_by,
+        });
+        self.emit(tx, tenant_id, event, data).await
     }
 
     /// Runs the guard again, in `tx`, for the pending requests `which`
@@ -290,14 +321,17 @@ impl Domain {
         let reassign = match self.guard(tx, tenant_id, settings, transition).await? {
             Verdict::Allowed { reassign } => reassign,
             Verdict::Refused(refusal) => {
-                if refusal.suspends() && access == Access::Active {
-                    tx.suspend(tenant_id, &old.id).await?;
-                    tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
-                }
                 record.reason = refusal.reason;
                 record.blockers = blockers_json(&refusal.blockers);
                 record.updated_at = now;
                 tx.update_deprovisioning(tenant_id, &record).await?;
+                if refusal.suspends() && access == Access::Active {
+                    // A last admin who now only owns assets: suspended now.
+                    tx.suspend(tenant_id, &old.id).await?;
+                    tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
+                    self.emit_request_event(tx, tenant_id, EventType::UserSuspended, &record)
+                        .await?;
+                }
                 return Ok(None);
             }
         };
@@ -351,10 +385,18 @@ impl Domain {
         record.resolved_by = Some(who.label.clone());
         record.updated_at = now;
         tx.update_deprovisioning(&who.tenant_id, record).await?;
-        let action = match record.state {
-            PendingState::Cancelled => Action::DeprovisioningCancel,
-            PendingState::Completed | PendingState::Pending => Action::DeprovisioningComplete,
+        let (action, event) = match record.state {
+            PendingState::Cancelled => (
+                Action::DeprovisioningCancel,
+                EventType::DeprovisioningCancelled,
+            ),
+            PendingState::Completed | PendingState::Pending => (
+                Action::DeprovisioningComplete,
+                EventType::DeprovisioningCompleted,
+            ),
         };
+        self.emit_request_event(tx, &who.tenant_id, event, record)
+            .await?;
         let event = self.audit_event(
             who,
             action,

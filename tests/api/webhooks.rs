@@ -564,3 +564,85 @@ async fn a_tenant_whose_receiver_hangs_does_not_delay_another_tenants_deliveries
     let stuck_deliveries = deliveries(&app, &stuck).await;
     assert!(stuck_deliveries.iter().all(|d| d["state"] == "pending"));
 }
+
+/// Issue 11's "done means": a leaver who owns a number, deprovisioned by
+/// Okta, is suspended at once; the admin is told by webhook, finds the
+/// request, and one reassign finishes the deactivation with no Retry in
+/// Okta; each state change is one event.
+#[tokio::test]
+async fn the_deprovisioning_loop_is_told_by_webhook_from_refusal_to_completion() {
+    let app = private_app().await;
+    let receiver = Receiver::start(&[]).await;
+    let events = [
+        "deprovisioning.blocked",
+        "deprovisioning.completed",
+        "deprovisioning.cancelled",
+        "user.suspended",
+    ];
+    let (_, secret) = register(&app, &receiver.url, &events).await;
+    let boss = app.create_user("boss@example.com").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let leaver = number_owner(&app, "leaver@example.com").await;
+    assert_eq!(deactivate(&app, &leaver).await, 409);
+    // Okta's retries change nothing: no new events.
+    assert_eq!(deactivate(&app, &leaver).await, 409);
+
+    let received = receiver.wait_for(2).await;
+    let types: Vec<Value> = received.iter().map(|r| r.json()["type"].clone()).collect();
+    assert_eq!(
+        types,
+        [json!("deprovisioning.blocked"), json!("user.suspended")]
+    );
+    for request in &received {
+        assert!(verify(
+            &secret,
+            &request.id,
+            &request.timestamp,
+            &request.body,
+            &request.signature
+        ));
+    }
+    let blocked = received[0].json();
+    let pending_id = blocked["data"]["pending_id"].as_str().unwrap().to_owned();
+    assert_eq!(blocked["data"]["user"]["id"], json!(leaver));
+    assert_eq!(blocked["data"]["blockers"][0]["name"], "+1 555 0100");
+    assert_eq!(received[1].json()["data"]["pending_id"], json!(pending_id));
+
+    let (_, list) = app
+        .call_admin(
+            &app.admin_token,
+            Method::GET,
+            "/deprovisionings?state=pending",
+            None,
+        )
+        .await;
+    assert_eq!(list["deprovisionings"][0]["id"], json!(pending_id));
+    let (status, moved) = app
+        .call_admin(
+            &app.admin_token,
+            Method::POST,
+            &format!("/users/{leaver}/reassign"),
+            Some(&json!({"to_user_id": boss})),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["completed"], json!(pending_id));
+    let received = receiver.wait_for(3).await;
+    let completed = received[2].json();
+    assert_eq!(completed["type"], "deprovisioning.completed");
+    assert_eq!(completed["data"]["pending_id"], json!(pending_id));
+    assert_eq!(completed["data"]["state"], "completed");
+    let (_, user) = app
+        .call_scim(
+            &app.scim_token,
+            Method::GET,
+            &format!("/Users/{leaver}"),
+            None,
+        )
+        .await;
+    assert_eq!(user["active"], false);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 3, "one event per state change");
+}

@@ -190,6 +190,7 @@ impl Domain {
                             "display_name": user.display_name,
                         },
                         "blockers": refusal.blockers,
+                        "pending_id": refusal.pending_id,
                     });
                     self.emit(&tx, &who.tenant_id, EventType::UserSuspended, data)
                         .await?;
