@@ -56,10 +56,10 @@ async fn racing_deprovisions_of_the_last_two_admins_let_exactly_one_through() {
     }
 }
 
-/// A `scimd serve` child process, killed when dropped.
-struct Server {
+/// A `scimd serve` child process, killed (SIGKILL) when dropped.
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Server {
@@ -71,8 +71,14 @@ impl Drop for Server {
 
 /// Starts `scimd serve` on a free port and waits until it listens.
 fn serve(database_url: &str) -> Server {
+    serve_with_env(database_url, &[])
+}
+
+/// Starts `scimd serve` with extra environment variables.
+pub fn serve_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(env.iter().copied())
         .env("SCIMD_DATABASE_URL", database_url)
         .env("RUST_LOG", "scimd=info")
         .env("NO_COLOR", "1")

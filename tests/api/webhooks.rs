@@ -646,3 +646,79 @@ async fn the_deprovisioning_loop_is_told_by_webhook_from_refusal_to_completion()
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(receiver.count(), 3, "one event per state change");
 }
+
+/// At least once across a crash: the event is committed with the refusal,
+/// the server is killed with SIGKILL before it can deliver, and a new
+/// server process on the same database delivers it.
+#[tokio::test]
+async fn an_event_survives_a_sigkill_of_the_server_between_commit_and_delivery() {
+    use crate::cli::scimd;
+    use crate::races::serve_with_env;
+
+    let db = test_db().await;
+    let created: Value =
+        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
+            .expect("tenant JSON");
+    let scim = created["scim_token"].as_str().unwrap().to_owned();
+    let admin = created["admin_token"].as_str().unwrap().to_owned();
+    let port = {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let env = [("SCIMD_ALLOW_PRIVATE_WEBHOOKS", "true")];
+    let client = reqwest::Client::new();
+    let server = serve_with_env(&db.url, &env);
+    let call = |base: &str, token: &str, method: Method, path: &str, body: Value| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let hook = json!({"url": format!("http://127.0.0.1:{port}/hook"), "events": ["deprovisioning.blocked"]});
+    let answer = call(&server.base, &admin, Method::POST, "/api/v1/webhooks", hook)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let user: Value = call(
+        &server.base,
+        &scim,
+        Method::POST,
+        "/scim/v2/Users",
+        json!({"schemas": [USER_SCHEMA], "userName": "leaver@example.com"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let id = user["id"].as_str().unwrap().to_owned();
+    let asset = json!({"kind": "number", "name": "+1 555 0100", "owner_id": id});
+    let answer = call(&server.base, &admin, Method::POST, "/api/v1/assets", asset)
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 201);
+    let patch = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "value": {"active": false}}],
+    });
+    let answer = call(
+        &server.base,
+        &scim,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{id}"),
+        patch,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 409);
+    // SIGKILL at once: the receiver is not even up yet.
+    drop(server);
+
+    let receiver = Receiver::on(TcpListener::bind(("127.0.0.1", port)).await.unwrap(), &[]);
+    let _second = serve_with_env(&db.url, &env);
+    let request = receiver.wait_for(1).await.remove(0);
+    let event = request.json();
+    assert_eq!(event["type"], "deprovisioning.blocked");
+    assert_eq!(event["data"]["user"]["id"], json!(id));
+}
