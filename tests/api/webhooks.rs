@@ -722,3 +722,85 @@ async fn an_event_survives_a_sigkill_of_the_server_between_commit_and_delivery()
     assert_eq!(event["type"], "deprovisioning.blocked");
     assert_eq!(event["data"]["user"]["id"], json!(id));
 }
+
+/// Two server processes share the database and both run the delivery
+/// worker: every event is delivered, and claims keep them from sending
+/// the same delivery twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_server_processes_deliver_every_event_once_between_them() {
+    use std::collections::HashSet;
+
+    use crate::cli::scimd;
+    use crate::races::serve_with_env;
+
+    const USERS: usize = 12;
+    let db = test_db().await;
+    let created: Value =
+        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
+            .expect("tenant JSON");
+    let scim = created["scim_token"].as_str().unwrap().to_owned();
+    let admin = created["admin_token"].as_str().unwrap().to_owned();
+    let receiver = Receiver::start(&[]).await;
+    let env = [("SCIMD_ALLOW_PRIVATE_WEBHOOKS", "true")];
+    let servers = [serve_with_env(&db.url, &env), serve_with_env(&db.url, &env)];
+    let client = reqwest::Client::new();
+    let call = |base: &str, token: &str, method: Method, path: &str, body: Value| {
+        client
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let hook = json!({"url": receiver.url, "events": ["deprovisioning.blocked"]});
+    let answer = call(
+        &servers[0].base,
+        &admin,
+        Method::POST,
+        "/api/v1/webhooks",
+        hook,
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 201);
+    for n in 0..USERS {
+        let base = &servers[n % 2].base;
+        let user: Value = call(
+            base,
+            &scim,
+            Method::POST,
+            "/scim/v2/Users",
+            json!({"schemas": [USER_SCHEMA], "userName": format!("leaver{n}@example.com")}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let id = user["id"].as_str().unwrap().to_owned();
+        let asset = json!({"kind": "number", "name": format!("+1 555 01{n:02}"), "owner_id": id});
+        let answer = call(base, &admin, Method::POST, "/api/v1/assets", asset)
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 201);
+        let patch = json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "replace", "value": {"active": false}}],
+        });
+        let answer = call(
+            base,
+            &scim,
+            Method::PATCH,
+            &format!("/scim/v2/Users/{id}"),
+            patch,
+        )
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 409);
+    }
+    let received = receiver.wait_for(USERS).await;
+    // Give a duplicate, if any, time to arrive.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let ids: HashSet<String> = received.iter().map(|r| r.id.clone()).collect();
+    assert_eq!(ids.len(), USERS);
+    assert_eq!(receiver.count(), USERS, "no delivery sent twice");
+}
