@@ -804,3 +804,65 @@ async fn two_server_processes_deliver_every_event_once_between_them() {
     assert_eq!(ids.len(), USERS);
     assert_eq!(receiver.count(), USERS, "no delivery sent twice");
 }
+
+/// A receiver that answers every request with a redirect to `target` is
+/// not followed: the attempt is recorded as failed with the 3xx status,
+/// and `target` never hears of the event.
+#[tokio::test]
+async fn a_redirecting_receiver_is_not_followed() {
+    let app = private_app().await;
+    let target = Receiver::start(&[]).await;
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let location = target.url.clone();
+    let router = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move || {
+            let location = location.clone();
+            async move { (StatusCode::TEMPORARY_REDIRECT, [("location", location)]) }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let (webhook_id, _) = register(&app, &url, &["user.suspended"]).await;
+    let user_id = number_owner(&app, "carol@example.com").await;
+    assert_eq!(deactivate(&app, &user_id).await, 409);
+    let delivery = wait_for_delivery(&app, &webhook_id, |d| d["last_status"] == 307).await;
+    assert_eq!(
+        delivery["state"], "pending",
+        "retried later, never followed"
+    );
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(target.count(), 0);
+}
+
+/// An admin's cancel is told once, as `deprovisioning.cancelled`.
+#[tokio::test]
+async fn a_cancelled_request_is_told_once() {
+    let app = private_app().await;
+    let receiver = Receiver::start(&[]).await;
+    register(&app, &receiver.url, &["deprovisioning.cancelled"]).await;
+    let user_id = number_owner(&app, "dave@example.com").await;
+    assert_eq!(deactivate(&app, &user_id).await, 409);
+    let (_, list) = app
+        .call_admin(&app.admin_token, Method::GET, "/deprovisionings", None)
+        .await;
+    let pending = list["deprovisionings"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = app
+        .call_admin(
+            &app.admin_token,
+            Method::POST,
+            &format!("/deprovisionings/{pending}/cancel"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let event = receiver.wait_for(1).await.remove(0).json();
+    assert_eq!(event["type"], "deprovisioning.cancelled");
+    assert_eq!(event["data"]["pending_id"], json!(pending));
+    assert_eq!(event["data"]["resolved_by"], "initial admin token");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(receiver.count(), 1);
+}
