@@ -284,7 +284,7 @@ impl Domain {
                 Requested::Deactivate => PendingState::Cancelled,
             };
             self.resolve(tx, who, &mut record, now).await?;
-            return Ok(None);
+            return Ok((record.state == PendingState::Completed).then_some(record.id));
         };
         let old_facts = UserFacts::of(&old.document);
         let mut doc = old.document.clone();
@@ -331,6 +331,13 @@ impl Domain {
                     tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
                     self.emit_request_event(tx, tenant_id, EventType::UserSuspended, &record)
                         .await?;
+                    let event = self.user_event(
+                        who,
+                        &change,
+                        Outcome::Blocked,
+                        format!("{} (access suspended until then)", refusal.detail),
+                    );
+                    tx.insert_audit(tenant_id, &[event]).await?;
                 }
                 return Ok(None);
             }
@@ -540,7 +547,7 @@ impl Domain {
         who: &Principal,
         id: &str,
     ) -> Result<DeprovisioningView, DomainError> {
-        let (tx, _) = self.begin_tenant_write(&who.tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(&who.tenant_id).await?;
         let mut record = tx
             .deprovisioning(&who.tenant_id, id)
             .await?
@@ -554,6 +561,12 @@ impl Domain {
         record.state = PendingState::Cancelled;
         self.resolve(&tx, who, &mut record, self.now()).await?;
         tx.lift_suspension(&who.tenant_id, &record.user_id).await?;
+        // An admin with its access back may unblock a last admin's request.
+        let user = tx.user_state(&who.tenant_id, &record.user_id).await?;
+        if user.is_some_and(|u| u.is_admin && u.active) {
+            self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
+                .await?;
+        }
         tx.commit().await?;
         self.deprovisioning(&who.tenant_id, id).await
     }

@@ -306,12 +306,14 @@ impl Domain {
             Access::after(Some((old_facts.active, old_access)), facts.active)
         };
         // Only a suspended user or an admin (refused as the last one) can
-        // have a pending request: other writes skip the look-up.
+        // hear a profile PUT while a request waits; an explicit
+        // reactivation always looks (a deactivated user may still have a
+        // requested deletion waiting).
         let may_be_pending = old_access == Access::Suspended || old_facts.admin;
-        let pending = match (reactivates, is_put && facts.active, may_be_pending) {
-            (_, _, false) | (false, false, true) => PendingEffect::None,
-            (true, _, true) => PendingEffect::Cancel,
-            (false, true, true) => PendingEffect::Signal,
+        let pending = match (reactivates, is_put && facts.active && may_be_pending) {
+            (true, _) => PendingEffect::Cancel,
+            (false, true) => PendingEffect::Signal,
+            (false, false) => PendingEffect::None,
         };
         if doc == old.document && new_access == old_access {
             // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
@@ -359,7 +361,7 @@ impl Domain {
         if old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
-        if change.action == Action::UserDeactivate && may_be_pending {
+        if change.action == Action::UserDeactivate {
             self.settle_pending_of(&tx, who, id, Requested::Deactivate)
                 .await?;
         }
@@ -434,12 +436,10 @@ impl Domain {
             return Err(not_found(id));
         }
         tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
-        if access == Access::Suspended || facts.admin {
-            // Allowed after all (say, under a new policy): the user's
-            // request is done.
-            self.settle_pending_of(&tx, who, id, Requested::Delete)
-                .await?;
-        }
+        // Allowed after all (say, under a new policy): the user's request,
+        // if any, is done.
+        self.settle_pending_of(&tx, who, id, Requested::Delete)
+            .await?;
         self.commit_user_change(tx, who, &change).await
     }
 

@@ -612,3 +612,54 @@ async fn an_idp_retry_that_goes_through_under_a_new_policy_settles_the_request()
     assert_eq!(r["state"], "completed", "{r}");
     assert_eq!(r["resolved_by"], "initial SCIM token");
 }
+
+/// Regression (review): a requested deletion outlives an admin's
+/// deactivation and is settled by the IdP's DELETE that then goes through.
+#[tokio::test]
+async fn a_requested_deletion_is_settled_by_the_delete_that_finally_goes_through() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let (leaver, boss, _) = leaver_with(&app, &t, "number").await;
+    let answer = deprovision(&app, &t, Deprovision::ScimDelete, &leaver, "", false).await;
+    let pending = answer.body[BLOCKED]["pending_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let settings = json!({"deprovision_policy": "reassign_to_fallback", "fallback_owner_id": boss});
+    app.call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
+        .await;
+    let answer = deprovision(&app, &t, Deprovision::AdminDeactivate, &leaver, "", false).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    assert_eq!(
+        request(&app, &t, &pending).await["state"],
+        "pending",
+        "a deletion was asked"
+    );
+    let answer = deprovision(&app, &t, Deprovision::ScimDelete, &leaver, "", false).await;
+    assert_eq!(answer.status, 204, "{:?}", answer.body);
+    assert_eq!(request(&app, &t, &pending).await["state"], "completed");
+}
+
+/// Regression (review): cancelling an admin's request gives it its access
+/// back, which unblocks the other admin's last-admin request.
+#[tokio::test]
+async fn cancelling_one_admins_request_completes_the_other_admins_last_admin_request() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let x = user(&app, &t, "x@example.com", true, None).await;
+    let y = user(&app, &t, "y@example.com", true, None).await;
+    give(&app, &t, "number", "+1 555 0100", &x).await;
+    let x_request = refused_deactivation(&app, &t, &x, "x@example.com").await;
+    let answer = deprovision(&app, &t, Deprovision::OktaPatch, &y, "", true).await;
+    assert_eq!(answer.status, 409);
+    let y_request = answer.body[BLOCKED]["pending_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/deprovisionings/{x_request}/cancel");
+    let (status, _) = app.call_admin(&t.admin, Method::POST, &path, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(request(&app, &t, &y_request).await["state"], "completed");
+    assert_eq!(scim_user(&app, &t, &y).await.1["active"], false);
+    assert_eq!(admin_view(&app, &t, &x).await["access"], "active");
+}

@@ -106,8 +106,15 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
         [0, 0, 0, 0, 0, 0, 0, 1] => AddressClass::Loopback,
         // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (compatible, deprecated).
         [0, 0, 0, 0, 0, 0xffff | 0, high, low] => embedded(high, low),
+        // ::ffff:0:a.b.c.d, IPv4-translated (RFC 6145).
+        [0, 0, 0, 0, 0xffff, 0, high, low] => embedded(high, low),
         // NAT64, 64:ff9b::a.b.c.d (RFC 6052).
         [0x64, 0xff9b, 0, 0, 0, 0, high, low] => embedded(high, low),
+        // Local-use NAT64, 64:ff9b:1::/48 (RFC 8215): may reach any
+        // address behind the translator.
+        [0x64, 0xff9b, 1, ..] => AddressClass::Reserved,
+        // Teredo, 2001::/32 (RFC 4380): tunnels to an embedded address.
+        [0x2001, 0, ..] => AddressClass::Reserved,
         // 6to4, 2002:aabb:ccdd::/48 (RFC 3056).
         [0x2002, high, low, ..] => embedded(high, low),
         [0x2001, 0x0db8, ..] => AddressClass::Documentation,
@@ -258,6 +265,10 @@ mod tests {
             ("::192.168.0.1", Private),
             ("64:ff9b::10.0.0.1", Private),
             ("64:ff9b::8.8.8.8", Public),
+            ("::ffff:0:10.0.0.1", Private),
+            ("::ffff:0:127.0.0.1", Loopback),
+            ("64:ff9b:1::a00:1", Reserved),
+            ("2001:0:4136:e378:8000:63bf:3fff:fdd2", Reserved),
             ("2002:7f00:0001::1", Loopback),
             ("2002:0808:0808::1", Public),
         ];
