@@ -299,7 +299,9 @@ impl Domain {
         };
         require_user_name(&doc)?;
         let facts = UserFacts::of(&doc);
-        let reactivates = explicit_reactivation && facts.active;
+        // `active` going from false to true is unambiguous whatever the
+        // method; a PUT of an active user saying so again is not.
+        let reactivates = facts.active && (explicit_reactivation || !old_facts.active);
         let new_access = if reactivates {
             Access::Active
         } else {

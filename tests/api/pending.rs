@@ -663,3 +663,35 @@ async fn cancelling_one_admins_request_completes_the_other_admins_last_admin_req
     assert_eq!(scim_user(&app, &t, &y).await.1["active"], false);
     assert_eq!(admin_view(&app, &t, &x).await["access"], "active");
 }
+
+/// A PUT that turns a deactivated user active again is a reactivation:
+/// it cancels a requested deletion still waiting, so that nothing later
+/// deletes the returning user.
+#[tokio::test]
+async fn a_put_that_reactivates_a_deactivated_user_cancels_its_waiting_deletion() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let (leaver, boss, _) = leaver_with(&app, &t, "number").await;
+    let answer = deprovision(&app, &t, Deprovision::ScimDelete, &leaver, "", false).await;
+    let pending = answer.body[BLOCKED]["pending_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let settings = json!({"deprovision_policy": "reassign_to_fallback", "fallback_owner_id": boss});
+    app.call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
+        .await;
+    let answer = deprovision(&app, &t, Deprovision::AdminDeactivate, &leaver, "", false).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let put = json!({"schemas": [USER_SCHEMA], "userName": "leaver@example.com", "active": true});
+    let (status, _) = app
+        .call_scim(
+            &t.scim,
+            Method::PUT,
+            &format!("/Users/{leaver}"),
+            Some(&put),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(request(&app, &t, &pending).await["state"], "cancelled");
+    assert_eq!(admin_view(&app, &t, &leaver).await["access"], "active");
+}
