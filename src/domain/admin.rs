@@ -332,13 +332,7 @@ impl Domain {
         new: SettingsUpdate,
     ) -> Result<Settings, DomainError> {
         let tenant_id = &who.tenant_id;
-        let policy = Policy::from_text(&new.deprovision_policy).ok_or_else(|| {
-            DomainError::invalid(format!(
-                "unknown deprovision_policy `{}`; use {}",
-                new.deprovision_policy,
-                Policy::choices()
-            ))
-        })?;
+        let policy: Policy = super::parse_state("deprovision_policy", &new.deprovision_policy)?;
         if new.seat_limit.is_some_and(|limit| limit < 0) {
             return Err(DomainError::invalid(
                 "seat_limit must be zero or more, or null for no limit",

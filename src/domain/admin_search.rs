@@ -51,14 +51,7 @@ impl Domain {
         let limit = admin_cursor::page_size(query.limit)?;
         let access = query
             .access
-            .map(|text| {
-                Access::from_text(&text).ok_or_else(|| {
-                    DomainError::invalid(format!(
-                        "unknown access `{text}`; use {}",
-                        Access::choices()
-                    ))
-                })
-            })
+            .map(|text| super::parse_state::<Access>("access", &text))
             .transpose()?;
         let after = given(query.cursor)
             .map(|text| admin_cursor::decode(&text))

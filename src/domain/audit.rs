@@ -66,14 +66,7 @@ impl AuditListQuery {
     fn search(self) -> Result<(AuditSearch, u64), DomainError> {
         let limit = admin_cursor::page_size(self.limit)?;
         let outcome = given(self.outcome)
-            .map(|text| {
-                Outcome::from_text(&text).ok_or_else(|| {
-                    DomainError::invalid(format!(
-                        "unknown outcome `{text}`; use {}",
-                        Outcome::choices()
-                    ))
-                })
-            })
+            .map(|text| super::parse_state::<Outcome>("outcome", &text))
             .transpose()?;
         let action = given(self.action)
             .map(|text| {

@@ -30,7 +30,7 @@ mod webhooks;
 use std::sync::Arc;
 
 use crate::clock::SharedClock;
-use crate::store::{Store, StoreError, TenantSettings, Tx};
+use crate::store::{Store, StoreError, StoredState, TenantSettings, Tx};
 use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
@@ -64,6 +64,14 @@ pub use webhooks::{
 /// `displayName`, e-mail values and types), in bytes: indexes have a row
 /// size limit, and no real identifier comes near it.
 pub const MAX_INDEXED_BYTES: usize = 1024;
+
+/// A state named in a request (a query parameter, a JSON field called
+/// `what`): an unknown one is an invalid request that lists the choices.
+pub(crate) fn parse_state<T: StoredState>(what: &str, text: &str) -> Result<T, DomainError> {
+    T::from_text(text).ok_or_else(|| {
+        DomainError::invalid(format!("unknown {what} `{text}`; use {}", T::choices()))
+    })
+}
 
 /// Refuses an indexed attribute value longer than [`MAX_INDEXED_BYTES`].
 fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {

@@ -14,7 +14,7 @@ use super::{Domain, DomainError};
 use crate::clock::format_millis;
 use crate::store::{
     Access, Action, EventType, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState,
-    Reason, Requested, TargetType, TenantSettings, Tx,
+    Reason, Requested, TargetType, TenantSettings, Tx, UserState,
 };
 
 /// A user as a request shows it.
@@ -139,10 +139,10 @@ impl Domain {
         who: &Principal,
         requested: Requested,
         refusal: &Refusal,
+        user: Option<&UserState>,
     ) -> Result<String, DomainError> {
         let tenant_id = &who.tenant_id;
         let now = self.now();
-        let user = tx.user_state(tenant_id, &refusal.user_id).await?;
         let existing = tx
             .pending_deprovisionings(tenant_id, Some(&refusal.user_id), None)
             .await?;
@@ -154,15 +154,15 @@ impl Domain {
             record.reason = refusal.reason;
             record.blockers = blockers_json(&refusal.blockers);
             if let Some(user) = user {
-                record.user_name = user.user_name;
-                record.display_name = user.display_name;
+                record.user_name = user.user_name.clone();
+                record.display_name = user.display_name.clone();
             }
             record.updated_at = now;
             tx.update_deprovisioning(tenant_id, &record).await?;
             return Ok(record.id);
         }
         let (user_name, display_name) = user
-            .map(|u| (u.user_name, u.display_name))
+            .map(|u| (u.user_name.clone(), u.display_name.clone()))
             .unwrap_or_default();
         let record = PendingRecord {
             id: uuid::Uuid::new_v4().to_string(),
@@ -493,12 +493,16 @@ impl Domain {
     pub async fn deprovisionings(
         &self,
         tenant_id: &str,
-        (state, user_id): (Option<PendingState>, Option<&str>),
+        (state, user_id): (Option<&str>, Option<&str>),
         limit: Option<u64>,
         cursor: Option<&str>,
     ) -> Result<(Vec<DeprovisioningView>, Option<String>), DomainError> {
         let limit = admin_cursor::page_size(limit)?;
         let after = cursor.map(admin_cursor::decode).transpose()?;
+        let state = state
+            .filter(|s| !s.is_empty())
+            .map(|text| super::parse_state::<PendingState>("state", text))
+            .transpose()?;
         let filter = PendingFilter {
             state,
             user_id,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::admin::{AdminId, AdminQuery, Result};
-use crate::domain::{DomainError, PendingState, Principal};
+use crate::domain::Principal;
 
 /// The deprovisioning routes, relative to the admin base path.
 pub(super) fn routes() -> Router<AppState> {
@@ -34,21 +34,12 @@ async fn list(
     Extension(who): Extension<Principal>,
     AdminQuery(query): AdminQuery<ListQuery>,
 ) -> Result<Json<Value>> {
-    let state_filter = match query.state.as_deref().filter(|s| !s.is_empty()) {
-        None => None,
-        Some(text) => Some(PendingState::from_text(text).ok_or_else(|| {
-            DomainError::invalid(format!(
-                "unknown state `{text}`; use {}",
-                PendingState::choices()
-            ))
-        })?),
-    };
     let user_id = query.user_id.as_deref().filter(|u| !u.is_empty());
     let (page, next) = state
         .domain
         .deprovisionings(
             &who.tenant_id,
-            (state_filter, user_id),
+            (query.state.as_deref(), user_id),
             query.limit,
             query.cursor.as_deref(),
         )

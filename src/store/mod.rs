@@ -45,7 +45,7 @@ pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use states::{
     Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
-    PendingState, Policy, Reason, Requested, Scope, TargetType,
+    PendingState, Policy, Reason, Requested, Scope, StoredState, TargetType,
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;

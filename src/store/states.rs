@@ -10,6 +10,15 @@ use std::fmt;
 
 use sea_orm::entity::prelude::*;
 
+/// What every stored state offers generic code: reading one back from
+/// its text, and the list of texts for messages.
+pub trait StoredState: Sized {
+    /// The state whose text is `text` exactly, if any.
+    fn from_text(text: &str) -> Option<Self>;
+    /// The texts of every state: "a, b or c".
+    fn choices() -> String;
+}
+
 /// Declares a stored state: the enum, its column conversion, its JSON form
 /// and its text.
 macro_rules! stored_state {
@@ -56,6 +65,16 @@ macro_rules! stored_state {
                     }
                     _ => texts.concat(),
                 }
+            }
+        }
+
+        impl StoredState for $name {
+            fn from_text(text: &str) -> Option<Self> {
+                $name::from_text(text)
+            }
+
+            fn choices() -> String {
+                $name::choices()
             }
         }
 

@@ -166,16 +166,22 @@ impl Domain {
     ) -> DomainError {
         let mut refusal = refusal;
         let recorded = async {
-            if let Some(requested) = requested(change.action)
-                && refusal.is_deprovisioning()
-            {
-                let id = self.record_pending(&tx, who, requested, &refusal).await?;
+            let requested = requested(change.action).filter(|_| refusal.is_deprovisioning());
+            // The user as it stands, read once for the request and the event.
+            let before = if requested.is_some() || refusal.suspends() {
+                tx.user_state(&who.tenant_id, change.user_id).await?
+            } else {
+                None
+            };
+            if let Some(requested) = requested {
+                let id = self
+                    .record_pending(&tx, who, requested, &refusal, before.as_ref())
+                    .await?;
                 refusal.pending_id = Some(id);
             }
             let mut detail = refusal.detail.clone();
             let mut suspended = false;
             if refusal.suspends() {
-                let before = tx.user_state(&who.tenant_id, change.user_id).await?;
                 tx.suspend(&who.tenant_id, change.user_id).await?;
                 tx.revoke_user_tokens(&who.tenant_id, change.user_id, self.now())
                     .await?;
