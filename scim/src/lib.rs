@@ -5,6 +5,7 @@
 pub mod discovery;
 pub mod error;
 pub mod eval;
+pub mod extensions;
 pub mod filter;
 pub mod list;
 pub mod patch;

@@ -241,12 +241,16 @@ fn normalize_value(
         return Ok(None);
     }
     if !attribute.multi_valued {
+        let value = by_value(attribute, value);
+        if value.is_null() {
+            return Ok(None);
+        }
         if value.is_array() {
             return Err(ScimError::invalid_value(format!(
                 "{path} is single-valued, but an array was given"
             )));
         }
-        return normalize_single(attribute, value, path);
+        return normalize_single(attribute, &value, path);
     }
     // Lenient: a lone value for a multi-valued attribute is taken as a list of one.
     let items = match value {
@@ -283,6 +287,24 @@ fn normalize_value(
         )));
     }
     Ok((!out.is_empty()).then_some(Value::Array(out)))
+}
+
+/// A single-valued complex attribute with a `value` sub-attribute (the
+/// enterprise `manager`) as the IdPs send it: an object, a bare string
+/// (Microsoft's sample, `"manager": "<id>"`; `""` clears it) or a list of
+/// one (`[{"value": …}]`). The string is kept exactly as sent.
+fn by_value<'v>(attribute: &Attribute, value: &'v Value) -> std::borrow::Cow<'v, Value> {
+    use std::borrow::Cow;
+    if attribute.kind != AttributeType::Complex || attribute.sub_attribute("value").is_none() {
+        return Cow::Borrowed(value);
+    }
+    match value {
+        Value::Array(items) if items.is_empty() => Cow::Owned(Value::Null),
+        Value::Array(items) if items.len() == 1 => by_value(attribute, &items[0]),
+        Value::String(s) if s.is_empty() => Cow::Owned(Value::Null),
+        Value::String(s) => Cow::Owned(serde_json::json!({ "value": s })),
+        other => Cow::Borrowed(other),
+    }
 }
 
 fn normalize_single(
@@ -393,5 +415,63 @@ fn type_phrase(kind: AttributeType) -> &'static str {
         AttributeType::Binary => "base64-encoded binary",
         AttributeType::Reference => "a URI reference string",
         AttributeType::Complex => "a JSON object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::Schemas;
+    use crate::schema::ENTERPRISE_USER_SCHEMA;
+
+    fn manager_of(manager: Value) -> Result<Option<Value>, ScimError> {
+        let schemas = Schemas::load().expect("schemas");
+        let body = json!({"userName": "a", ENTERPRISE_USER_SCHEMA: {"manager": manager}});
+        let doc = normalize(&schemas.user, &body)?;
+        Ok(doc
+            .get(ENTERPRISE_USER_SCHEMA)
+            .and_then(|e| e.get("manager"))
+            .cloned())
+    }
+
+    #[test]
+    fn a_manager_is_accepted_as_an_object_a_bare_string_or_a_list_of_one() {
+        let expected = Some(json!({"value": "00u1b2c3"}));
+        assert_eq!(
+            manager_of(json!({"value": "00u1b2c3"})).ok(),
+            Some(expected.clone())
+        );
+        assert_eq!(manager_of(json!("00u1b2c3")).ok(), Some(expected.clone()));
+        assert_eq!(
+            manager_of(json!([{"value": "00u1b2c3"}])).ok(),
+            Some(expected.clone())
+        );
+        assert_eq!(manager_of(json!(["00u1b2c3"])).ok(), Some(expected));
+        assert_eq!(
+            manager_of(json!(" Mixed Case ")).ok(),
+            Some(Some(json!({"value": " Mixed Case "}))),
+            "kept exactly as sent"
+        );
+        assert_eq!(manager_of(json!("")).ok(), Some(None), "empty clears");
+        assert_eq!(manager_of(json!([])).ok(), Some(None));
+    }
+
+    #[test]
+    fn a_manager_in_other_shapes_is_still_refused() {
+        for bad in [
+            json!(["a", "b"]),
+            json!(42),
+            json!(true),
+            json!({"value": 7}),
+        ] {
+            let error = manager_of(bad.clone()).expect_err("refused");
+            assert_eq!(
+                error.scim_type,
+                Some(crate::ScimType::InvalidValue),
+                "{bad}"
+            );
+        }
     }
 }

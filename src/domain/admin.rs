@@ -11,8 +11,8 @@ use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
 use crate::store::{
-    Access, Action, BlockerKind, LockedUser, Outcome, Policy, Reason, TargetType, TenantSettings,
-    Tx, UserState,
+    Access, Action, AdminSource, BlockerKind, LockedUser, Outcome, Policy, Reason, TargetType,
+    TenantSettings, Tx, UserState,
 };
 
 /// How many things a user owns, by kind.
@@ -69,6 +69,8 @@ pub struct Settings {
     pub deprovision_policy: Policy,
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
+    /// Where admin rights come from: `idp` (SCIM `roles`) or `scimd`.
+    pub admin_source: AdminSource,
     /// How many days audit events are kept (DESIGN §5).
     pub audit_retention_days: i32,
 }
@@ -79,6 +81,7 @@ impl From<TenantSettings> for Settings {
             deprovision_policy: s.deprovision_policy,
             fallback_owner_id: s.fallback_owner_id,
             seat_limit: s.seat_limit,
+            admin_source: s.admin_source,
             audit_retention_days: s.audit_retention_days,
         }
     }
@@ -101,6 +104,9 @@ pub struct SettingsUpdate {
     /// Days to keep audit events, 1 to 36,500; unchanged when absent.
     #[serde(default)]
     pub audit_retention_days: Option<i64>,
+    /// `idp` or `scimd`; unchanged when absent.
+    #[serde(default)]
+    pub admin_source: Option<String>,
 }
 
 fn no_user(id: &str) -> DomainError {
@@ -192,12 +198,16 @@ impl Domain {
         id: &str,
     ) -> Result<DeprovisionCheck, DomainError> {
         let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
-        let LockedUser { record, access } = tx
+        let LockedUser {
+            record,
+            access,
+            is_admin,
+        } = tx
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| no_user(id))?;
         let facts = UserFacts::of(&record.document);
-        let before = Subject::of(id, &facts, access);
+        let before = Subject::of(id, &facts, is_admin, access);
         let deactivated = Subject {
             active: false,
             access: Access::Deactivated,
@@ -333,6 +343,11 @@ impl Domain {
     ) -> Result<Settings, DomainError> {
         let tenant_id = &who.tenant_id;
         let policy: Policy = super::parse_state("deprovision_policy", &new.deprovision_policy)?;
+        let admin_source: Option<AdminSource> = new
+            .admin_source
+            .as_deref()
+            .map(|text| super::parse_state("admin_source", text))
+            .transpose()?;
         if new.seat_limit.is_some_and(|limit| limit < 0) {
             return Err(DomainError::invalid(
                 "seat_limit must be zero or more, or null for no limit",
@@ -353,12 +368,13 @@ impl Domain {
                     })
             })
             .transpose()?;
-        let (tx, old) = self.begin_tenant_write(tenant_id).await?;
-        let old = Settings::from(old);
+        let (tx, stored) = self.begin_tenant_write(tenant_id).await?;
+        let old = Settings::from(stored.clone());
         let new = Settings {
             deprovision_policy: policy,
             fallback_owner_id: new.fallback_owner_id,
             seat_limit: new.seat_limit,
+            admin_source: admin_source.unwrap_or(old.admin_source),
             audit_retention_days: retention.unwrap_or(old.audit_retention_days),
         };
         if let Some(fallback) = &new.fallback_owner_id {
@@ -377,6 +393,11 @@ impl Domain {
         if old.audit_retention_days != new.audit_retention_days {
             changed.push("audit_retention_days".to_owned());
         }
+        if old.admin_source != new.admin_source {
+            changed.push("admin_source".to_owned());
+            self.switch_admin_source(&tx, who, &stored, new.admin_source)
+                .await?;
+        }
         tx.update_settings(
             tenant_id,
             &TenantSettings {
@@ -384,6 +405,7 @@ impl Domain {
                 fallback_owner_id: new.fallback_owner_id.clone(),
                 seat_limit: new.seat_limit,
                 audit_retention_days: new.audit_retention_days,
+                admin_source: new.admin_source,
             },
         )
         .await?;

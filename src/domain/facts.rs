@@ -6,6 +6,8 @@ use serde_json::Value;
 use scim::resource::Document;
 use scim::schema::ENTERPRISE_USER_SCHEMA;
 
+use crate::store::AdminSource;
+
 /// The role value that makes a user an admin (DESIGN §4), ignoring case.
 const ADMIN_ROLE: &str = "admin";
 
@@ -19,7 +21,8 @@ pub(crate) struct UserFacts<'a> {
     pub display_name: Option<&'a str>,
     /// SCIM `active`: true when absent.
     pub active: bool,
-    /// `roles` holds an entry whose `value` is `admin`, ignoring case.
+    /// `roles` holds an entry whose `value` is `admin`, ignoring case (see
+    /// [`admin_after`] for whether that makes the user an admin).
     pub admin: bool,
     /// The enterprise extension's `manager.value`, when not empty.
     pub manager_id: Option<&'a str>,
@@ -79,16 +82,41 @@ pub(crate) fn default_active(doc: &mut Document) {
         .or_insert(Value::Bool(ACTIVE_BY_DEFAULT));
 }
 
-/// Whether a user document holds the admin role.
+/// Whether a user is an admin after a write (DESIGN §4): under `idp` its
+/// document's `roles` decide; under `scimd` the flag it had stays (`was`,
+/// false for a new user), whatever `roles` say.
+pub(crate) fn admin_after(source: AdminSource, facts: &UserFacts<'_>, was: bool) -> bool {
+    match source {
+        AdminSource::Idp => facts.admin,
+        AdminSource::Scimd => was,
+    }
+}
+
+/// Whether a user document holds the admin role, in any shape the IdPs
+/// send (DESIGN §4): a role object whose `value` is `admin` (Entra's
+/// `WindowsAzureActiveDirectoryRole` entries are such objects), or Entra's
+/// multi-role mapping, whose `value` is the role object JSON-encoded in a
+/// string (`"{\"id\":…,\"value\":\"admin\",\"displayName\":…}"`).
 fn has_admin_role(doc: &Document) -> bool {
     doc.get("roles")
         .and_then(Value::as_array)
-        .is_some_and(|roles| {
-            roles.iter().any(|role| {
-                role.get("value")
-                    .and_then(Value::as_str)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(ADMIN_ROLE))
-            })
+        .is_some_and(|roles| roles.iter().any(role_is_admin))
+}
+
+fn role_is_admin(role: &Value) -> bool {
+    let Some(value) = role.get("value").and_then(Value::as_str) else {
+        return false;
+    };
+    if value.eq_ignore_ascii_case(ADMIN_ROLE) {
+        return true;
+    }
+    // Only an object in a string is read again, and only one level deep.
+    value.trim_start().starts_with('{')
+        && serde_json::from_str::<Value>(value).is_ok_and(|inner| {
+            inner
+                .get("value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.eq_ignore_ascii_case(ADMIN_ROLE))
         })
 }
 
@@ -107,6 +135,27 @@ mod tests {
         assert!(UserFacts::of(&doc(json!({"roles": [{"value": "Admin"}]}))).admin);
         assert!(!UserFacts::of(&doc(json!({"roles": [{"value": "agent"}]}))).admin);
         assert!(!UserFacts::of(&doc(json!({"roles": "admin"}))).admin);
+    }
+
+    #[test]
+    fn the_admin_role_is_read_in_every_shape_entra_sends() {
+        let admin = |roles: Value| UserFacts::of(&doc(json!({ "roles": roles }))).admin;
+        assert!(admin(json!([{
+            "primary": true, "type": "WindowsAzureActiveDirectoryRole", "value": "admin"
+        }])));
+        let complex = r#"{"id":"06b07648-ecfe-589f-9d2f-6325724a46ee","value":"Admin","displayName":"Admin"}"#;
+        assert!(admin(json!([{ "value": complex }])));
+        assert!(admin(
+            json!([{"value": "agent"}, { "value": format!(" {complex}") }])
+        ));
+        let other = r#"{"id":"1","value":"agent","displayName":"Admin"}"#;
+        assert!(
+            !admin(json!([{ "value": other }])),
+            "the display name is not the role"
+        );
+        assert!(!admin(json!([{"value": "{not json"}])));
+        assert!(!admin(json!([{"value": r#"{"value":{"value":"admin"}}"#}])));
+        assert!(!admin(json!([{"display": "admin"}])));
     }
 
     #[test]

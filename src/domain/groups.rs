@@ -8,12 +8,14 @@ use serde_json::Value;
 use std::collections::BTreeSet;
 
 use super::audit::changed_attributes;
+use super::guard::ignored_note;
 use super::pending::Unblocked;
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::store::{Action, GroupRow, Kind, Member, Outcome, ResourceRecord, TargetType, Tx};
 use scim::ScimError;
+use scim::extensions::{unknown_in_body, unknown_in_operations};
 use scim::patch::{self, MemberChange, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
@@ -138,6 +140,7 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.group, body)?;
+        let ignored = unknown_in_body(&self.schemas.group, body);
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
         let id = uuid::Uuid::new_v4().to_string();
@@ -161,8 +164,16 @@ impl Domain {
         if !members.is_empty() {
             attributes.push("members".into());
         }
-        self.audit_group(&tx, who, Action::GroupCreate, &id, &name, attributes)
-            .await?;
+        self.audit_group(
+            &tx,
+            who,
+            Action::GroupCreate,
+            &id,
+            &name,
+            attributes,
+            &ignored,
+        )
+        .await?;
         tx.commit().await?;
         let record = ResourceRecord {
             id,
@@ -208,6 +219,7 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.group, body)?;
+        let ignored = unknown_in_body(&self.schemas.group, body);
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;
@@ -238,8 +250,16 @@ impl Domain {
         let record = self
             .write_group(&tx, tenant_id, &old, doc, &name, Some(&members))
             .await?;
-        self.audit_group(&tx, who, Action::GroupUpdate, id, &name, attributes)
-            .await?;
+        self.audit_group(
+            &tx,
+            who,
+            Action::GroupUpdate,
+            id,
+            &name,
+            attributes,
+            &ignored,
+        )
+        .await?;
         tx.commit().await?;
         let group = self.render_group(&record, members.iter());
         Ok(self.shape(Kind::Groups, group, projection))
@@ -257,6 +277,7 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<Option<Resource>, DomainError> {
         let operations = patch::parse_request(&self.schemas.group, body)?;
+        let ignored = unknown_in_operations(&self.schemas.group, &operations);
         let (member_ops, doc_ops): (Vec<&Operation>, Vec<&Operation>) =
             operations.iter().partition(|op| patch::targets_members(op));
         let changes = member_ops
@@ -302,8 +323,16 @@ impl Domain {
             let record = self
                 .write_group(&tx, tenant_id, &old, doc, &name, None)
                 .await?;
-            self.audit_group(&tx, who, Action::GroupUpdate, id, &name, attributes)
-                .await?;
+            self.audit_group(
+                &tx,
+                who,
+                Action::GroupUpdate,
+                id,
+                &name,
+                attributes,
+                &ignored,
+            )
+            .await?;
             tx.commit().await?;
             record
         } else {
@@ -385,13 +414,15 @@ impl Domain {
             .get("displayName")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        self.audit_group(&tx, who, Action::GroupDelete, id, name, Vec::new())
+        self.audit_group(&tx, who, Action::GroupDelete, id, name, Vec::new(), &[])
             .await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Records an allowed group change.
+    /// Records an allowed group change, naming the schema namespaces of
+    /// the request that were `ignored`.
+    #[allow(clippy::too_many_arguments)]
     async fn audit_group(
         &self,
         tx: &Tx,
@@ -400,13 +431,14 @@ impl Domain {
         id: &str,
         name: &str,
         attributes: Vec<String>,
+        ignored: &[String],
     ) -> Result<(), DomainError> {
         let event = self.audit_event(
             who,
             action,
             (TargetType::Group, Some(id), Some(name)),
             Outcome::Allowed,
-            String::new(),
+            ignored_note(ignored),
             attributes,
         );
         tx.insert_audit(&who.tenant_id, &[event]).await?;

@@ -9,6 +9,7 @@
 mod admin;
 mod admin_cursor;
 mod admin_search;
+mod admin_source;
 mod assets;
 mod audit;
 mod bulk;
@@ -43,6 +44,7 @@ pub use crate::store::{Plan, plan};
 pub use admin::{DeprovisionCheck, OwnedCount, Seats, Settings, SettingsUpdate, UserView};
 pub use admin_cursor::{AdminCursor, DEFAULT_ADMIN_PAGE, MAX_ADMIN_PAGE};
 pub use admin_search::{UserListQuery, UserPage};
+pub use admin_source::AdminChange;
 pub use assets::{AssetView, CallRecordView, NewCallRecord};
 pub use audit::{AuditEvent, AuditListQuery, AuditPage, AuditUser, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};

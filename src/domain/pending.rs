@@ -14,7 +14,7 @@ use super::{Domain, DomainError};
 use crate::clock::format_millis;
 use crate::store::{
     Access, Action, EventType, LockedUser, Outcome, PendingFilter, PendingRecord, PendingState,
-    Reason, Requested, TargetType, TenantSettings, Tx, UserState,
+    Policy, Reason, Requested, TargetType, TenantSettings, Tx, UserState,
 };
 
 /// A user as a request shows it.
@@ -90,6 +90,28 @@ pub(crate) enum Unblocked<'a> {
     LastAdmins,
     /// One request, retried by an admin.
     One(&'a str),
+    /// Those refused for owned assets that the policy's heir can now
+    /// take: the user `Heir` names became active (it was created, or
+    /// reactivated), and is the fallback owner or a leaver's manager.
+    HeirArrived(Heir<'a>),
+}
+
+/// A user that became active, as a manager value may name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Heir<'a> {
+    pub id: &'a str,
+    pub external_id: Option<&'a str>,
+    pub user_name: &'a str,
+}
+
+impl Heir<'_> {
+    /// Whether a manager value names this user (by id, `externalId` or
+    /// `userName`, as [`crate::store::Tx::user_by_reference`] resolves).
+    fn is_named_by(&self, reference: &str) -> bool {
+        reference == self.id
+            || self.external_id == Some(reference)
+            || reference.to_lowercase() == self.user_name.to_lowercase()
+    }
 }
 
 /// What the IdP asked for, from the audit action of the refused change.
@@ -101,6 +123,7 @@ pub(crate) fn requested(action: Action) -> Option<Requested> {
         | Action::UserUpdate
         | Action::UserReactivate
         | Action::UserDemote
+        | Action::UserPromote
         | Action::GroupCreate
         | Action::GroupUpdate
         | Action::GroupDelete
@@ -240,6 +263,7 @@ impl Domain {
                 tx.pending_deprovisionings(tenant_id, None, Some(Reason::LastAdmin))
                     .await?
             }
+            Unblocked::HeirArrived(heir) => self.awaiting(tx, tenant_id, settings, heir).await?,
             Unblocked::One(id) => {
                 let record = tx
                     .deprovisioning(tenant_id, id)
@@ -263,6 +287,44 @@ impl Domain {
         Ok(completed)
     }
 
+    /// The requests refused for owned assets whose heir `heir` may be:
+    /// all of them when it is the fallback owner, those of its reports
+    /// under `reassign_to_manager`. Reads nothing when none is pending.
+    async fn awaiting(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        settings: &TenantSettings,
+        heir: Heir<'_>,
+    ) -> Result<Vec<PendingRecord>, DomainError> {
+        let is_fallback = settings.fallback_owner_id.as_deref() == Some(heir.id);
+        let wanted = match settings.deprovision_policy {
+            Policy::Block => false,
+            Policy::ReassignToFallback => is_fallback,
+            Policy::ReassignToManager => true,
+        };
+        if !wanted {
+            return Ok(Vec::new());
+        }
+        let records = tx
+            .pending_deprovisionings(tenant_id, None, Some(Reason::OwnsAssets))
+            .await?;
+        if settings.deprovision_policy == Policy::ReassignToFallback {
+            return Ok(records);
+        }
+        let mut reports = Vec::new();
+        for record in records {
+            let Some(user) = tx.user_for_update(tenant_id, &record.user_id).await? else {
+                continue;
+            };
+            let manager = UserFacts::of(&user.record.document).manager_id;
+            if manager.is_some_and(|m| heir.is_named_by(m)) {
+                reports.push(record);
+            }
+        }
+        Ok(reports)
+    }
+
     /// Completes one pending request if the guard now allows it.
     async fn try_complete(
         &self,
@@ -276,6 +338,7 @@ impl Domain {
         let Some(LockedUser {
             record: old,
             access,
+            is_admin,
         }) = tx.user_for_update(tenant_id, &record.user_id).await?
         else {
             // The user is gone: a deletion is done; a deactivation is moot.
@@ -290,7 +353,7 @@ impl Domain {
         let mut doc = old.document.clone();
         doc.insert("active".into(), serde_json::Value::Bool(false));
         let new_facts = UserFacts::of(&doc);
-        let before = Subject::of(&old.id, &old_facts, access);
+        let before = Subject::of(&old.id, &old_facts, is_admin, access);
         let (after, action) = match record.requested {
             Requested::Deactivate if !old_facts.active => {
                 // Already deactivated (by an admin or the IdP): done.
@@ -299,7 +362,12 @@ impl Domain {
                 return Ok(Some(record.id));
             }
             Requested::Deactivate => (
-                Some(Subject::of(&old.id, &new_facts, Access::Deactivated)),
+                Some(Subject::of(
+                    &old.id,
+                    &new_facts,
+                    is_admin,
+                    Access::Deactivated,
+                )),
                 Action::UserDeactivate,
             ),
             Requested::Delete => (None, Action::UserDelete),
@@ -317,6 +385,7 @@ impl Domain {
             user_id: &old.id,
             user_name: old_facts.user_name,
             attributes: &attributes,
+            ignored: &[],
         };
         let reassign = match self.guard(tx, tenant_id, settings, transition).await? {
             Verdict::Allowed { reassign } => reassign,
@@ -358,7 +427,7 @@ impl Domain {
                     &new_facts,
                     version,
                     (old.created_at, now),
-                    Access::Deactivated,
+                    (is_admin, Access::Deactivated),
                 );
                 tx.update_user(tenant_id, &row, old.version, false).await?;
             }

@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::audit::changed_attributes;
-use super::facts::{UserFacts, default_active, is_active};
+use super::facts::{UserFacts, admin_after, default_active, is_active};
 use super::guard::{Subject, Transition, UserChange, Verdict};
-use super::pending::Unblocked;
+use super::pending::{Heir, Unblocked};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
@@ -13,6 +13,7 @@ use crate::store::{
     Access, Action, Kind, LockedUser, Outcome, Requested, ResourceRecord, Tx, UserRow,
 };
 use scim::ScimError;
+use scim::extensions::{unknown_in_body, unknown_in_operations};
 use scim::patch::{self, OpKind, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
@@ -42,7 +43,7 @@ fn not_found(id: &str) -> DomainError {
 }
 
 /// The audit action of a transition.
-fn user_action(transition: &Transition<'_>) -> Action {
+pub(super) fn user_action(transition: &Transition<'_>) -> Action {
     match (&transition.before, &transition.after) {
         (None, _) => Action::UserCreate,
         (_, None) => Action::UserDelete,
@@ -51,18 +52,19 @@ fn user_action(transition: &Transition<'_>) -> Action {
             Action::UserReactivate
         }
         (Some(b), Some(a)) if b.admin && !a.admin => Action::UserDemote,
+        (Some(b), Some(a)) if !b.admin && a.admin => Action::UserPromote,
         (Some(_), Some(_)) => Action::UserUpdate,
     }
 }
 
-/// The columns derived from a user's facts.
+/// The columns derived from a user's facts, with its admin flag and access.
 pub(super) fn user_row<'a>(
     id: &'a str,
     doc: &'a Document,
     facts: &UserFacts<'a>,
     version: i64,
     (created_at, now): (i64, i64),
-    access: Access,
+    (is_admin, access): (bool, Access),
 ) -> UserRow<'a> {
     UserRow {
         id,
@@ -70,7 +72,7 @@ pub(super) fn user_row<'a>(
         external_id: facts.external_id,
         display_name: facts.display_name,
         active: facts.active,
-        is_admin: facts.admin,
+        is_admin,
         access,
         emails: facts.emails.clone(),
         document: doc,
@@ -124,24 +126,28 @@ impl Domain {
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
         default_active(&mut doc);
+        let ignored = unknown_in_body(&self.schemas.user, body);
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let facts = UserFacts::of(&doc);
         let access = Access::after(None, facts.active);
-        let row = user_row(&id, &doc, &facts, 1, (now, now), access);
+        let mut row = user_row(&id, &doc, &facts, 1, (now, now), (facts.admin, access));
         check_row(&row)?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let admin = admin_after(settings.admin_source, &facts, false);
+        row.is_admin = admin;
         let transition = Transition {
             before: None,
-            after: Some(Subject::of(&id, &facts, access)),
+            after: Some(Subject::of(&id, &facts, admin, access)),
         };
         let change = UserChange {
             action: user_action(&transition),
             user_id: &id,
             user_name: facts.user_name,
             attributes: &changed_attributes(None, Some(&doc)),
+            ignored: &ignored,
         };
         let grants_admin = transition.grants_active_admin();
-        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
         match self.guard(&tx, tenant_id, &settings, transition).await? {
             Verdict::Allowed { reassign } => {
                 self.apply_reassignment(&tx, who, &change, reassign).await?
@@ -153,6 +159,15 @@ impl Domain {
         tx.insert_user(tenant_id, &row).await?;
         if grants_admin {
             self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
+                .await?;
+        }
+        if facts.active {
+            let heir = Heir {
+                id: &id,
+                external_id: facts.external_id,
+                user_name: facts.user_name,
+            };
+            self.complete_unblocked(&tx, who, &settings, Unblocked::HeirArrived(heir))
                 .await?;
         }
         self.commit_user_change(tx, who, &change).await?;
@@ -211,8 +226,9 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let doc = normalize(&self.schemas.user, body)?;
+        let ignored = unknown_in_body(&self.schemas.user, body);
         let record = self
-            .update_user(who, id, Change::Replace(doc), if_match)
+            .update_user(who, id, Change::Replace(doc), &ignored, if_match)
             .await?;
         self.respond_user(&who.tenant_id, record, projection).await
     }
@@ -227,8 +243,9 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let operations = patch::parse_request(&self.schemas.user, body)?;
+        let ignored = unknown_in_operations(&self.schemas.user, &operations);
         let record = self
-            .update_user(who, id, Change::Patch(&operations), if_match)
+            .update_user(who, id, Change::Patch(&operations), &ignored, if_match)
             .await?;
         self.respond_user(&who.tenant_id, record, projection).await
     }
@@ -242,7 +259,7 @@ impl Domain {
         id: &str,
         active: bool,
     ) -> Result<(), DomainError> {
-        self.update_user(who, id, Change::SetActive(active), None)
+        self.update_user(who, id, Change::SetActive(active), &[], None)
             .await
             .map(drop)
     }
@@ -255,6 +272,7 @@ impl Domain {
         who: &Principal,
         id: &str,
         change: Change<'_>,
+        ignored: &[String],
         if_match: Option<&str>,
     ) -> Result<ResourceRecord, DomainError> {
         let tenant_id = &who.tenant_id;
@@ -262,6 +280,7 @@ impl Domain {
         let LockedUser {
             record: old,
             access,
+            is_admin: old_admin,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -311,15 +330,27 @@ impl Domain {
         // hear a profile PUT while a request waits; an explicit
         // reactivation always looks (a deactivated user may still have a
         // requested deletion waiting).
-        let may_be_pending = old_access == Access::Suspended || old_facts.admin;
+        let may_be_pending = old_access == Access::Suspended || old_admin;
         let pending = match (reactivates, is_put && facts.active && may_be_pending) {
             (true, _) => PendingEffect::Cancel,
             (false, true) => PendingEffect::Signal,
             (false, false) => PendingEffect::None,
         };
-        if doc == old.document && new_access == old_access {
+        let admin = admin_after(settings.admin_source, &facts, old_admin);
+        if doc == old.document && new_access == old_access && admin == old_admin {
             // Nothing changed: no write, no new version (RFC 7644 §3.5.2.1).
-            if self.apply_pending_effect(&tx, who, id, pending).await? {
+            let noted = self.apply_pending_effect(&tx, who, id, pending).await?;
+            if !ignored.is_empty() {
+                // The admin still learns that the IdP's mapping wrote nothing.
+                let change = UserChange {
+                    action: Action::UserUpdate,
+                    user_id: id,
+                    user_name: old_facts.user_name,
+                    attributes: &[],
+                    ignored,
+                };
+                self.commit_user_change(tx, who, &change).await?;
+            } else if noted {
                 tx.commit().await?;
             }
             return Ok(old);
@@ -329,19 +360,28 @@ impl Domain {
         } else {
             (old.version + 1, self.now())
         };
-        let row = user_row(id, &doc, &facts, version, (old.created_at, now), new_access);
+        let row = user_row(
+            id,
+            &doc,
+            &facts,
+            version,
+            (old.created_at, now),
+            (admin, new_access),
+        );
         check_row(&row)?;
 
         let transition = Transition {
-            before: Some(Subject::of(id, &old_facts, old_access)),
-            after: Some(Subject::of(id, &facts, new_access)),
+            before: Some(Subject::of(id, &old_facts, old_admin, old_access)),
+            after: Some(Subject::of(id, &facts, admin, new_access)),
         };
         let grants_admin = transition.grants_active_admin();
+        let takes_seat = transition.takes_seat();
         let change = UserChange {
             action: user_action(&transition),
             user_id: id,
             user_name: old_facts.user_name,
             attributes: &changed_attributes(Some(&old.document), Some(&doc)),
+            ignored,
         };
         match self.guard(&tx, tenant_id, &settings, transition).await? {
             Verdict::Allowed { reassign } => {
@@ -369,6 +409,15 @@ impl Domain {
         }
         if grants_admin {
             self.complete_unblocked(&tx, who, &settings, Unblocked::LastAdmins)
+                .await?;
+        }
+        if takes_seat {
+            let heir = Heir {
+                id,
+                external_id: facts.external_id,
+                user_name: facts.user_name,
+            };
+            self.complete_unblocked(&tx, who, &settings, Unblocked::HeirArrived(heir))
                 .await?;
         }
         self.commit_user_change(tx, who, &change).await?;
@@ -410,14 +459,18 @@ impl Domain {
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
         let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
-        let LockedUser { record, access } = tx
+        let LockedUser {
+            record,
+            access,
+            is_admin,
+        } = tx
             .user_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, record.version)?;
         let facts = UserFacts::of(&record.document);
         let transition = Transition {
-            before: Some(Subject::of(id, &facts, access)),
+            before: Some(Subject::of(id, &facts, is_admin, access)),
             after: None,
         };
         let change = UserChange {
@@ -425,6 +478,7 @@ impl Domain {
             user_id: id,
             user_name: facts.user_name,
             attributes: &[],
+            ignored: &[],
         };
         match self.guard(&tx, tenant_id, &settings, transition).await? {
             Verdict::Allowed { reassign } => {
@@ -446,7 +500,7 @@ impl Domain {
     }
 
     /// Audits an allowed change to a user and commits it.
-    async fn commit_user_change(
+    pub(super) async fn commit_user_change(
         &self,
         tx: Tx,
         who: &Principal,
@@ -478,19 +532,24 @@ impl Domain {
             .iter()
             .map(|_| uuid::Uuid::new_v4().to_string())
             .collect();
-        let rows: Vec<UserRow<'_>> = ids
+        let mut rows: Vec<UserRow<'_>> = ids
             .iter()
             .zip(&docs)
             .map(|(id, doc)| {
                 let facts = UserFacts::of(doc);
                 let access = Access::after(None, facts.active);
-                user_row(id, doc, &facts, 1, (now, now), access)
+                user_row(id, doc, &facts, 1, (now, now), (facts.admin, access))
             })
             .collect();
         for row in &rows {
             check_row(row)?;
         }
-        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        if settings.admin_source == crate::store::AdminSource::Scimd {
+            for row in &mut rows {
+                row.is_admin = false;
+            }
+        }
         tx.insert_users(tenant_id, &rows).await?;
         tx.commit().await?;
         Ok(ids)

@@ -203,6 +203,7 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{id}/reactivate", post(reactivate))
         .route("/users/{id}/deprovision-check", get(deprovision_check))
         .route("/users/{id}/reassign", post(reassign))
+        .route("/users/{id}/admin", axum::routing::put(set_admin))
         .route("/assets", get(list_assets).post(create_asset))
         .route(
             "/assets/{id}",
@@ -281,6 +282,22 @@ async fn reactivate(
 ) -> Result<Json<Value>> {
     let user = state.domain.reactivate_user(&who, &id).await?;
     Ok(Json(json!(user)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetAdmin {
+    admin: bool,
+}
+
+async fn set_admin(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+    AdminId(id): AdminId,
+    AdminJson(body): AdminJson<SetAdmin>,
+) -> Result<Json<Value>> {
+    let change = state.domain.set_admin(&who, &id, body.admin).await?;
+    Ok(Json(json!(change)))
 }
 
 async fn deprovision_check(

@@ -44,13 +44,13 @@ pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
 pub use states::{
-    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
-    PendingState, Policy, Reason, Requested, Scope, StoredState, TargetType,
+    Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
+    Outcome, PendingState, Policy, Reason, Requested, Scope, StoredState, TargetType,
 };
 pub use tenants::TenantSettings;
 pub use tokens::NewToken;
 pub use user_search::UserSearch;
-pub use users::{LockedUser, Membership, UserRow, UserState};
+pub use users::{AdminCandidate, LockedUser, Membership, UserRow, UserState};
 pub use webhooks::WebhookRecord;
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.

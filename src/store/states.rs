@@ -114,6 +114,19 @@ stored_state! {
 }
 
 stored_state! {
+    /// Where a tenant's admin rights come from (`tenants.admin_source`).
+    pub enum AdminSource {
+        /// The IdP: a user is an admin when its SCIM `roles` say so (the
+        /// default).
+        Idp = "idp",
+        /// scimd: admin rights are granted and removed in the admin API or
+        /// the console; SCIM `roles` are stored but grant and revoke
+        /// nothing (for IdPs that leave `roles` out of a PUT).
+        Scimd = "scimd",
+    }
+}
+
+stored_state! {
     /// What a token may be used for (`tokens.scope`).
     pub enum Scope {
         /// The SCIM API, for identity providers.
@@ -180,6 +193,9 @@ stored_state! {
         UserReactivate = "user.reactivate",
         /// A user lost the admin role.
         UserDemote = "user.demote",
+        /// A user was given the admin role in scimd (`admin_source: scimd`,
+        /// or a switch back to `idp` that reads it from `roles`).
+        UserPromote = "user.promote",
         /// A user was deleted.
         UserDelete = "user.delete",
         /// A group was created.

@@ -6,7 +6,7 @@ use sea_orm::{
 };
 
 use super::entity::tenant;
-use super::{Policy, Store, StoreError, Tx, by_key};
+use super::{AdminSource, Policy, Store, StoreError, Tx, by_key};
 
 /// A tenant.
 #[derive(Debug, Clone)]
@@ -23,6 +23,8 @@ pub struct TenantSettings {
     pub seat_limit: Option<i64>,
     /// How many days audit events are kept.
     pub audit_retention_days: i32,
+    /// Where admin rights come from.
+    pub admin_source: AdminSource,
 }
 
 impl From<tenant::Model> for TenantSettings {
@@ -32,6 +34,7 @@ impl From<tenant::Model> for TenantSettings {
             fallback_owner_id: t.fallback_owner_id,
             seat_limit: t.seat_limit,
             audit_retention_days: t.audit_retention_days,
+            admin_source: t.admin_source,
         }
     }
 }
@@ -141,6 +144,10 @@ impl Tx {
             .col_expr(
                 tenant::Column::AuditRetentionDays,
                 Expr::value(settings.audit_retention_days),
+            )
+            .col_expr(
+                tenant::Column::AdminSource,
+                Expr::value(settings.admin_source),
             )
             .filter(tenant::Column::Id.eq(id))
             .exec(self.conn())

@@ -42,6 +42,16 @@ pub struct Membership {
 pub struct LockedUser {
     pub record: ResourceRecord,
     pub access: Access,
+    /// Whether the user is an admin now (`users.is_admin`).
+    pub is_admin: bool,
+}
+
+/// A user whose admin flag a switch of the tenant's admin source may
+/// change: its state and its document.
+#[derive(Debug, Clone)]
+pub struct AdminCandidate {
+    pub state: UserState,
+    pub document: Document,
 }
 
 /// The columns of a user that the deprovisioning rules read.
@@ -230,10 +240,11 @@ impl Tx {
         .await?;
         found
             .map(|model| {
-                let access = model.access;
+                let (access, is_admin) = (model.access, model.is_admin);
                 Ok(LockedUser {
                     record: record(model)?,
                     access,
+                    is_admin,
                 })
             })
             .transpose()
@@ -276,6 +287,87 @@ impl Tx {
     ) -> Result<Option<UserState>, StoreError> {
         let found = find_user(self.conn(), tenant_id, id).await?;
         Ok(found.map(UserState::from))
+    }
+
+    /// The user of the tenant that `reference` names: by `id`, else by
+    /// `externalId` (Okta sends its own user id as `manager.value`, and
+    /// that id is the manager's `externalId`), else by `userName` ignoring
+    /// case. `None` when nothing matches, or when two users share that
+    /// `externalId` (an ambiguous reference names nobody).
+    pub async fn user_by_reference(
+        &self,
+        tenant_id: &str,
+        reference: &str,
+    ) -> Result<Option<UserState>, StoreError> {
+        if let Some(found) = find_user(self.conn(), tenant_id, reference).await? {
+            return Ok(Some(found.into()));
+        }
+        let by_external_id = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::ExternalId.eq(reference))
+            .limit(2)
+            .all(self.conn())
+            .await?;
+        match <[user::Model; 1]>::try_from(by_external_id) {
+            Ok([found]) => return Ok(Some(found.into())),
+            Err(found) if !found.is_empty() => return Ok(None),
+            Err(_) => {}
+        }
+        let by_user_name = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(user::Column::UserNameLc.eq(reference.to_lowercase()))
+            .one(self.conn())
+            .await?;
+        Ok(by_user_name.map(UserState::from))
+    }
+
+    /// Sets a user's admin flag, without touching its document (nor its
+    /// SCIM version: the IdP's resource did not change).
+    pub async fn set_admin(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        is_admin: bool,
+    ) -> Result<(), StoreError> {
+        user::Entity::update_many()
+            .col_expr(user::Column::IsAdmin, Expr::value(is_admin))
+            .filter(user::Column::Id.eq(id))
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .exec(self.conn())
+            .await?;
+        Ok(())
+    }
+
+    /// The users of the tenant that are admins now or whose document
+    /// mentions `admin` anywhere (any role shape does): everyone whose
+    /// admin flag reading `roles` again could change.
+    pub async fn admin_candidates(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<AdminCandidate>, StoreError> {
+        use sea_orm::sea_query::{Condition, ExprTrait, Func};
+        let mentions_admin =
+            Expr::expr(Func::lower(Expr::col(user::Column::Document))).like("%admin%");
+        let models = user::Entity::find()
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .filter(
+                Condition::any()
+                    .add(user::Column::IsAdmin.eq(true))
+                    .add(mentions_admin),
+            )
+            .order_by_asc(user::Column::Id)
+            .all(self.conn())
+            .await?;
+        models
+            .into_iter()
+            .map(|model| {
+                let document = record(model.clone())?.document;
+                Ok(AdminCandidate {
+                    state: UserState::from(model),
+                    document,
+                })
+            })
+            .collect()
     }
 
     /// Suspends a user that has access, without touching its document;

@@ -661,9 +661,11 @@ async fn reassign_to_fallback_moves_to_the_fallback_owner_unless_it_is_the_leave
     let (status, body) = app
         .call_admin(&t.admin, Method::PUT, "/settings", Some(&settings))
         .await;
-    // A PUT without audit_retention_days keeps it (365 days by default).
+    // A PUT without audit_retention_days or admin_source keeps them (365
+    // days and idp by default).
     let mut expected = settings.clone();
     expected["audit_retention_days"] = json!(365);
+    expected["admin_source"] = json!("idp");
     assert_eq!((status, &body), (200, &expected));
     assert_eq!(
         app.call_admin(&t.admin, Method::GET, "/settings", None)

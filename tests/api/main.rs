@@ -16,6 +16,7 @@ mod discovery;
 mod errors;
 mod groups;
 mod helpers;
+mod idp_shapes;
 mod ops;
 mod patch;
 mod pending;

@@ -44,6 +44,11 @@ pub(super) fn apply_one(
     if let Some(extension) = whole_extension(schema, path) {
         return apply_to_extension(schema, id, doc, extension, operation);
     }
+    if crate::extensions::unknown_namespace(schema, &path.attr).is_some() {
+        // A namespace scimd does not publish (an IdP's custom extension):
+        // ignored, so the rest of the PATCH still applies.
+        return Ok(());
+    }
     let Some(Target { resolved, top }) = target(schema, &path.attr) else {
         if operation.lenient {
             return Ok(());

@@ -12,7 +12,9 @@
 //! attribute with a `value` list removes only those values; `add`/`replace`
 //! of `emails[type eq "work"].value` creates the work e-mail when there is
 //! none (RFC 7644 §3.5.2.3 would answer `noTarget`); a path-less `replace`
-//! carrying the resource's own `id` (Okta's group rename).
+//! carrying the resource's own `id` (Okta's group rename); paths in a
+//! schema namespace scimd does not publish are ignored (Entra's custom
+//! extensions; see `crate::extensions`).
 
 mod apply;
 mod members;
@@ -291,6 +293,30 @@ mod tests {
             Some(ScimType::InvalidSyntax)
         );
         assert_eq!(refused(json!([])), Some(ScimType::InvalidSyntax));
+    }
+
+    #[test]
+    fn unpublished_namespaces_are_ignored_and_the_rest_applies() {
+        let custom = "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User";
+        let out = ok(json!([
+            {"op": "Add", "path": format!("{custom}:tag"), "value": "701984"},
+            {"op": "Add", "path": custom, "value": {"tag": "1"}},
+            {"op": "remove", "path": format!("{custom}:tag")},
+            {"op": "Replace", "path": "displayName", "value": "Babs J."}
+        ]));
+        assert_eq!(out["displayName"], "Babs J.");
+        assert!(out.get(custom).is_none());
+        // Unknown attributes of published schemas stay errors.
+        assert_eq!(
+            refused(json!([{"op": "add", "path": format!("{ENTERPRISE}:nosuch"), "value": "x"}])),
+            Some(ScimType::InvalidPath)
+        );
+        assert_eq!(
+            refused(
+                json!([{"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:User:nosuch", "value": "x"}])
+            ),
+            Some(ScimType::InvalidPath)
+        );
     }
 
     #[test]

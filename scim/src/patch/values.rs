@@ -13,10 +13,12 @@ use crate::path::Resolved;
 use crate::resource::Document;
 use crate::schema::{Attribute, AttributeType, ResourceSchema};
 
-/// `manager` may come as a bare id; `""` clears it (SCIM-NOTES §7).
+/// `manager` may come as a bare id or a list of one; `""` clears it
+/// (SCIM-NOTES §7).
 fn manager_value(top: &Attribute, value: &Value) -> Option<Value> {
     let is_manager = top.name == "manager" && top.kind == AttributeType::Complex;
     match value {
+        Value::Array(items) if is_manager && items.len() == 1 => manager_value(top, &items[0]),
         Value::String(s) if is_manager && s.is_empty() => None,
         Value::String(s) if is_manager => Some(serde_json::json!({ "value": s })),
         Value::Object(o)

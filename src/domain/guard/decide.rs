@@ -6,7 +6,9 @@
 //! deactivated or deleted hands over what it owns (by the tenant's
 //! policy) or the change is refused; a user taking a seat finds one free.
 
-use super::refusal::{Blocker, Refusal, last_admin_detail, owns_assets_detail, seat_limit_detail};
+use super::refusal::{
+    Blocker, HeirGap, Refusal, last_admin_detail, owns_assets_detail, seat_limit_detail,
+};
 use crate::domain::facts::UserFacts;
 use crate::store::{Access, BlockerKind, Owned, Policy, Reason, UserState};
 
@@ -24,13 +26,14 @@ pub(crate) struct Subject<'a> {
 }
 
 impl<'a> Subject<'a> {
-    /// The user `id` with these facts and access.
-    pub fn of(id: &'a str, facts: &UserFacts<'a>, access: Access) -> Self {
+    /// The user `id` with these facts, admin flag (see
+    /// [`crate::domain::facts::admin_after`]) and access.
+    pub fn of(id: &'a str, facts: &UserFacts<'a>, admin: bool, access: Access) -> Self {
         Subject {
             id,
             user_name: facts.user_name,
             active: facts.active,
-            admin: facts.admin,
+            admin,
             access,
             manager_id: facts.manager_id,
         }
@@ -129,12 +132,16 @@ pub(crate) fn heir_id<'a>(
     heir.filter(|id| *id != before.id)
 }
 
-/// Who the policy's heir is, for the refusal's text.
-fn heir_role(policy: Policy) -> Option<&'static str> {
-    match policy {
-        Policy::Block => None,
-        Policy::ReassignToManager => Some("manager"),
-        Policy::ReassignToFallback => Some("fallback owner"),
+/// Why the policy's heir cannot take the assets, for the refusal's text:
+/// a manager value that resolved to no user is named as such.
+fn heir_gap<'a>(facts: &Facts<'a>) -> HeirGap<'a> {
+    match facts.policy {
+        Policy::Block => HeirGap::NoPolicy,
+        Policy::ReassignToManager => match heir_id(facts.policy, &facts.transition, None) {
+            Some(value) if facts.heir.is_none() => HeirGap::UnknownManager(value),
+            Some(_) | None => HeirGap::Inactive("manager"),
+        },
+        Policy::ReassignToFallback => HeirGap::Inactive("fallback owner"),
     }
 }
 
@@ -151,7 +158,10 @@ pub(crate) struct Facts<'a> {
     pub owned: Vec<Owned>,
     /// The tenant's deprovisioning policy.
     pub policy: Policy,
-    /// The policy's heir as stored (read when there are assets to move).
+    /// The policy's heir as stored (read when there are assets to move):
+    /// the fallback owner by id, or the user the manager value resolves
+    /// to by id, `externalId` or `userName`; `None` when none (or, for a
+    /// shared `externalId`, more than one) matches.
     pub heir: Option<UserState>,
     /// The tenant's seat limit.
     pub seat_limit: Option<i64>,
@@ -237,7 +247,7 @@ fn ownership_rule(facts: &Facts<'_>) -> Result<Option<Reassignment>, Refusal> {
         })),
         None => Err(Refusal {
             reason: Reason::OwnsAssets,
-            detail: owns_assets_detail(&facts.owned, heir_role(facts.policy), transition.noun()),
+            detail: owns_assets_detail(&facts.owned, heir_gap(facts), transition.noun()),
             blockers: facts.owned.iter().cloned().map(Blocker::from).collect(),
             user_id: before.id.to_owned(),
             pending_id: None,

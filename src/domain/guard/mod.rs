@@ -20,7 +20,7 @@ use super::{Domain, DomainError};
 use serde_json::json;
 
 use crate::store::{
-    Access, Action, AuditRecord, BlockerKind, EventType, Outcome, Owned, TargetType,
+    Access, Action, AuditRecord, BlockerKind, EventType, Outcome, Owned, Policy, TargetType,
     TenantSettings, Tx, UserState,
 };
 
@@ -33,6 +33,29 @@ pub(crate) struct UserChange<'a> {
     pub user_name: &'a str,
     /// Names of the attributes the change touches.
     pub attributes: &'a [String],
+    /// Schema namespaces of the request that scimd does not publish, and
+    /// so ignored (see `scim::extensions`).
+    pub ignored: &'a [String],
+}
+
+/// Most ignored namespaces an audit event names, and the longest name.
+const IGNORED_SHOWN: usize = 5;
+const IGNORED_NAME_LIMIT: usize = 120;
+
+/// "; ignored unknown schema extension(s): a, b and 3 more", or nothing.
+pub(crate) fn ignored_note(ignored: &[String]) -> String {
+    if ignored.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = ignored
+        .iter()
+        .take(IGNORED_SHOWN)
+        .map(|name| refusal::clip(name, IGNORED_NAME_LIMIT))
+        .collect();
+    if ignored.len() > IGNORED_SHOWN {
+        names.push(format!("{} more", ignored.len() - IGNORED_SHOWN));
+    }
+    format!("ignored unknown schema extension(s): {}", names.join(", "))
 }
 
 impl Domain {
@@ -72,7 +95,14 @@ impl Domain {
             if let Some(heir) = heir_id(facts.policy, transition, fallback)
                 && !facts.owned.is_empty()
             {
-                facts.heir = tx.user_state(tenant_id, heir).await?;
+                facts.heir = match facts.policy {
+                    // The IdP's manager value: resolved each time the
+                    // policy needs it, so a manager created later counts.
+                    Policy::ReassignToManager => tx.user_by_reference(tenant_id, heir).await?,
+                    Policy::ReassignToFallback | Policy::Block => {
+                        tx.user_state(tenant_id, heir).await?
+                    }
+                };
             }
         }
         if let Some(after) = transition.after.as_ref()
@@ -225,6 +255,12 @@ impl Domain {
         outcome: Outcome,
         detail: String,
     ) -> AuditRecord {
+        let note = ignored_note(change.ignored);
+        let detail = match (detail.is_empty(), note.is_empty()) {
+            (_, true) => detail,
+            (true, false) => note,
+            (false, false) => format!("{detail}; {note}"),
+        };
         self.audit_event(
             who,
             change.action,

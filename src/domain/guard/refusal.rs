@@ -60,6 +60,18 @@ impl Refusal {
     }
 }
 
+/// Why the tenant's policy found no one to take a leaver's assets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum HeirGap<'a> {
+    /// The policy is `block`: nobody is asked.
+    NoPolicy,
+    /// There is no active `manager` or `fallback owner` (the role named).
+    Inactive(&'static str),
+    /// The user's manager value names no user of the tenant (by id,
+    /// `externalId` or `userName`), or more than one.
+    UnknownManager(&'a str),
+}
+
 /// Shortens `text` to `max` characters, marking the cut.
 pub(super) fn clip(text: &str, max: usize) -> String {
     if text.chars().count() <= max {
@@ -112,13 +124,16 @@ fn owned_phrase(owned: &[Owned], shown: usize) -> String {
 }
 
 /// The detail of an ownership refusal of a `change` ("deactivation",
-/// "deletion"), which is recorded and finishes by itself; `heir` names who
-/// the policy would have given the assets to (`manager`, `fallback
-/// owner`) when that user is missing or inactive.
-pub(super) fn owns_assets_detail(owned: &[Owned], heir: Option<&str>, change: &str) -> String {
-    let why = heir.map_or(String::new(), |heir| {
-        format!("; no active {heir} to take them")
-    });
+/// "deletion"), which is recorded and finishes by itself; `gap` says why
+/// the policy's heir cannot take the assets (see [`HeirGap`]).
+pub(super) fn owns_assets_detail(owned: &[Owned], gap: HeirGap<'_>, change: &str) -> String {
+    let why = match gap {
+        HeirGap::NoPolicy => String::new(),
+        HeirGap::Inactive(heir) => format!("; no active {heir} to take them"),
+        HeirGap::UnknownManager(value) => {
+            format!("; manager {} is not a user here", clip(value, 40))
+        }
+    };
     let detail = |shown| {
         format!(
             "owns {}{why}; reassign them in scimd's admin API and the {change} finishes by itself",
@@ -172,7 +187,7 @@ mod tests {
                 owned(BlockerKind::Number, "+91 80 4000 1235"),
                 owned(BlockerKind::Group, "Sales"),
             ],
-            None,
+            HeirGap::NoPolicy,
             "deactivation",
         );
         assert_eq!(
@@ -192,7 +207,7 @@ mod tests {
                 owned(BlockerKind::Group, "Sales"),
             ])
             .collect();
-        let detail = owns_assets_detail(&many, None, "deletion");
+        let detail = owns_assets_detail(&many, HeirGap::NoPolicy, "deletion");
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(
             detail.starts_with("owns 50 numbers (+91 80 4000 0000, +91 80 4000 0001, +91 80 4000 0002 and 47 more), workflow Night routing and group Sales;"),
@@ -202,15 +217,40 @@ mod tests {
         let long_names: Vec<Owned> = numbers()
             .chain([owned(BlockerKind::Group, &"G".repeat(500))])
             .collect();
-        let detail = owns_assets_detail(&long_names, None, "deletion");
+        let detail = owns_assets_detail(&long_names, HeirGap::NoPolicy, "deletion");
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(detail.contains(" more)"), "{detail}");
-        let detail = owns_assets_detail(&long_names, Some("fallback owner"), "deactivation");
+        let detail = owns_assets_detail(
+            &long_names,
+            HeirGap::Inactive("fallback owner"),
+            "deactivation",
+        );
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
         assert!(
             detail.contains("; no active fallback owner to take them; reassign them"),
             "{detail}"
         );
+    }
+
+    #[test]
+    fn an_unknown_manager_is_named_so_the_admin_can_fix_the_mapping() {
+        let detail = owns_assets_detail(
+            &[owned(BlockerKind::Number, "+1 555 0100")],
+            HeirGap::UnknownManager("00u1abcdEFGH2345"),
+            "deactivation",
+        );
+        assert_eq!(
+            detail,
+            "owns number +1 555 0100; manager 00u1abcdEFGH2345 is not a user here; \
+             reassign them in scimd's admin API and the deactivation finishes by itself"
+        );
+        let long = "m".repeat(300);
+        let detail = owns_assets_detail(
+            &[owned(BlockerKind::Number, "+1")],
+            HeirGap::UnknownManager(&long),
+            "deletion",
+        );
+        assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::store::states::Policy;
+use crate::store::states::{AdminSource, Policy};
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tenants")]
@@ -13,6 +13,7 @@ pub struct Model {
     pub fallback_owner_id: Option<String>,
     pub seat_limit: Option<i64>,
     pub audit_retention_days: i32,
+    pub admin_source: AdminSource,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
