@@ -1,8 +1,10 @@
-//! Replays the request/response sequences in `conformance/okta` and
-//! `conformance/entra` against a fresh server each, checking statuses and
-//! body fragments.
+//! Replays the request/response sequences in `conformance/okta`,
+//! `conformance/okta-aiw` and `conformance/entra` against a fresh server
+//! each, checking statuses and body fragments.
 //!
-//! Step format: `request` {method, path, body?, auth?: "basic"};
+//! Step format: `request` {method, path, body?, auth?: "basic", api?:
+//! "admin" (an IT admin's step: the path is under `/api/v1`, with the
+//! admin token)};
 //! `expect` {status, body? (a fragment: objects match a subset of keys,
 //! arrays match when each expected element matches some actual element),
 //! absent? [JSON pointers], lengths? {pointer: n}}; `capture` {name:
@@ -61,13 +63,18 @@ async fn replay(file: &Path) {
         let name = step["name"].as_str().unwrap();
         let request = &step["request"];
         let method = Method::from_bytes(request["method"].as_str().unwrap().as_bytes()).unwrap();
-        let url = format!(
-            "{}{}",
-            app.scim_base,
-            fill(request["path"].as_str().unwrap(), &vars)
-        );
+        let path = fill(request["path"].as_str().unwrap(), &vars);
+        // An IT admin's step in between the IdP's, through the admin API.
+        let admin = request["api"] == "admin";
+        let url = if admin {
+            format!("{}/api/v1{path}", app.address)
+        } else {
+            format!("{}{path}", app.scim_base)
+        };
         let mut builder = app.client.request(method, url);
-        builder = if request["auth"] == "basic" {
+        builder = if admin {
+            builder.bearer_auth(&app.admin_token)
+        } else if request["auth"] == "basic" {
             let credentials = base64::engine::general_purpose::STANDARD
                 .encode(format!("okta:{}", app.scim_token));
             builder.header("authorization", format!("Basic {credentials}"))
@@ -145,6 +152,13 @@ fn scripts(folder: &str) -> Vec<std::path::PathBuf> {
 #[tokio::test]
 async fn okta_sequences_replay_green() {
     for file in scripts("okta") {
+        replay(&file).await;
+    }
+}
+
+#[tokio::test]
+async fn okta_aiw_sequences_replay_green() {
+    for file in scripts("okta-aiw") {
         replay(&file).await;
     }
 }
