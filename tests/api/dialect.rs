@@ -353,6 +353,7 @@ async fn a_member_that_is_neither_an_id_nor_an_object_with_a_value_is_400_invali
         json!([1]),
         json!([""]),
         json!([{"display": "x"}]),
+        json!([{"value": null}]),
         json!(true),
         json!([[ann]]),
     ] {
