@@ -5,6 +5,10 @@
 //! Keywords, operators and attribute names are case-insensitive. Entra ID's
 //! `emails[type eq "work"].value eq "x"` is parsed as the value path
 //! `emails[type eq "work" and value eq "x"]`, which means the same thing.
+//! Entra ID also leaves values unquoted (`externalId eq jyoung`, `meta.created
+//! gt 2015-10-10T14:38:21.8617979-07:00`): after a comparison operator, a
+//! word runs to the next space, `)` or `]`, and is a string unless it is
+//! `true`, `false`, `null` or a JSON number.
 
 use std::fmt;
 use std::ops::Range;
@@ -1046,6 +1050,11 @@ mod tests {
                 .expect_err("bad")
                 .to_string(),
             "at position 20: expected an attribute path, found `)`"
+        );
+        assert_eq!(
+            parse(r#"userName eq a"b"#).expect_err("quote").to_string(),
+            "at position 12: a value without quotes cannot contain `\"`, found `a\"b`; \
+             write it as a JSON string"
         );
         let deep = format!("{}a pr", "(".repeat(MAX_DEPTH + 1));
         assert_eq!(

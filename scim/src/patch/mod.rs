@@ -11,8 +11,10 @@
 //! as a bare id, cleared by `""` or `null`; `remove` of a multi-valued
 //! attribute with a `value` list removes only those values; `add`/`replace`
 //! of `emails[type eq "work"].value` creates the work e-mail when there is
-//! none (RFC 7644 §3.5.2.3 would answer `noTarget`); a path-less `replace`
-//! carrying the resource's own `id` (Okta's group rename).
+//! none (RFC 7644 §3.5.2.3 would answer `noTarget`), and likewise
+//! `roles[primary eq "True"].value` creates a role with `primary: true`;
+//! a path-less `replace` carrying the resource's own `id` (Okta's group
+//! rename); `members` as bare ids.
 
 mod apply;
 mod members;
