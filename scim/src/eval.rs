@@ -233,9 +233,9 @@ fn compare(
                 // RFC 7644 §3.4.2.2: gt/ge/lt/le on booleans SHALL fail with invalidFilter.
                 return refuse("a boolean can only be compared with eq or ne");
             }
-            match value {
-                Value::Bool(b) => Operand::Bool(*b),
-                _ => return refuse("compare a boolean with true or false"),
+            match boolean(value) {
+                Some(b) => Operand::Bool(b),
+                None => return refuse("compare a boolean with true or false"),
             }
         }
         AttributeType::Integer | AttributeType::Decimal => {
@@ -282,6 +282,18 @@ fn compare(
     } else {
         query
     })
+}
+
+/// A boolean comparison value: `true`/`false`, or the strings `"True"`
+/// and `"False"` in any case, as Entra ID compares `primary` in
+/// `roles[primary eq "True"]` (SCIM-NOTES §7).
+fn boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+        Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+        _ => None,
+    }
 }
 
 /// Milliseconds since the epoch of an RFC 3339 date-time.
@@ -515,7 +527,10 @@ mod tests {
     fn meaningless_comparisons_are_refused_as_invalid_filter() {
         for filter in [
             r#"active gt true"#,
-            r#"active eq "true""#,
+            r#"active eq "yes""#,
+            r#"active eq 1"#,
+            r#"emails[primary eq "1"]"#,
+            r#"active eq "True" and meta.created gt 2015-10-10"#,
             r#"userName eq 5"#,
             r#"name eq "Barbara""#,
             r#"meta.created gt "yesterday""#,
@@ -537,6 +552,45 @@ mod tests {
             }
         }
         assert!(refused(r#"active gt true"#).detail.contains("boolean"));
+    }
+
+    #[test]
+    fn booleans_compare_with_true_and_false_strings_in_any_case() {
+        let user = barbara();
+        let cases = [
+            (r#"emails[primary eq "True"]"#, true),
+            (
+                r#"emails[primary eq "true"].value eq "bjensen@example.com""#,
+                true,
+            ),
+            (r#"emails[primary eq "TRUE" and type eq "home"]"#, false),
+            (r#"emails[primary eq "False"]"#, false),
+            (r#"active eq "true""#, true),
+            (r#"active ne "False""#, true),
+            (r#"emails.primary eq "True""#, true),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(eval(filter, &user), expected, "{filter}");
+        }
+    }
+
+    #[test]
+    fn values_without_quotes_compare_as_their_attribute_s_type() {
+        let user = barbara();
+        let cases = [
+            ("externalId eq bjensen", true),
+            ("userName sw B", true),
+            ("emails[type eq work].value eq bjensen@example.com", true),
+            ("emails[primary eq True]", true),
+            ("active eq False", false),
+            // Seven fractional digits and an offset, as .NET writes them.
+            ("meta.created gt 2010-01-22T21:56:21.8617979-07:00", true),
+            ("meta.created lt 2010-01-22T21:56:22.0000001-07:00", false),
+            ("meta.lastModified eq 2011-05-13T06:42:34.5+02:00", true),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(eval(filter, &user), expected, "{filter}");
+        }
     }
 
     #[test]

@@ -5,6 +5,10 @@
 //! Keywords, operators and attribute names are case-insensitive. Entra ID's
 //! `emails[type eq "work"].value eq "x"` is parsed as the value path
 //! `emails[type eq "work" and value eq "x"]`, which means the same thing.
+//! Entra ID also leaves values unquoted (`externalId eq jyoung`, `meta.created
+//! gt 2015-10-10T14:38:21.8617979-07:00`): after a comparison operator, a
+//! word runs to the next space, `)` or `]`, and is a string unless it is
+//! `true`, `false`, `null` or a JSON number.
 
 use std::fmt;
 use std::ops::Range;
@@ -160,8 +164,9 @@ pub enum FilterErrorKind {
     /// A word where a comparison operator was expected that is none of
     /// `eq`, `ne`, `co`, `sw`, `ew`, `gt`, `ge`, `lt`, `le` or `pr`.
     UnknownOperator,
-    /// A word where a comparison value was expected that is neither a JSON
-    /// number nor `true`, `false` or `null`.
+    /// A comparison value without quotes that holds a `"`, such as
+    /// `a"b`. (Other values without quotes are strings, numbers, `true`,
+    /// `false` or `null`.)
     InvalidValue,
     /// More than [`MAX_DEPTH`] levels of parentheses, `not` and value paths;
     /// the span is the token where the limit was crossed.
@@ -394,8 +399,23 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
     while i < bytes.len() {
         let c = bytes[i];
         let start = i;
+        if !is_space(c)
+            && !matches!(c, b'"' | b'(' | b')' | b'[' | b']')
+            && in_value_position(&tokens)
+        {
+            // Entra ID: `externalId eq jyoung`, `meta.created gt
+            // 2015-10-10T14:38:21.8617979-07:00`, a value without quotes.
+            while i < bytes.len() && !is_space(bytes[i]) && !matches!(bytes[i], b')' | b']') {
+                i += 1;
+            }
+            tokens.push(Token {
+                kind: Kind::Word(input[start..i].to_owned()),
+                span: start..i,
+            });
+            continue;
+        }
         let kind = match c {
-            b' ' | b'\t' | b'\n' | b'\r' => {
+            c if is_space(c) => {
                 i += 1;
                 continue;
             }
@@ -458,6 +478,31 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
         });
     }
     Ok(tokens)
+}
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// Whether the next token is a comparison value: it follows a comparison
+/// operator that follows a word (the attribute path). There a value may
+/// come without quotes and runs to the next space, `)` or `]`, so it may
+/// hold characters no other word may (`@`, `'`, …).
+fn in_value_position(tokens: &[Token]) -> bool {
+    match tokens {
+        [
+            ..,
+            Token {
+                kind: Kind::Word(_),
+                ..
+            },
+            Token {
+                kind: Kind::Word(op),
+                ..
+            },
+        ] => CompareOp::from_keyword(op).is_some(),
+        _ => false,
+    }
 }
 
 fn is_word_byte(c: u8) -> bool {
@@ -698,15 +743,23 @@ impl Parser {
             Kind::Word(w) if w.eq_ignore_ascii_case("true") => Value::Bool(true),
             Kind::Word(w) if w.eq_ignore_ascii_case("false") => Value::Bool(false),
             Kind::Word(w) if w.eq_ignore_ascii_case("null") => Value::Null,
+            Kind::Word(w) if w.contains('"') => {
+                return Err(FilterError::new(
+                    FilterErrorKind::InvalidValue,
+                    token.span.clone(),
+                    Some(Expected::Value),
+                    format!(
+                        "a value without quotes cannot contain `\"`, found {}; \
+                         write it as a JSON string",
+                        token.describe()
+                    ),
+                ));
+            }
+            // Entra ID sends values without quotes: a bare word that is no
+            // keyword and no JSON number is a string.
             Kind::Word(w) => match serde_json::from_str::<serde_json::Number>(w) {
                 Ok(n) => Value::Number(n),
-                Err(_) => {
-                    return Err(invalid(
-                        FilterErrorKind::InvalidValue,
-                        &token,
-                        Expected::Value,
-                    ));
-                }
+                Err(_) => Value::String(w.clone()),
             },
             Kind::LParen | Kind::RParen | Kind::LBracket | Kind::RBracket => {
                 return Err(self.expected(Expected::Value));
@@ -813,6 +866,68 @@ mod tests {
         );
     }
 
+    #[test]
+    fn values_without_quotes_are_strings_unless_keywords_or_numbers() {
+        // Entra ID's tutorial and reference collection leave values bare.
+        let cases = [
+            ("externalId eq jyoung", json!("jyoung")),
+            ("userName sw O", json!("O")),
+            (
+                "meta.created gt 2015-10-10T14:38:21.8617979-07:00",
+                json!("2015-10-10T14:38:21.8617979-07:00"),
+            ),
+            (
+                "emails.value eq j.young+x@example.com",
+                json!("j.young+x@example.com"),
+            ),
+            ("name.familyName eq O'Malley", json!("O'Malley")),
+            ("displayName eq Zoë", json!("Zoë")),
+            ("active eq TRUE", json!(true)),
+            ("active eq False", json!(false)),
+            ("nickName eq NULL", Value::Null),
+            ("x eq -12.5e3", json!(-12.5e3)),
+            ("x eq 007", json!("007")),
+        ];
+        for (input, value) in cases {
+            let Ok(Filter::Compare { value: parsed, .. }) = parse(input) else {
+                panic!("{input}: {:?}", parse(input));
+            };
+            assert_eq!(parsed, value, "{input}");
+        }
+    }
+
+    #[test]
+    fn a_value_without_quotes_ends_at_a_space_a_parenthesis_or_a_bracket() {
+        assert_eq!(
+            parse("(externalId eq a) or externalId eq b").expect("parses"),
+            Filter::Or(
+                Box::new(eq("externalId", json!("a"))),
+                Box::new(eq("externalId", json!("b")))
+            )
+        );
+        assert_eq!(
+            parse("emails[type eq work].value eq a@b.test").expect("parses"),
+            Filter::ValuePath {
+                path: path("emails", None),
+                filter: Box::new(Filter::And(
+                    Box::new(eq("type", json!("work"))),
+                    Box::new(eq("value", json!("a@b.test")))
+                )),
+            }
+        );
+        let patch = parse_patch_path("roles[primary eq True].value").expect("parses");
+        assert_eq!(patch.filter, Some(eq("primary", json!(true))));
+        assert_eq!(patch.sub.as_deref(), Some("value"));
+        // Keywords after a value keep their meaning.
+        assert_eq!(
+            parse("userName eq and and active eq true").expect("parses"),
+            Filter::And(
+                Box::new(eq("userName", json!("and"))),
+                Box::new(eq("active", json!(true)))
+            )
+        );
+    }
+
     /// The kind, expectation and span of the error `parse` gives for `input`.
     fn refused(input: &str) -> (FilterErrorKind, Option<Expected>, Range<usize>) {
         let error = parse(input).expect_err(input);
@@ -852,7 +967,36 @@ mod tests {
                 Some(E::SubAttribute),
                 19..23,
             ),
-            ("userName eq foo", K::InvalidValue, Some(E::Value), 12..15),
+            (
+                r#"userName eq a"b"#,
+                K::InvalidValue,
+                Some(E::Value),
+                12..15,
+            ),
+            (
+                r#"userName eq x and"#,
+                K::UnexpectedEnd,
+                Some(E::AttributePath),
+                17..17,
+            ),
+            (
+                "(userName eq x",
+                K::UnexpectedEnd,
+                Some(E::CloseParen),
+                14..14,
+            ),
+            (
+                "userName eq x)",
+                K::UnexpectedToken,
+                Some(E::AndOrEnd),
+                13..14,
+            ),
+            (
+                "userName eq (x)",
+                K::UnexpectedToken,
+                Some(E::Value),
+                12..13,
+            ),
             ("userName eq )", K::UnexpectedToken, Some(E::Value), 12..13),
             ("not a pr", K::UnexpectedToken, Some(E::ParenAfterNot), 4..5),
             ("(a pr", K::UnexpectedEnd, Some(E::CloseParen), 5..5),
@@ -865,7 +1009,12 @@ mod tests {
             ("a pr b", K::UnexpectedToken, Some(E::AndOrEnd), 5..6),
             (r#"userName eq "x"#, K::UnterminatedString, None, 12..14),
             (r#"userName eq "a\q""#, K::InvalidString, None, 12..17),
-            ("userName eq 💡", K::UnexpectedCharacter, None, 12..16),
+            (
+                r#"userName eq "a" 💡"#,
+                K::UnexpectedCharacter,
+                None,
+                16..20,
+            ),
             ("userName eq \"a\tb\"", K::InvalidString, None, 12..17),
         ];
         for (input, kind, expected, span) in cases {
@@ -901,6 +1050,11 @@ mod tests {
                 .expect_err("bad")
                 .to_string(),
             "at position 20: expected an attribute path, found `)`"
+        );
+        assert_eq!(
+            parse(r#"userName eq a"b"#).expect_err("quote").to_string(),
+            "at position 12: a value without quotes cannot contain `\"`, found `a\"b`; \
+             write it as a JSON string"
         );
         let deep = format!("{}a pr", "(".repeat(MAX_DEPTH + 1));
         assert_eq!(

@@ -1,6 +1,7 @@
 //! SCIM Groups: create, read, replace, delete and list. Members live in
 //! their own rows, never inside the stored document.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::Value;
@@ -19,6 +20,7 @@ use scim::extensions::{unknown_in_body, unknown_in_operations};
 use scim::patch::{self, MemberChange, Operation};
 use scim::projection::Projection;
 use scim::resource::{Document, carry_immutable, normalize};
+use scim::schema::ResourceSchema;
 
 fn not_found(id: &str) -> DomainError {
     DomainError::NotFound(format!("no group has id {id}"))
@@ -28,6 +30,70 @@ fn not_found(id: &str) -> DomainError {
 struct RequestedMember {
     id: String,
     kind: Option<String>,
+}
+
+/// The body with `members` given as bare ids (`"members": ["<id>"]` or
+/// `"members": "<id>"`, as Entra ID's reference collection sends them)
+/// rewritten as `[{"value": "<id>"}]`, so `normalize` reads them as any
+/// other member list. A member object without `value` is refused here, as
+/// a PATCH refuses it, rather than dropped; other wrong shapes are left for
+/// `normalize` to refuse.
+fn member_objects<'b>(
+    schema: &ResourceSchema,
+    body: &'b Value,
+) -> Result<Cow<'b, Value>, ScimError> {
+    let Some(object) = body.as_object() else {
+        return Ok(Cow::Borrowed(body));
+    };
+    let is_members = |key: &str| {
+        let name = match key.rsplit_once(':') {
+            Some((urn, name)) if urn.eq_ignore_ascii_case(&schema.core.id) => name,
+            Some(_) => return false,
+            None => key,
+        };
+        name.eq_ignore_ascii_case("members")
+    };
+    let items = |value: &'b Value| match value {
+        Value::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    let mut bare = false;
+    for (_, value) in object.iter().filter(|(k, _)| is_members(k)) {
+        for item in items(value) {
+            match item {
+                Value::String(_) => bare = true,
+                Value::Object(o)
+                    if !o
+                        .iter()
+                        .any(|(k, v)| k.eq_ignore_ascii_case("value") && !v.is_null()) =>
+                {
+                    return Err(ScimError::invalid_value(
+                        "every member needs a `value`: the id of a user or group",
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    if !bare {
+        return Ok(Cow::Borrowed(body));
+    }
+    let wrap = |item: &Value| match item {
+        Value::String(id) => serde_json::json!({ "value": id }),
+        other => other.clone(),
+    };
+    let rewritten = object
+        .iter()
+        .map(|(key, value)| {
+            let value = if is_members(key) && !value.is_null() {
+                Value::Array(items(value).iter().map(wrap).collect())
+            } else {
+                value.clone()
+            };
+            (key.clone(), value)
+        })
+        .collect();
+    Ok(Cow::Owned(Value::Object(rewritten)))
 }
 
 /// Takes `members` out of the document: they are stored as rows.
@@ -139,8 +205,9 @@ impl Domain {
         projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let tenant_id = &who.tenant_id;
-        let mut doc = normalize(&self.schemas.group, body)?;
         let ignored = unknown_in_body(&self.schemas.group, body);
+        let body = member_objects(&self.schemas.group, body)?;
+        let mut doc = normalize(&self.schemas.group, &body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
         let id = uuid::Uuid::new_v4().to_string();
@@ -218,8 +285,9 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<Resource, DomainError> {
         let tenant_id = &who.tenant_id;
-        let mut doc = normalize(&self.schemas.group, body)?;
         let ignored = unknown_in_body(&self.schemas.group, body);
+        let body = member_objects(&self.schemas.group, body)?;
+        let mut doc = normalize(&self.schemas.group, &body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;

@@ -13,6 +13,7 @@ mod ceiling;
 mod discovery;
 pub mod error;
 mod ops;
+mod paths;
 mod resources;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use axum::middleware;
 use axum::routing::IntoMakeService;
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Extension, Router};
+use tower::util::{MapRequest, MapRequestLayer};
 use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
@@ -54,11 +56,16 @@ pub struct AppState {
     pub max_body_bytes: usize,
 }
 
+/// Rewrites a request's path before routing.
+type Rewrite = fn(axum::extract::Request) -> axum::extract::Request;
+
 /// The application as served: the router behind trailing-slash
 /// normalisation (`/scim/v2/Users/` is `/scim/v2/Users`; `/scim/v2/` is
-/// the root).
-pub fn service(state: AppState) -> IntoMakeService<NormalizePath<Router>> {
-    let normalized = NormalizePathLayer::trim_trailing_slash().layer(router(state));
+/// the root) and case-insensitive endpoint names (`/scim/v2/users` is
+/// `/scim/v2/Users`).
+pub fn service(state: AppState) -> IntoMakeService<NormalizePath<MapRequest<Router, Rewrite>>> {
+    let canonical = MapRequestLayer::new(paths::canonical_endpoint as Rewrite).layer(router(state));
+    let normalized = NormalizePathLayer::trim_trailing_slash().layer(canonical);
     axum::ServiceExt::<axum::extract::Request>::into_make_service(normalized)
 }
 

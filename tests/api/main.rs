@@ -12,6 +12,7 @@ mod bulk;
 mod cli;
 mod conformance;
 mod deprovisioning;
+mod dialect;
 mod discovery;
 mod errors;
 mod groups;

@@ -11,10 +11,12 @@
 //! as a bare id, cleared by `""` or `null`; `remove` of a multi-valued
 //! attribute with a `value` list removes only those values; `add`/`replace`
 //! of `emails[type eq "work"].value` creates the work e-mail when there is
-//! none (RFC 7644 §3.5.2.3 would answer `noTarget`); a path-less `replace`
-//! carrying the resource's own `id` (Okta's group rename); paths in a
-//! schema namespace scimd does not publish are ignored (Entra's custom
-//! extensions; see `crate::extensions`).
+//! none (RFC 7644 §3.5.2.3 would answer `noTarget`), and likewise
+//! `roles[primary eq "True"].value` creates a role with `primary: true`;
+//! a path-less `replace` carrying the resource's own `id` (Okta's group
+//! rename); `members` as bare ids; paths in a schema namespace scimd does
+//! not publish are ignored (Entra's custom extensions; see
+//! `crate::extensions`).
 
 mod apply;
 mod members;
@@ -221,6 +223,85 @@ mod tests {
     }
 
     #[test]
+    fn entra_s_role_mapping_creates_the_primary_role_when_there_is_none() {
+        for (op, path) in [
+            ("Replace", r#"roles[primary eq "True"].value"#),
+            ("Add", r#"roles[primary eq "true"].value"#),
+            ("Replace", "roles[primary eq True].value"),
+        ] {
+            let out = ok(json!([{"op": op, "path": path, "value": "admin"}]));
+            assert_eq!(
+                out["roles"],
+                json!([{"primary": true, "value": "admin"}]),
+                "{op} {path}"
+            );
+        }
+        let mut doc = user();
+        doc.insert(
+            "roles".into(),
+            json!([{"value": "viewer", "primary": false}, {"value": "auditor"}]),
+        );
+        let out = patch(
+            &doc,
+            json!([{"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "admin"}]),
+        )
+        .expect("creates");
+        assert_eq!(
+            out["roles"],
+            json!([
+                {"value": "viewer", "primary": false},
+                {"value": "auditor"},
+                {"primary": true, "value": "admin"}
+            ])
+        );
+    }
+
+    #[test]
+    fn entra_s_role_mapping_sets_the_value_of_the_primary_role() {
+        let mut doc = user();
+        doc.insert(
+            "roles".into(),
+            json!([{"value": "viewer"}, {"value": "user", "primary": true, "display": "User"}]),
+        );
+        let out = patch(
+            &doc,
+            json!([
+                {"op": "Replace", "path": "roles[primary eq \"True\"].value", "value": "admin"},
+                {"op": "Replace", "path": "roles[primary eq \"True\"].display", "value": "Admin"}
+            ]),
+        )
+        .expect("sets");
+        assert_eq!(
+            out["roles"],
+            json!([{"value": "viewer"}, {"value": "admin", "primary": true, "display": "Admin"}])
+        );
+        // The same on e-mails: only the primary one changes.
+        let out = ok(
+            json!([{"op": "Replace", "path": "emails[primary eq \"true\"].value", "value": "new@x.test"}]),
+        );
+        assert_eq!(out["emails"][0]["value"], "new@x.test");
+        assert_eq!(out["emails"][1]["value"], "babs@jensen.org");
+        let mut without = user();
+        without.shift_remove("emails");
+        let out = patch(
+            &without,
+            json!([{"op": "Add", "path": "emails[primary eq \"True\"].value", "value": "p@x.test"}]),
+        )
+        .expect("creates");
+        assert_eq!(
+            out["emails"],
+            json!([{"primary": true, "value": "p@x.test"}])
+        );
+        // Anything but true or false against a boolean stays a bad filter.
+        assert_eq!(
+            refused(
+                json!([{"op": "Replace", "path": "roles[primary eq \"yes\"].value", "value": "admin"}])
+            ),
+            Some(ScimType::InvalidFilter)
+        );
+    }
+
+    #[test]
     fn a_whole_extension_can_be_added_replaced_and_removed() {
         let out = ok(
             json!([{"op": "replace", "path": ENTERPRISE, "value": {"schemas": [ENTERPRISE], "costCenter": "42", "manager": {"value": "m2"}}}]),
@@ -366,5 +447,30 @@ mod tests {
         assert!(
             change(json!([{"op": "add", "path": "members", "value": [{"display": "x"}]}])).is_err()
         );
+        // Entra's reference collection names members by bare id.
+        assert_eq!(
+            change(json!([{"op": "Add", "path": "members", "value": "a"}])),
+            Ok(MemberChange::Add(vec!["a".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "Remove", "path": "members", "value": ["a", "b"]}])),
+            Ok(MemberChange::Remove(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "Replace", "path": "members", "value": ["c", {"value": "d"}]}])),
+            Ok(MemberChange::Replace(vec!["c".into(), "d".into()]))
+        );
+        for bad in [
+            json!([1]),
+            json!([""]),
+            json!([["a"]]),
+            json!(true),
+            json!([null]),
+        ] {
+            assert!(
+                change(json!([{"op": "add", "path": "members", "value": bad}])).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

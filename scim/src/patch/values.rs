@@ -280,7 +280,7 @@ pub(super) fn filtered(
             // Entra ID: `emails[type eq "work"].value` with no work e-mail yet
             // creates one, built from the filter's equalities.
             let mut object = Map::new();
-            if !equalities(filter, &mut object) {
+            if !equalities(top, filter, &mut object) {
                 return Err(no_target(format!(
                     "no value of {name} matches the path's filter"
                 )));
@@ -336,19 +336,37 @@ pub(super) fn filtered(
     Ok(())
 }
 
-/// The `sub eq "x"` leaves of an `and` tree, as an object; false when the
-/// filter says more than equalities.
-fn equalities(filter: &Filter, out: &mut Map<String, Value>) -> bool {
+/// The `sub eq "x"` leaves of an `and` tree, as an object of `top`'s
+/// sub-attributes spelled as the schema spells them; false when the filter
+/// says more than equalities.
+fn equalities(top: &Attribute, filter: &Filter, out: &mut Map<String, Value>) -> bool {
     match filter {
         Filter::Compare {
             path,
             op: CompareOp::Eq,
             value,
         } if path.urn.is_none() && path.sub.is_none() => {
-            out.insert(path.name.clone(), value.clone());
+            let Some(sub) = top.sub_attribute(&path.name) else {
+                return false;
+            };
+            out.insert(sub.name.clone(), typed(sub, value));
             true
         }
-        Filter::And(a, b) => equalities(a, out) && equalities(b, out),
+        Filter::And(a, b) => equalities(top, a, out) && equalities(top, b, out),
         _ => false,
+    }
+}
+
+/// A filter's comparison value as the attribute stores it: Entra ID's
+/// `roles[primary eq "True"]` creates a role whose `primary` is `true`.
+fn typed(attribute: &Attribute, value: &Value) -> Value {
+    match (attribute.kind, value) {
+        (AttributeType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
+            Value::Bool(true)
+        }
+        (AttributeType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+            Value::Bool(false)
+        }
+        _ => value.clone(),
     }
 }
