@@ -18,6 +18,7 @@ mod facts;
 mod groups;
 mod guard;
 mod pending;
+mod phone;
 mod query;
 mod render;
 mod scan;

@@ -19,6 +19,7 @@ mod helpers;
 mod ops;
 mod patch;
 mod pending;
+mod phone;
 mod query;
 mod races;
 mod robustness;
