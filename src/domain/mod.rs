@@ -18,7 +18,6 @@ mod facts;
 mod groups;
 mod guard;
 mod pending;
-mod phone;
 mod query;
 mod render;
 mod scan;

@@ -80,10 +80,8 @@ pub(super) fn user_row<'a>(
     }
 }
 
-/// Checks the columns that are indexed before they reach the database,
-/// and what the phone extension holds.
+/// Checks the columns that are indexed before they reach the database.
 fn check_row(row: &UserRow<'_>) -> Result<(), ScimError> {
-    super::phone::check_phone(row.document)?;
     super::check_indexed("userName", Some(row.user_name))?;
     super::check_indexed("externalId", row.external_id)?;
     super::check_indexed("displayName", row.display_name)?;

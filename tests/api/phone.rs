@@ -67,15 +67,9 @@ async fn wrong_phone_values_are_400_invalid_value_and_nothing_is_written() {
         (json!({"callerId": true}), "callerId must be a string"),
         (json!("4021"), "must be a JSON object"),
         (
-            json!({"callerId": "call me"}),
-            "callerId has `c` at character 1",
+            json!({"callerId": 4930901820u64}),
+            "callerId must be a string",
         ),
-        (
-            json!({"callerId": "+49 30 9018-20 ext 5"}),
-            "has `e` at character 16",
-        ),
-        (json!({"callerId": "+".repeat(2)}), "has `+` at character 2"),
-        (json!({"callerId": "1".repeat(33)}), "is 33 characters long"),
     ] {
         let body = json!({"userName": "ann@example.com", PHONE: phone});
         let error =
@@ -129,13 +123,13 @@ async fn patch_writes_phone_settings_by_path_by_entra_key_and_whole() {
         json!({"extension": "4022", "callerId": "+4930901820", "site": "Berlin"})
     );
 
-    // A bad caller id in a PATCH is refused and changes nothing.
+    // A value of the wrong type in a PATCH is refused and changes nothing.
     let (status, error) = patch(
         &app,
         &path,
         json!([
             {"op": "replace", "path": format!("{PHONE}:site"), "value": "Paris"},
-            {"op": "replace", "path": format!("{PHONE}:callerId"), "value": "+49 30 CALL-ME"}
+            {"op": "replace", "path": format!("{PHONE}:callerId"), "value": {"number": "+49"}}
         ]),
     )
     .await;
@@ -189,7 +183,7 @@ async fn put_and_bulk_write_phone_settings_through_the_same_checks() {
     let response = app
         .put(
             &path,
-            &json!({"userName": "ann@example.com", PHONE: {"callerId": "none"}}),
+            &json!({"userName": "ann@example.com", PHONE: {"callerId": ["+49 30 901820"]}}),
         )
         .await;
     assert_scim_error(response, 400, Some("invalidValue")).await;
@@ -198,7 +192,7 @@ async fn put_and_bulk_write_phone_settings_through_the_same_checks() {
         "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
         "Operations": [
             {"method": "POST", "path": "/Users", "bulkId": "b", "data": {"userName": "bob@example.com", PHONE: {"callerId": "+1 (425) 555-0100"}}},
-            {"method": "PATCH", "path": "/Users/bulkId:b", "data": {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": format!("{PHONE}:callerId"), "value": "555 0100 x12"}]}}
+            {"method": "PATCH", "path": "/Users/bulkId:b", "data": {"schemas": [PATCH_OP], "Operations": [{"op": "add", "path": format!("{PHONE}:callerId"), "value": 5550100}]}}
         ]
     });
     let response = json_of(app.post("/Bulk", &body).await, 200).await;
