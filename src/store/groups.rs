@@ -42,7 +42,8 @@ pub struct GroupRow<'a> {
     pub updated_at: i64,
 }
 
-fn member(id: String, kind: &str, display: String) -> Member {
+/// A member read with its name.
+fn named_member(id: String, kind: &str, display: String) -> Member {
     Member {
         id,
         kind: kind.to_owned(),
@@ -139,10 +140,10 @@ impl Store {
 /// Both joins are primary-key lookups; the order is the member table's
 /// primary key. RFC 7643 §2.5: an empty `displayName` is unassigned.
 fn members_statement(tenant_id: &str, group_ids: &[&str]) -> SelectStatement {
-    let member = |column: group_member::Column| Expr::col((group_member::Entity, column));
+    let column = |column: group_member::Column| Expr::col((group_member::Entity, column));
     let joined = |kind: &str, tenant: Expr, id: Expr| {
         Cond::all()
-            .add(member(group_member::Column::MemberType).eq(kind))
+            .add(column(group_member::Column::MemberType).eq(kind))
             .add(tenant.equals((group_member::Entity, group_member::Column::TenantId)))
             .add(id.equals((group_member::Entity, group_member::Column::MemberId)))
     };
@@ -156,9 +157,9 @@ fn members_statement(tenant_id: &str, group_ids: &[&str]) -> SelectStatement {
         Expr::col((group::Entity, group::Column::DisplayName)),
     ]);
     Query::select()
-        .expr(member(group_member::Column::GroupId))
-        .expr(member(group_member::Column::MemberId))
-        .expr(member(group_member::Column::MemberType))
+        .expr(column(group_member::Column::GroupId))
+        .expr(column(group_member::Column::MemberId))
+        .expr(column(group_member::Column::MemberType))
         .expr_as(display, Alias::new("display"))
         .from(group_member::Entity)
         .left_join(
@@ -177,8 +178,8 @@ fn members_statement(tenant_id: &str, group_ids: &[&str]) -> SelectStatement {
                 Expr::col((group::Entity, group::Column::Id)),
             ),
         )
-        .and_where(member(group_member::Column::TenantId).eq(tenant_id))
-        .and_where(member(group_member::Column::GroupId).is_in(group_ids.iter().copied()))
+        .and_where(column(group_member::Column::TenantId).eq(tenant_id))
+        .and_where(column(group_member::Column::GroupId).is_in(group_ids.iter().copied()))
         .order_by(
             (group_member::Entity, group_member::Column::GroupId),
             SqlOrder::Asc,
@@ -234,7 +235,7 @@ impl Tx {
             users.extend(found.into_iter().map(|(id, user_name, display_name)| {
                 // RFC 7643 §2.5: an empty `displayName` is unassigned.
                 let display = display_name.filter(|d| !d.is_empty()).unwrap_or(user_name);
-                member(id, USER, display)
+                named_member(id, USER, display)
             }));
             let found: Vec<(String, String)> = group::Entity::find()
                 .select_only()
@@ -249,7 +250,7 @@ impl Tx {
             groups.extend(
                 found
                     .into_iter()
-                    .map(|(id, display)| member(id, GROUP, display)),
+                    .map(|(id, display)| named_member(id, GROUP, display)),
             );
         }
         users.extend(groups);
