@@ -12,6 +12,7 @@ mod m20261129_000003_audit_retention;
 mod m20261129_000004_webhooks;
 mod m20261129_000005_pending_deprovisionings;
 mod m20261129_000006_admin_source;
+mod m20261129_000007_user_display_names;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_webhooks::Migration),
             Box::new(m20261129_000005_pending_deprovisionings::Migration),
             Box::new(m20261129_000006_admin_source::Migration),
+            Box::new(m20261129_000007_user_display_names::Migration),
         ]
     }
 }

@@ -12,10 +12,15 @@ pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 /// URN of the Enterprise User extension.
 pub const ENTERPRISE_USER_SCHEMA: &str =
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+/// URN of scimd's business-phone extension of User: `extension`,
+/// `callerId` and `site`, the attributes an IT admin maps in Entra's
+/// attribute mapping or Okta's Profile Editor.
+pub const PHONE_USER_SCHEMA: &str = "urn:scimd:schemas:extension:phone:2.0:User";
 
 const USER_JSON: &str = include_str!("../../schemas/user.json");
 const GROUP_JSON: &str = include_str!("../../schemas/group.json");
 const ENTERPRISE_USER_JSON: &str = include_str!("../../schemas/enterprise_user.json");
+const PHONE_USER_JSON: &str = include_str!("../../schemas/phone_user.json");
 /// The schemas of the discovery documents themselves (RFC 7643 §8.7.2).
 const META_JSON: [&str; 3] = [
     include_str!("../../schemas/service_provider_config.json"),
@@ -167,6 +172,7 @@ impl Schemas {
     pub fn load() -> Result<Schemas, serde_json::Error> {
         let user_doc: Value = serde_json::from_str(USER_JSON)?;
         let enterprise_doc: Value = serde_json::from_str(ENTERPRISE_USER_JSON)?;
+        let phone_doc: Value = serde_json::from_str(PHONE_USER_JSON)?;
         let group_doc: Value = serde_json::from_str(GROUP_JSON)?;
         let common: Vec<Attribute> = serde_json::from_str(COMMON_JSON)?;
         Ok(Schemas {
@@ -174,9 +180,12 @@ impl Schemas {
                 name: "User",
                 endpoint: "/Users",
                 core: Schema::deserialize(&user_doc)?,
-                extensions: vec![Schema::deserialize(&enterprise_doc)?],
+                extensions: vec![
+                    Schema::deserialize(&enterprise_doc)?,
+                    Schema::deserialize(&phone_doc)?,
+                ],
                 common: common.clone(),
-                documents: vec![user_doc, enterprise_doc],
+                documents: vec![user_doc, enterprise_doc, phone_doc],
             },
             meta: META_JSON
                 .iter()
@@ -218,6 +227,16 @@ mod tests {
                 .extension(&ENTERPRISE_USER_SCHEMA.to_uppercase())
                 .is_some()
         );
+
+        let phone = schemas.user.extension(PHONE_USER_SCHEMA).expect("phone");
+        for (name, case_exact) in [("extension", true), ("callerId", true), ("site", false)] {
+            let attribute = phone.attribute(name).expect(name);
+            assert_eq!(attribute.kind, AttributeType::String, "{name}");
+            assert!(!attribute.multi_valued && !attribute.required, "{name}");
+            assert_eq!(attribute.mutability, Mutability::ReadWrite, "{name}");
+            assert_eq!(attribute.returned, Returned::Default, "{name}");
+            assert_eq!(attribute.case_exact, case_exact, "{name}");
+        }
 
         let user_name = schemas.user.core.attribute("USERNAME").expect("userName");
         assert!(user_name.required);

@@ -149,32 +149,29 @@ impl Domain {
             return Err(ScimError::invalid_value("a group cannot be a member of itself").into());
         }
         let ids: Vec<&str> = requested.iter().map(|m| m.id.as_str()).collect();
-        let found: HashMap<String, String> = tx
+        let found: HashMap<String, Member> = tx
             .resolve_members(tenant_id, &ids)
             .await?
             .into_iter()
-            .map(|m| (m.id, m.kind))
+            .map(|m| (m.id.clone(), m))
             .collect();
         let mut members: Vec<Member> = Vec::with_capacity(requested.len());
         let mut added = std::collections::HashSet::with_capacity(requested.len());
         let mut unknown = Vec::new();
         for wanted in requested {
             match found.get(&wanted.id) {
-                Some(kind) => {
+                Some(member) => {
                     if let Some(claimed) = &wanted.kind
-                        && !claimed.eq_ignore_ascii_case(kind)
+                        && !claimed.eq_ignore_ascii_case(&member.kind)
                     {
                         return Err(ScimError::invalid_value(format!(
-                            "member {} is a {kind}, not a {claimed}",
-                            wanted.id
+                            "member {} is a {}, not a {claimed}",
+                            wanted.id, member.kind
                         ))
                         .into());
                     }
                     if added.insert(wanted.id.as_str()) {
-                        members.push(Member {
-                            id: wanted.id.clone(),
-                            kind: kind.clone(),
-                        });
+                        members.push(member.clone());
                     }
                 }
                 None => unknown.push(wanted.id.as_str()),

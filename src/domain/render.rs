@@ -121,20 +121,7 @@ impl Domain {
         record: &ResourceRecord,
         members: impl Iterator<Item = &'m Member>,
     ) -> Resource {
-        let members: Vec<Value> = members
-            .map(|m| {
-                let schema = if m.kind == "Group" {
-                    &self.schemas.group
-                } else {
-                    &self.schemas.user
-                };
-                json!({
-                    "value": m.id,
-                    "$ref": self.location(schema, &m.id),
-                    "type": m.kind,
-                })
-            })
-            .collect();
+        let members: Vec<Value> = members.map(|m| self.render_member(m)).collect();
         let schema = &self.schemas.group;
         if members.is_empty() {
             return self.render_record(schema, record, &record.document);
@@ -142,5 +129,24 @@ impl Domain {
         let mut doc = record.document.clone();
         doc.insert("members".into(), Value::Array(members));
         self.render_record(schema, record, &doc)
+    }
+
+    /// One value of a group's `members` (RFC 7643 §4.2), with the
+    /// member's current name as `display` when it was read.
+    fn render_member(&self, member: &Member) -> Value {
+        let schema = if member.kind == "Group" {
+            &self.schemas.group
+        } else {
+            &self.schemas.user
+        };
+        let mut value = json!({
+            "value": member.id,
+            "$ref": self.location(schema, &member.id),
+            "type": member.kind,
+        });
+        if let (Some(display), Value::Object(fields)) = (&member.display, &mut value) {
+            fields.insert("display".into(), Value::String(display.clone()));
+        }
+        value
     }
 }

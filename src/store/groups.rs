@@ -1,8 +1,10 @@
 //! Groups and their membership rows.
 
+use sea_orm::sea_query::{
+    Alias, Cond, Expr, ExprTrait, Func, OnConflict, Order as SqlOrder, Query, SelectStatement,
+};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr, sea_query::ExprTrait, sea_query::OnConflict, sea_query::Query,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
 };
 
 use super::entity::{group, group_member, user};
@@ -15,7 +17,16 @@ pub struct Member {
     pub id: String,
     /// `"User"` or `"Group"`.
     pub kind: String,
+    /// The member's current name, as read (`members.display`, RFC 7643
+    /// §4.2): a user's `displayName`, else its `userName`; a group's
+    /// `displayName`. Never stored on the member row, so a rename shows at
+    /// once; ignored when members are written.
+    pub display: Option<String>,
 }
+
+/// `"User"` and `"Group"`, as `group_members.member_type` holds them.
+const USER: &str = "User";
+const GROUP: &str = "Group";
 
 /// What is written for a group.
 #[derive(Debug, Clone)]
@@ -29,6 +40,15 @@ pub struct GroupRow<'a> {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+}
+
+/// A member read with its name.
+fn named_member(id: String, kind: &str, display: String) -> Member {
+    Member {
+        id,
+        kind: kind.to_owned(),
+        display: Some(display),
+    }
 }
 
 fn record(model: group::Model) -> Result<ResourceRecord, StoreError> {
@@ -74,37 +94,101 @@ impl Store {
         found.map(record).transpose()
     }
 
-    /// The members of each of `group_ids`, as `(group_id, member)`.
+    /// The members of each of `group_ids`, as `(group_id, member)`, with
+    /// each member's current name: one statement per
+    /// [`IDS_PER_STATEMENT`] groups (see [`members_statement`]).
     pub async fn members(
         &self,
         tenant_id: &str,
         group_ids: &[&str],
     ) -> Result<Vec<(String, Member)>, StoreError> {
-        let mut rows = Vec::new();
+        let backend = self.read.get_database_backend();
+        let mut members = Vec::new();
         // Small batches: each statement goes out in one TCP write.
         for chunk in group_ids.chunks(IDS_PER_STATEMENT) {
-            let found = group_member::Entity::find()
-                .filter(group_member::Column::TenantId.eq(tenant_id))
-                .filter(group_member::Column::GroupId.is_in(chunk.iter().copied()))
-                .order_by_asc(group_member::Column::GroupId)
-                .order_by_asc(group_member::Column::MemberId)
-                .all(&self.read)
-                .await?;
-            rows.extend(found);
-        }
-        Ok(rows
-            .into_iter()
-            .map(|m| {
-                (
-                    m.group_id,
+            let statement = backend.build(&members_statement(tenant_id, chunk));
+            for row in self.read.query_all_raw(statement).await? {
+                members.push((
+                    row.try_get("", "group_id")?,
                     Member {
-                        id: m.member_id,
-                        kind: m.member_type,
+                        id: row.try_get("", "member_id")?,
+                        kind: row.try_get("", "member_type")?,
+                        display: row.try_get("", "display")?,
                     },
-                )
-            })
-            .collect())
+                ));
+            }
+        }
+        Ok(members)
     }
+}
+
+/// The member rows of `group_ids`, each joined to the user or group it
+/// names for its current name:
+///
+/// ```sql
+/// SELECT group_members.group_id, group_members.member_id, group_members.member_type,
+///        COALESCE(NULLIF(users.display_name, ''), users.user_name, groups.display_name) AS display
+/// FROM group_members
+/// LEFT JOIN users ON group_members.member_type = 'User'
+///      AND users.tenant_id = group_members.tenant_id AND users.id = group_members.member_id
+/// LEFT JOIN groups ON group_members.member_type = 'Group'
+///      AND groups.tenant_id = group_members.tenant_id AND groups.id = group_members.member_id
+/// WHERE group_members.tenant_id = ? AND group_members.group_id IN (…)
+/// ORDER BY group_members.group_id, group_members.member_id
+/// ```
+///
+/// Both joins are primary-key lookups; the order is the member table's
+/// primary key. RFC 7643 §2.5: an empty `displayName` is unassigned.
+fn members_statement(tenant_id: &str, group_ids: &[&str]) -> SelectStatement {
+    let column = |column: group_member::Column| Expr::col((group_member::Entity, column));
+    let joined = |kind: &str, tenant: Expr, id: Expr| {
+        Cond::all()
+            .add(column(group_member::Column::MemberType).eq(kind))
+            .add(tenant.equals((group_member::Entity, group_member::Column::TenantId)))
+            .add(id.equals((group_member::Entity, group_member::Column::MemberId)))
+    };
+    let user_display = Func::cust(Alias::new("NULLIF")).args([
+        Expr::col((user::Entity, user::Column::DisplayName)),
+        Expr::val(""),
+    ]);
+    let display = Func::coalesce([
+        Expr::from(user_display),
+        Expr::col((user::Entity, user::Column::UserName)),
+        Expr::col((group::Entity, group::Column::DisplayName)),
+    ]);
+    Query::select()
+        .expr(column(group_member::Column::GroupId))
+        .expr(column(group_member::Column::MemberId))
+        .expr(column(group_member::Column::MemberType))
+        .expr_as(display, Alias::new("display"))
+        .from(group_member::Entity)
+        .left_join(
+            user::Entity,
+            joined(
+                USER,
+                Expr::col((user::Entity, user::Column::TenantId)),
+                Expr::col((user::Entity, user::Column::Id)),
+            ),
+        )
+        .left_join(
+            group::Entity,
+            joined(
+                GROUP,
+                Expr::col((group::Entity, group::Column::TenantId)),
+                Expr::col((group::Entity, group::Column::Id)),
+            ),
+        )
+        .and_where(column(group_member::Column::TenantId).eq(tenant_id))
+        .and_where(column(group_member::Column::GroupId).is_in(group_ids.iter().copied()))
+        .order_by(
+            (group_member::Entity, group_member::Column::GroupId),
+            SqlOrder::Asc,
+        )
+        .order_by(
+            (group_member::Entity, group_member::Column::MemberId),
+            SqlOrder::Asc,
+        )
+        .to_owned()
 }
 
 impl Tx {
@@ -124,22 +208,22 @@ impl Tx {
         found.map(record).transpose()
     }
 
-    /// Which of `ids` are users or groups of the tenant, as members.
+    /// Which of `ids` are users or groups of the tenant, as members with
+    /// their current names.
     pub async fn resolve_members(
         &self,
         tenant_id: &str,
         ids: &[&str],
     ) -> Result<Vec<Member>, StoreError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut users: Vec<String> = Vec::new();
-        let mut groups: Vec<String> = Vec::new();
+        let mut users: Vec<Member> = Vec::new();
+        let mut groups: Vec<Member> = Vec::new();
         // Small batches: each statement goes out in one TCP write.
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let found: Vec<String> = user::Entity::find()
+            let found: Vec<(String, String, Option<String>)> = user::Entity::find()
                 .select_only()
                 .column(user::Column::Id)
+                .column(user::Column::UserName)
+                .column(user::Column::DisplayName)
                 .filter(user::Column::TenantId.eq(tenant_id))
                 .filter(user::Column::Id.is_in(chunk.iter().copied()))
                 // Held until commit, so a concurrent delete of a member
@@ -148,30 +232,29 @@ impl Tx {
                 .into_tuple()
                 .all(self.conn())
                 .await?;
-            users.extend(found);
-            let found: Vec<String> = group::Entity::find()
+            users.extend(found.into_iter().map(|(id, user_name, display_name)| {
+                // RFC 7643 §2.5: an empty `displayName` is unassigned.
+                let display = display_name.filter(|d| !d.is_empty()).unwrap_or(user_name);
+                named_member(id, USER, display)
+            }));
+            let found: Vec<(String, String)> = group::Entity::find()
                 .select_only()
                 .column(group::Column::Id)
+                .column(group::Column::DisplayName)
                 .filter(group::Column::TenantId.eq(tenant_id))
                 .filter(group::Column::Id.is_in(chunk.iter().copied()))
                 .lock_shared()
                 .into_tuple()
                 .all(self.conn())
                 .await?;
-            groups.extend(found);
+            groups.extend(
+                found
+                    .into_iter()
+                    .map(|(id, display)| named_member(id, GROUP, display)),
+            );
         }
-        let as_member = |kind: &str| {
-            let kind = kind.to_owned();
-            move |id: String| Member {
-                id,
-                kind: kind.clone(),
-            }
-        };
-        Ok(users
-            .into_iter()
-            .map(as_member("User"))
-            .chain(groups.into_iter().map(as_member("Group")))
-            .collect())
+        users.extend(groups);
+        Ok(users)
     }
 
     /// Inserts a new group and its members.

@@ -69,14 +69,10 @@ pub struct UserState {
 
 impl From<user::Model> for UserState {
     fn from(model: user::Model) -> Self {
-        // The column keeps a lowercased copy; the document has the name as given.
-        let display_name = serde_json::from_str::<serde_json::Value>(&model.document)
-            .ok()
-            .and_then(|doc| doc.get("displayName")?.as_str().map(str::to_owned));
         UserState {
             id: model.id,
             user_name: model.user_name,
-            display_name,
+            display_name: model.display_name,
             active: model.active,
             is_admin: model.is_admin,
             access: model.access,
@@ -130,6 +126,7 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
         user_name: Set(row.user_name.to_owned()),
         user_name_lc: Set(row.user_name.to_lowercase()),
         external_id: Set(row.external_id.map(str::to_owned)),
+        display_name: Set(row.display_name.map(str::to_owned)),
         display_name_lc: Set(row.display_name.map(str::to_lowercase)),
         active: Set(row.active),
         is_admin: Set(row.is_admin),

@@ -34,7 +34,7 @@ async fn the_service_provider_config_states_what_scimd_implements() {
 }
 
 #[tokio::test]
-async fn resource_types_list_users_with_the_enterprise_extension_and_groups() {
+async fn resource_types_list_users_with_the_enterprise_and_phone_extensions_and_groups() {
     let app = spawn_app().await;
     let list = json_of(app.get("/ResourceTypes").await, 200).await;
     assert_eq!(list["totalResults"], 2);
@@ -43,7 +43,10 @@ async fn resource_types_list_users_with_the_enterprise_extension_and_groups() {
     assert_eq!(user["schema"], USER_SCHEMA);
     assert_eq!(
         user["schemaExtensions"],
-        json!([{"schema": ENTERPRISE, "required": false}])
+        json!([
+            {"schema": ENTERPRISE, "required": false},
+            {"schema": PHONE, "required": false}
+        ])
     );
     assert_eq!(
         user["meta"]["location"],
@@ -67,6 +70,7 @@ async fn schemas_are_served_in_full_and_one_by_one() {
         [
             USER_SCHEMA,
             ENTERPRISE,
+            PHONE,
             GROUP_SCHEMA,
             "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig",
             "urn:ietf:params:scim:schemas:core:2.0:ResourceType",
@@ -86,4 +90,40 @@ async fn schemas_are_served_in_full_and_one_by_one() {
         user["meta"]["location"],
         json!(format!("{}/Schemas/{USER_SCHEMA}", app.scim_base))
     );
+}
+
+#[tokio::test]
+async fn the_phone_extension_is_served_with_its_attributes() {
+    let app = spawn_app().await;
+    let phone = json_of(app.get(&format!("/Schemas/{PHONE}")).await, 200).await;
+    assert_eq!(phone["id"], PHONE);
+    assert_eq!(phone["name"], "PhoneUser");
+    assert_eq!(
+        phone["meta"],
+        json!({"resourceType": "Schema", "location": format!("{}/Schemas/{PHONE}", app.scim_base)})
+    );
+    let attributes = phone["attributes"].as_array().unwrap();
+    let names: Vec<&str> = attributes
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["extension", "callerId", "site"]);
+    for attribute in attributes {
+        assert_eq!(attribute["type"], "string");
+        assert_eq!(attribute["multiValued"], false);
+        assert_eq!(attribute["required"], false);
+        assert_eq!(attribute["mutability"], "readWrite");
+        assert_eq!(attribute["returned"], "default");
+        assert_eq!(
+            attribute["caseExact"],
+            attribute["name"] != "site",
+            "{attribute}"
+        );
+    }
+    // Names are case-insensitive in the path too.
+    json_of(
+        app.get(&format!("/Schemas/{}", PHONE.to_lowercase())).await,
+        200,
+    )
+    .await;
 }

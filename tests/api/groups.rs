@@ -1,8 +1,38 @@
 //! `/Groups`: members, uniqueness, replace, delete and lookups.
 
-use serde_json::json;
+use reqwest::Method;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// Sends a PATCH with these operations; returns the status and body.
+async fn patch(app: &TestApp, path: &str, operations: Value) -> (u16, Value) {
+    let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+    app.call_scim(&app.scim_token, Method::PATCH, path, Some(&body))
+        .await
+}
+
+/// The `display` of each member, by member id.
+fn displays(group: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = group["members"]
+        .as_array()
+        .map(|members| {
+            members
+                .iter()
+                .map(|m| {
+                    (
+                        m["value"].as_str().unwrap().to_owned(),
+                        m["display"].as_str().unwrap_or("<none>").to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
 
 #[tokio::test]
 async fn a_group_is_created_with_its_members_and_they_see_it_in_their_groups() {
@@ -18,6 +48,8 @@ async fn a_group_is_created_with_its_members_and_they_see_it_in_their_groups() {
     assert_eq!(group["meta"]["resourceType"], "Group");
     assert_eq!(group["members"][0]["value"], ann_id);
     assert_eq!(group["members"][0]["type"], "User");
+    // The member's own name, not the `display` the client sent.
+    assert_eq!(group["members"][0]["display"], "ann@example.com");
     assert_eq!(
         group["members"][0]["$ref"],
         json!(format!("{}/Users/{ann_id}", app.scim_base))
@@ -184,4 +216,354 @@ async fn groups_are_found_by_display_name_and_member_and_listed_without_members_
     assert_eq!(list["totalResults"], 1);
     assert!(list["Resources"][0].get("members").is_none());
     assert_eq!(list["Resources"][0]["displayName"], "Sales Team");
+}
+
+#[tokio::test]
+async fn members_show_the_current_name_of_each_user_and_nested_group() {
+    let app = spawn_app().await;
+    let ann = json_of(
+        app.post(
+            "/Users",
+            &json!({"userName": "ann@example.com", "displayName": "Ann Smith"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let bob = json_of(
+        app.post("/Users", &json!({"userName": "bob@example.com"}))
+            .await,
+        201,
+    )
+    .await;
+    let (ann_id, bob_id) = (ann["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
+    let inner = app.create_group("Inner", &[]).await;
+    let inner_id = inner["id"].as_str().unwrap();
+    let outer = app.create_group("Outer", &[ann_id, bob_id, inner_id]).await;
+    let outer_path = format!("/Groups/{}", outer["id"].as_str().unwrap());
+    let named = |ann: &str, bob: &str, inner: &str| {
+        let mut expected = vec![
+            (ann_id.to_owned(), ann.to_owned()),
+            (bob_id.to_owned(), bob.to_owned()),
+            (inner_id.to_owned(), inner.to_owned()),
+        ];
+        expected.sort();
+        expected
+    };
+    // displayName, else userName; a group's displayName.
+    assert_eq!(
+        displays(&outer),
+        named("Ann Smith", "bob@example.com", "Inner")
+    );
+    let inner_member = outer["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["value"] == inner_id)
+        .unwrap();
+    assert_eq!(
+        inner_member,
+        &json!({
+            "value": inner_id,
+            "$ref": format!("{}/Groups/{inner_id}", app.scim_base),
+            "type": "Group",
+            "display": "Inner",
+        })
+    );
+
+    // Renames after joining show at once; an empty displayName is unassigned.
+    let (status, _) = patch(
+        &app,
+        &format!("/Users/{ann_id}"),
+        json!([{"op": "replace", "path": "displayName", "value": "Ann Jones"}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = patch(
+        &app,
+        &format!("/Users/{bob_id}"),
+        json!([{"op": "replace", "value": {"userName": "robert@example.com", "displayName": ""}}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = patch(
+        &app,
+        &format!("/Groups/{inner_id}"),
+        json!([{"op": "replace", "path": "displayName", "value": "Inner Circle"}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let renamed = named("Ann Jones", "robert@example.com", "Inner Circle");
+    let outer = json_of(app.get(&outer_path).await, 200).await;
+    assert_eq!(displays(&outer), renamed);
+
+    // Lists and searches carry the same names.
+    let list = json_of(
+        app.get("/Groups?filter=displayName+eq+%22Outer%22").await,
+        200,
+    )
+    .await;
+    assert_eq!(displays(&list["Resources"][0]), renamed);
+    let search = json_of(
+        app.post(
+            "/Groups/.search",
+            &json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "displayName eq \"Outer\""}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(displays(&search["Resources"][0]), renamed);
+}
+
+#[tokio::test]
+async fn write_responses_show_member_names() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@example.com").await;
+    let bob = app.create_user("bob@example.com").await;
+    let (ann_id, bob_id) = (ann["id"].as_str().unwrap(), bob["id"].as_str().unwrap());
+    let group = app.create_group("Sales", &[ann_id]).await;
+    let path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    assert_eq!(
+        displays(&group),
+        vec![(ann_id.to_owned(), "ann@example.com".to_owned())]
+    );
+
+    let replaced = json_of(
+        app.put(
+            &path,
+            &json!({"displayName": "Sales", "members": [{"value": ann_id}, {"value": bob_id}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let both = {
+        let mut both = vec![
+            (ann_id.to_owned(), "ann@example.com".to_owned()),
+            (bob_id.to_owned(), "bob@example.com".to_owned()),
+        ];
+        both.sort();
+        both
+    };
+    assert_eq!(displays(&replaced), both);
+    // The same PUT again changes nothing, and still names the members.
+    let again = json_of(
+        app.put(
+            &path,
+            &json!({"displayName": "Sales", "members": [{"value": ann_id}, {"value": bob_id}]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(again["meta"]["version"], replaced["meta"]["version"]);
+    assert_eq!(displays(&again), both);
+
+    // A PATCH answers with a body only when asked for one.
+    let (status, body) = patch(
+        &app,
+        &format!("{path}?attributes=members"),
+        json!([{"op": "remove", "path": format!("members[value eq \"{bob_id}\"]")}]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        displays(&body),
+        vec![(ann_id.to_owned(), "ann@example.com".to_owned())]
+    );
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!([{"op": "add", "path": "members", "value": [{"value": bob_id}]}]),
+    )
+    .await;
+    assert_eq!((status, body), (204, Value::Null));
+    let group = json_of(app.get(&path).await, 200).await;
+    assert_eq!(displays(&group), both);
+}
+
+#[tokio::test]
+async fn groups_are_found_and_projected_by_member_display() {
+    let app = spawn_app().await;
+    let ann = app.create_user("Ann Smith").await;
+    let ann_id = ann["id"].as_str().unwrap();
+    let sales = app.create_group("Sales", &[ann_id]).await;
+    app.create_group("Support", &[]).await;
+    let sales_id = sales["id"].as_str().unwrap().to_owned();
+
+    for filter in [
+        "members%5Bdisplay+eq+%22ann+smith%22%5D",
+        "members.display+eq+%22Ann+Smith%22",
+        "members.display+sw+%22Ann%22",
+    ] {
+        let list = json_of(app.get(&format!("/Groups?filter={filter}")).await, 200).await;
+        assert_eq!(list["totalResults"], 1, "{filter}");
+        assert_eq!(ids(&list), vec![sales_id.clone()], "{filter}");
+    }
+    let list = json_of(
+        app.get("/Groups?filter=members.display+eq+%22Bob%22").await,
+        200,
+    )
+    .await;
+    assert_eq!(list["totalResults"], 0);
+    // A member filter still answers when members are not returned.
+    let list = json_of(
+        app.get("/Groups?filter=members.display+eq+%22Ann+Smith%22&excludedAttributes=members")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(ids(&list), vec![sales_id.clone()]);
+    assert!(list["Resources"][0].get("members").is_none());
+
+    let group = json_of(
+        app.get(&format!("/Groups/{sales_id}?attributes=members.display"))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(group["members"], json!([{"display": "Ann Smith"}]));
+}
+
+#[tokio::test]
+async fn a_page_of_groups_shows_each_group_its_own_members() {
+    let app = spawn_app().await;
+    let mut expected = Vec::new();
+    for n in 0..3 {
+        let users: Vec<Value> = team_users(&app, n).await;
+        let user_ids: Vec<&str> = users.iter().map(|u| u["id"].as_str().unwrap()).collect();
+        let group = app.create_group(&format!("Team {n}"), &user_ids).await;
+        expected.push((group["id"].as_str().unwrap().to_owned(), displays(&group)));
+    }
+    let list = json_of(app.get("/Groups?count=10").await, 200).await;
+    let listed: Vec<(String, Vec<(String, String)>)> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (g["id"].as_str().unwrap().to_owned(), displays(g)))
+        .collect();
+    assert_eq!(listed, expected);
+}
+
+/// Users `team{n}-{i}@example.com` for i in 0..=n.
+async fn team_users(app: &TestApp, n: usize) -> Vec<Value> {
+    let mut users = Vec::new();
+    for i in 0..=n {
+        users.push(app.create_user(&format!("team{n}-{i}@example.com")).await);
+    }
+    users
+}
+
+#[tokio::test]
+async fn members_created_through_bulk_show_their_names() {
+    let app = spawn_app().await;
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        "Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "u", "data": {"userName": "ann@example.com", "displayName": "Ann"}},
+            {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "G", "members": [{"value": "bulkId:u"}]}}
+        ]
+    });
+    let response = json_of(app.post("/Bulk", &body).await, 200).await;
+    let location = response["Operations"][1]["location"].as_str().unwrap();
+    let id = location.rsplit('/').next().unwrap();
+    let group = json_of(app.get(&format!("/Groups/{id}")).await, 200).await;
+    assert_eq!(group["members"][0]["display"], "Ann");
+}
+
+/// The upgrade that keeps `displayName` as given: users written before
+/// it get the column from their documents.
+#[tokio::test]
+async fn upgrading_keeps_each_user_display_name_for_member_names() {
+    use migrations::{Migrator, MigratorTrait};
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::{ConnectionTrait, Database};
+
+    let db = test_db().await;
+    let conn = Database::connect(&db.url).await.unwrap();
+    Migrator::up(&conn, Some(5)).await.unwrap();
+    let insert = |table: &str, columns: &[&str], values: Vec<sea_orm::Value>| {
+        Query::insert()
+            .into_table(Alias::new(table))
+            .columns(columns.iter().map(|c| Alias::new(*c)))
+            .values_panic(values.into_iter().map(Expr::val))
+            .to_owned()
+    };
+    conn.execute(&insert(
+        "tenants",
+        &["id", "name", "created_at"],
+        vec!["t1".into(), "acme".into(), 1i64.into()],
+    ))
+    .await
+    .unwrap();
+    for (id, display_name_lc, document) in [
+        (
+            "u-named",
+            Some("ann o'brien"),
+            r#"{"userName":"ann","displayName":"Ann O'Brien"}"#,
+        ),
+        ("u-plain", None, r#"{"userName":"bob"}"#),
+    ] {
+        conn.execute(&insert(
+            "users",
+            &[
+                "id",
+                "tenant_id",
+                "user_name",
+                "user_name_lc",
+                "display_name_lc",
+                "active",
+                "is_admin",
+                "access",
+                "document",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            vec![
+                id.into(),
+                "t1".into(),
+                id.into(),
+                id.into(),
+                display_name_lc.map(str::to_owned).into(),
+                true.into(),
+                false.into(),
+                "active".into(),
+                document.into(),
+                1i64.into(),
+                1i64.into(),
+                1i64.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
+    Migrator::up(&conn, None).await.unwrap();
+    let rows = conn
+        .query_all(
+            &Query::select()
+                .columns(["id", "display_name"].map(Alias::new))
+                .from(Alias::new("users"))
+                .order_by(Alias::new("id"), sea_orm::sea_query::Order::Asc)
+                .to_owned(),
+        )
+        .await
+        .unwrap();
+    let names: Vec<(String, Option<String>)> = rows
+        .iter()
+        .map(|row| {
+            (
+                row.try_get("", "id").unwrap(),
+                row.try_get("", "display_name").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("u-named".to_owned(), Some("Ann O'Brien".to_owned())),
+            ("u-plain".to_owned(), None),
+        ]
+    );
 }

@@ -14,6 +14,7 @@ use tokio::sync::{OnceCell, oneshot};
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const PHONE: &str = "urn:scimd:schemas:extension:phone:2.0:User";
 pub const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 
 /// A database for one test; the SQLite file lives as long as this value.

@@ -21,6 +21,7 @@ mod idp_shapes;
 mod ops;
 mod patch;
 mod pending;
+mod phone;
 mod query;
 mod races;
 mod robustness;

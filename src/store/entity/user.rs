@@ -11,6 +11,8 @@ pub struct Model {
     pub user_name: String,
     pub user_name_lc: String,
     pub external_id: Option<String>,
+    /// `displayName` as given, for `members.display`.
+    pub display_name: Option<String>,
     pub display_name_lc: Option<String>,
     pub active: bool,
     pub is_admin: bool,
