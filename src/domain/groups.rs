@@ -232,8 +232,7 @@ impl Domain {
             &tx,
             who,
             Action::GroupCreate,
-            &id,
-            &name,
+            (&id, &name),
             attributes,
             &ignored,
         )
@@ -319,8 +318,7 @@ impl Domain {
             &tx,
             who,
             Action::GroupUpdate,
-            id,
-            &name,
+            (id, &name),
             attributes,
             &ignored,
         )
@@ -392,8 +390,7 @@ impl Domain {
                 &tx,
                 who,
                 Action::GroupUpdate,
-                id,
-                &name,
+                (id, &name),
                 attributes,
                 &ignored,
             )
@@ -479,7 +476,7 @@ impl Domain {
             .get("displayName")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        self.audit_group(&tx, who, Action::GroupDelete, id, name, Vec::new(), &[])
+        self.audit_group(&tx, who, Action::GroupDelete, (id, name), Vec::new(), &[])
             .await?;
         tx.commit().await?;
         Ok(())
@@ -487,14 +484,12 @@ impl Domain {
 
     /// Records an allowed group change, naming the schema namespaces of
     /// the request that were `ignored`.
-    #[allow(clippy::too_many_arguments)]
     async fn audit_group(
         &self,
         tx: &Tx,
         who: &Principal,
         action: Action,
-        id: &str,
-        name: &str,
+        (id, name): (&str, &str),
         attributes: Vec<String>,
         ignored: &[String],
     ) -> Result<(), DomainError> {
