@@ -289,7 +289,8 @@ impl Domain {
 
     /// The requests refused for owned assets whose heir `heir` may be:
     /// all of them when it is the fallback owner, those of its reports
-    /// under `reassign_to_manager`. Reads nothing when none is pending.
+    /// under `reassign_to_manager`, found from each waiting leaver's
+    /// manager value (one statement) so that only those requests are read.
     async fn awaiting(
         &self,
         tx: &Tx,
@@ -306,22 +307,23 @@ impl Domain {
         if !wanted {
             return Ok(Vec::new());
         }
-        let records = tx
-            .pending_deprovisionings(tenant_id, None, Some(Reason::OwnsAssets))
-            .await?;
         if settings.deprovision_policy == Policy::ReassignToFallback {
-            return Ok(records);
+            return Ok(tx
+                .pending_deprovisionings(tenant_id, None, Some(Reason::OwnsAssets))
+                .await?);
         }
+        // The leavers' manager values in one light statement, then only
+        // the requests this user is named in: this runs on every create
+        // under the tenant's write lock.
         let mut reports = Vec::new();
-        for record in records {
-            let Some(user) = tx.user_for_update(tenant_id, &record.user_id).await? else {
-                continue;
-            };
-            let manager = UserFacts::of(&user.record.document).manager_id;
-            if manager.is_some_and(|m| heir.is_named_by(m)) {
+        for (request_id, manager) in tx.waiting_for_managers(tenant_id).await? {
+            if heir.is_named_by(&manager)
+                && let Some(record) = tx.deprovisioning(tenant_id, &request_id).await?
+            {
                 reports.push(record);
             }
         }
+        reports.sort_by(|a, b| (a.requested_at, &a.id).cmp(&(b.requested_at, &b.id)));
         Ok(reports)
     }
 

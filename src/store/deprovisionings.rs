@@ -3,8 +3,9 @@
 
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use super::entity::deprovisioning;
+use super::entity::{deprovisioning, user};
 use super::{PendingState, Reason, Requested, Store, StoreError, Tx, by_key};
+use scim::schema::ENTERPRISE_USER_SCHEMA;
 
 /// A deprovisioning request as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -180,6 +181,52 @@ impl Tx {
             .all(self.conn())
             .await?;
         Ok(rows.into_iter().map(PendingRecord::from).collect())
+    }
+
+    /// The pending requests of the tenant refused for owned assets whose
+    /// user has a manager, as `(request id, manager.value)`: the value
+    /// read by the database's JSON functions in one statement, so that
+    /// asking "is a new user anyone's manager?" parses no document.
+    pub async fn waiting_for_managers(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+        use sea_orm::{ConnectionTrait, DatabaseBackend};
+        let backend = self.conn().get_database_backend();
+        let manager = match backend {
+            DatabaseBackend::Postgres => format!(
+                "(users.document::jsonb) -> '{ENTERPRISE_USER_SCHEMA}' -> 'manager' ->> 'value'"
+            ),
+            _ => format!(
+                "json_extract(users.document, '$.\"{ENTERPRISE_USER_SCHEMA}\".manager.value')"
+            ),
+        };
+        let request = |c: deprovisioning::Column| Expr::col((deprovisioning::Entity, c));
+        let statement = Query::select()
+            .expr(request(deprovisioning::Column::Id))
+            .expr_as(Expr::cust(manager), Alias::new("manager"))
+            .from(deprovisioning::Entity)
+            .inner_join(
+                user::Entity,
+                Expr::col((user::Entity, user::Column::TenantId))
+                    .equals((deprovisioning::Entity, deprovisioning::Column::TenantId))
+                    .and(
+                        Expr::col((user::Entity, user::Column::Id))
+                            .equals((deprovisioning::Entity, deprovisioning::Column::UserId)),
+                    ),
+            )
+            .and_where(request(deprovisioning::Column::TenantId).eq(tenant_id))
+            .and_where(request(deprovisioning::Column::State).eq(PendingState::Pending))
+            .and_where(request(deprovisioning::Column::Reason).eq(Reason::OwnsAssets))
+            .to_owned();
+        let mut found = Vec::new();
+        for row in self.conn().query_all_raw(backend.build(&statement)).await? {
+            let id: String = row.try_get("", "id")?;
+            let manager: Option<String> = row.try_get("", "manager")?;
+            found.extend(manager.filter(|m| !m.is_empty()).map(|m| (id, m)));
+        }
+        Ok(found)
     }
 
     /// Stores a new request.
