@@ -335,22 +335,22 @@ impl Tx {
         Ok(())
     }
 
-    /// The users of the tenant that are admins now or whose document
-    /// mentions `admin` anywhere (any role shape does): everyone whose
-    /// admin flag reading `roles` again could change.
+    /// The users of the tenant that are admins now or whose document has
+    /// `roles` (stored documents spell attribute names canonically, so the
+    /// key reads `"roles":`): everyone whose admin flag reading `roles`
+    /// again could change, whatever shape or escaping the roles have.
     pub async fn admin_candidates(
         &self,
         tenant_id: &str,
     ) -> Result<Vec<AdminCandidate>, StoreError> {
-        use sea_orm::sea_query::{Condition, ExprTrait, Func};
-        let mentions_admin =
-            Expr::expr(Func::lower(Expr::col(user::Column::Document))).like("%admin%");
+        use sea_orm::sea_query::{Condition, ExprTrait};
+        let has_roles = Expr::col(user::Column::Document).like("%\"roles\":%");
         let models = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(
                 Condition::any()
                     .add(user::Column::IsAdmin.eq(true))
-                    .add(mentions_admin),
+                    .add(has_roles),
             )
             .order_by_asc(user::Column::Id)
             .all(self.conn())

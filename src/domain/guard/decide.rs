@@ -10,7 +10,7 @@ use super::refusal::{
     Blocker, HeirGap, Refusal, last_admin_detail, owns_assets_detail, seat_limit_detail,
 };
 use crate::domain::facts::UserFacts;
-use crate::store::{Access, BlockerKind, Owned, Policy, Reason, UserState};
+use crate::store::{Access, AdminSource, BlockerKind, Owned, Policy, Reason, UserState};
 
 /// A user as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,6 +158,8 @@ pub(crate) struct Facts<'a> {
     pub owned: Vec<Owned>,
     /// The tenant's deprovisioning policy.
     pub policy: Policy,
+    /// Where the tenant's admin rights come from (for the refusal's text).
+    pub admin_source: AdminSource,
     /// The policy's heir as stored (read when there are assets to move):
     /// the fallback owner by id, or the user the manager value resolves
     /// to by id, `externalId` or `userName`; `None` when none (or, for a
@@ -217,7 +219,7 @@ fn last_admin_rule(facts: &Facts<'_>) -> Option<Refusal> {
             id: before.id.to_owned(),
             name: before.user_name.to_owned(),
         }],
-        detail: last_admin_detail(before.user_name, transition.verb()),
+        detail: last_admin_detail(before.user_name, transition.verb(), facts.admin_source),
         user_id: before.id.to_owned(),
         pending_id: None,
     })
@@ -400,6 +402,7 @@ mod tests {
             other_active_admins: 0,
             owned: Vec::new(),
             policy: Policy::Block,
+            admin_source: AdminSource::Idp,
             heir: None,
             seat_limit: None,
             seats_taken: 0,

@@ -73,6 +73,7 @@ impl Domain {
             other_active_admins: 0,
             owned: Vec::new(),
             policy: settings.deprovision_policy,
+            admin_source: settings.admin_source,
             heir: None,
             seat_limit: settings.seat_limit,
             seats_taken: 0,

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::store::{BlockerKind, Owned, Reason};
+use crate::store::{AdminSource, BlockerKind, Owned, Reason};
 
 /// Schema URN of the extension object a refusal carries.
 pub const DEPROVISION_BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlocked";
@@ -148,17 +148,21 @@ pub(super) fn owns_assets_detail(owned: &[Owned], gap: HeirGap<'_>, change: &str
 }
 
 /// The detail of a last-admin refusal: a deactivation or deletion is
-/// recorded and finishes by itself; a demotion is not recorded.
-pub(super) fn last_admin_detail(user_name: &str, verb: &str) -> String {
+/// recorded and finishes by itself; a demotion is not recorded. Under
+/// `admin_source: scimd` the admin role is given in scimd, not the IdP.
+pub(super) fn last_admin_detail(user_name: &str, verb: &str, source: AdminSource) -> String {
     let user_name = clip(user_name, 40);
-    let tail = match verb {
-        "deactivated" => "and the deactivation finishes by itself",
-        "deleted" => "and the deletion finishes by itself",
-        _ => "first, then your IdP's retry will succeed",
+    let role = match source {
+        AdminSource::Idp => "give another user the admin role",
+        AdminSource::Scimd => "make another user an admin in scimd's admin API",
     };
-    format!(
-        "{user_name} is the last active admin and cannot be {verb}; give another user the admin role {tail}"
-    )
+    let tail = match (verb, source) {
+        ("deactivated", _) => "and the deactivation finishes by itself",
+        ("deleted", _) => "and the deletion finishes by itself",
+        (_, AdminSource::Idp) => "first, then your IdP's retry will succeed",
+        (_, AdminSource::Scimd) => "first",
+    };
+    format!("{user_name} is the last active admin and cannot be {verb}; {role} {tail}")
 }
 
 pub(super) fn seat_limit_detail(limit: i64) -> String {
@@ -251,6 +255,27 @@ mod tests {
             "deletion",
         );
         assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+    }
+
+    #[test]
+    fn a_last_admin_refusal_says_where_the_admin_role_is_given() {
+        assert_eq!(
+            last_admin_detail("ada@example.com", "demoted", AdminSource::Idp),
+            "ada@example.com is the last active admin and cannot be demoted; \
+             give another user the admin role first, then your IdP's retry will succeed"
+        );
+        assert_eq!(
+            last_admin_detail("ada@example.com", "deactivated", AdminSource::Scimd),
+            "ada@example.com is the last active admin and cannot be deactivated; \
+             make another user an admin in scimd's admin API and the deactivation finishes by itself"
+        );
+        let long = "a".repeat(300);
+        for verb in ["deleted", "deactivated", "demoted"] {
+            for source in [AdminSource::Idp, AdminSource::Scimd] {
+                let detail = last_admin_detail(&long, verb, source);
+                assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
+            }
+        }
     }
 
     #[test]
