@@ -8,7 +8,7 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user};
-use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key, in_tenant};
 use scim::resource::Document;
 
 /// A member of a group: a user or a nested group.
@@ -133,7 +133,7 @@ impl Store {
 ///      AND users.tenant_id = group_members.tenant_id AND users.id = group_members.member_id
 /// LEFT JOIN groups ON group_members.member_type = 'Group'
 ///      AND groups.tenant_id = group_members.tenant_id AND groups.id = group_members.member_id
-/// WHERE group_members.tenant_id = ? AND group_members.group_id IN (…)
+/// WHERE COALESCE(group_members.tenant_id, '') = ? AND group_members.group_id IN (…)
 /// ORDER BY group_members.group_id, group_members.member_id
 /// ```
 ///
@@ -178,7 +178,10 @@ fn members_statement(tenant_id: &str, group_ids: &[&str]) -> SelectStatement {
                 Expr::col((group::Entity, group::Column::Id)),
             ),
         )
-        .and_where(column(group_member::Column::TenantId).eq(tenant_id))
+        .and_where(in_tenant(
+            (group_member::Entity, group_member::Column::TenantId),
+            tenant_id,
+        ))
         .and_where(column(group_member::Column::GroupId).is_in(group_ids.iter().copied()))
         .order_by(
             (group_member::Entity, group_member::Column::GroupId),
@@ -224,8 +227,8 @@ impl Tx {
                 .column(user::Column::Id)
                 .column(user::Column::UserName)
                 .column(user::Column::DisplayName)
-                .filter(user::Column::TenantId.eq(tenant_id))
                 .filter(user::Column::Id.is_in(chunk.iter().copied()))
+                .filter(in_tenant(user::Column::TenantId, tenant_id))
                 // Held until commit, so a concurrent delete of a member
                 // waits and then removes the new membership too.
                 .lock_shared()
@@ -241,8 +244,8 @@ impl Tx {
                 .select_only()
                 .column(group::Column::Id)
                 .column(group::Column::DisplayName)
-                .filter(group::Column::TenantId.eq(tenant_id))
                 .filter(group::Column::Id.is_in(chunk.iter().copied()))
+                .filter(in_tenant(group::Column::TenantId, tenant_id))
                 .lock_shared()
                 .into_tuple()
                 .all(self.conn())

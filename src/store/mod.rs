@@ -53,6 +53,20 @@ pub use user_search::UserSearch;
 pub use users::{AdminCandidate, LockedUser, Membership, UserRow, UserState};
 pub use webhooks::WebhookRecord;
 
+/// `tenant_id = ?` on `column`, written so that no index can serve it
+/// (`COALESCE(tenant_id, '')`; the column is never null): for a lookup by
+/// primary key (`id IN (…)`) that must also stay inside the tenant.
+/// Without planner statistics SQLite prefers any `(tenant_id, …)` index
+/// over the primary key, and then reads every row of the tenant: at
+/// 100,000 users, tens of milliseconds per statement instead of one.
+pub(crate) fn in_tenant(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    tenant_id: &str,
+) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    Expr::expr(Func::coalesce([Expr::col(column), Expr::val("")])).eq(tenant_id)
+}
+
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
 const MIGRATION_LOCK: i64 = 0x5c1d_0001;
 
