@@ -6,10 +6,19 @@ use serde_json::Value;
 use super::{OpKind, Operation, invalid_path};
 use crate::error::ScimError;
 use crate::filter::{CompareOp, Filter};
+use crate::schema::ResourceSchema;
 
-/// Whether an operation targets a group's `members`, which live in rows.
-pub fn targets_members(operation: &Operation) -> bool {
-    operation.path.attr.urn.is_none() && operation.path.attr.name.eq_ignore_ascii_case("members")
+/// Whether an operation targets a group's `members`, which live in rows:
+/// the bare name or the one qualified by the core schema's URN
+/// (RFC 7644 §3.10: `urn:ietf:params:scim:schemas:core:2.0:Group:members`
+/// is the same attribute), so no spelling can reach the document.
+pub fn targets_members(schema: &ResourceSchema, operation: &Operation) -> bool {
+    let attr = &operation.path.attr;
+    let core = attr
+        .urn
+        .as_deref()
+        .is_none_or(|urn| urn.eq_ignore_ascii_case(&schema.core.id));
+    core && attr.name.eq_ignore_ascii_case("members")
 }
 
 /// A change to a group's member rows.
