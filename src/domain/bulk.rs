@@ -364,10 +364,15 @@ impl Domain {
             _ => {
                 return Err(DomainError::from(ScimError::invalid_value(format!(
                     "bulk path {} is not /Users, /Groups or one of their resources",
-                    operation.path
+                    operation.path.escape_debug()
                 ))));
             }
         };
+        if id.is_some_and(|id| id.contains('\0')) {
+            // As for a single request's path: no id holds NUL, and
+            // PostgreSQL cannot be asked about one.
+            return Err(DomainError::NotFound("no resource has this id".into()));
+        }
         let projection = Projection::default();
         let if_match = operation.version.as_deref();
         let done = |status, resource: super::Resource, id: Option<String>| {

@@ -32,6 +32,25 @@ pub enum MemberChange {
 
 /// Turns an operation on `members` into a change of member rows.
 pub fn member_change(operation: &Operation) -> Result<MemberChange, ScimError> {
+    let change = member_change_unchecked(operation)?;
+    let ids = match &change {
+        MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Replace(ids) => {
+            ids.as_slice()
+        }
+        MemberChange::RemoveAll => &[],
+    };
+    // Member ids go to the database as they are, never through
+    // `normalize`: NUL is refused here, as in any other value, since
+    // PostgreSQL cannot take it.
+    if ids.iter().any(|id| id.contains('\0')) {
+        return Err(ScimError::invalid_value(
+            "a member value contains a NUL character",
+        ));
+    }
+    Ok(change)
+}
+
+fn member_change_unchecked(operation: &Operation) -> Result<MemberChange, ScimError> {
     let path = &operation.path;
     if path.attr.sub.is_some() || path.sub.is_some() {
         return Err(invalid_path(

@@ -466,6 +466,8 @@ mod tests {
             json!([["a"]]),
             json!(true),
             json!([null]),
+            json!(["a\u{0}b"]),
+            json!([{"value": "a\u{0}b"}]),
         ] {
             assert!(
                 change(json!([{"op": "add", "path": "members", "value": bad}])).is_err(),
