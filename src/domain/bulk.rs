@@ -2,7 +2,7 @@
 //! exactly the domain function its single request uses, in an order that
 //! resolves `bulkId` references, in its own transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
@@ -139,35 +139,60 @@ fn parse(body: &Value) -> Result<BulkRequest, DomainError> {
     })
 }
 
-/// Every `bulkId:X` an operation refers to, in its path or data.
-fn references(operation: &BulkOperation) -> Vec<String> {
-    fn walk(value: &Value, out: &mut Vec<String>) {
+/// The bulkIds the request's operations declare: only these can be
+/// referred to (RFC 7644 §3.7.2).
+fn declared(operations: &[BulkOperation]) -> HashSet<&str> {
+    operations
+        .iter()
+        .filter_map(|op| op.bulk_id.as_deref())
+        .collect()
+}
+
+/// The bulkId a text refers to: only a whole `bulkId:X` whose `X` is
+/// declared in the request. Anything else (`bulkId:` inside a longer
+/// text, or naming no declared bulkId) is an ordinary value, kept as
+/// given.
+fn reference<'t>(text: &'t str, declared: &HashSet<&str>) -> Option<&'t str> {
+    text.strip_prefix(BULK_ID_PREFIX)
+        .filter(|bulk_id| declared.contains(bulk_id))
+}
+
+/// Every declared bulkId an operation refers to: whole segments of its
+/// path (`/Users/bulkId:X`) and whole string values anywhere in its data
+/// (`members[].value`, `manager.value`, `$ref`, any other attribute).
+fn references(operation: &BulkOperation, declared: &HashSet<&str>) -> Vec<String> {
+    fn walk(value: &Value, declared: &HashSet<&str>, out: &mut Vec<String>) {
         match value {
-            Value::String(s) => {
-                if let Some(id) = s.strip_prefix(BULK_ID_PREFIX) {
-                    out.push(id.to_owned());
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
-            Value::Object(members) => members.values().for_each(|v| walk(v, out)),
+            Value::String(s) => out.extend(reference(s, declared).map(str::to_owned)),
+            Value::Array(items) => items.iter().for_each(|v| walk(v, declared, out)),
+            Value::Object(members) => members.values().for_each(|v| walk(v, declared, out)),
             Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
     }
-    let mut out = Vec::new();
-    if let Some(i) = operation.path.find(BULK_ID_PREFIX) {
-        out.push(operation.path[i + BULK_ID_PREFIX.len()..].to_owned());
-    }
+    let mut out: Vec<String> = operation
+        .path
+        .split('/')
+        .filter_map(|segment| reference(segment, declared))
+        .map(str::to_owned)
+        .collect();
     if let Some(data) = &operation.data {
-        walk(data, &mut out);
+        walk(data, declared, &mut out);
     }
     out
 }
 
-/// Replaces `bulkId:X` with the id the operation `X` created.
+/// The id a whole `bulkId:X` stands for, when operation `X` created one.
+fn resolved<'c>(text: &str, created: &'c HashMap<String, String>) -> Option<&'c String> {
+    text.strip_prefix(BULK_ID_PREFIX)
+        .and_then(|bulk_id| created.get(bulk_id))
+}
+
+/// Replaces each whole string value `bulkId:X` with the id operation `X`
+/// created; every other string is kept as given.
 fn substitute(value: &mut Value, created: &HashMap<String, String>) {
     match value {
         Value::String(s) => {
-            if let Some(id) = s.strip_prefix(BULK_ID_PREFIX).and_then(|b| created.get(b)) {
+            if let Some(id) = resolved(s, created) {
                 *s = id.clone();
             }
         }
@@ -177,9 +202,19 @@ fn substitute(value: &mut Value, created: &HashMap<String, String>) {
     }
 }
 
+/// The path with each whole segment `bulkId:X` replaced by the id
+/// operation `X` created (`/Users/bulkId:ab` never matches bulkId `a`).
+fn substitute_path(path: &str, created: &HashMap<String, String>) -> String {
+    path.split('/')
+        .map(|segment| resolved(segment, created).map_or(segment, String::as_str))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The order to run operations in: each after the operations whose
 /// bulkIds it uses, with `false` for operations caught in a cycle.
 fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
+    let declared = declared(operations);
     let by_bulk_id: HashMap<&str, usize> = operations
         .iter()
         .enumerate()
@@ -196,6 +231,7 @@ fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
     fn visit(
         i: usize,
         operations: &[BulkOperation],
+        declared: &HashSet<&str>,
         by_bulk_id: &HashMap<&str, usize>,
         marks: &mut [Mark],
         out: &mut Vec<(usize, bool)>,
@@ -207,10 +243,10 @@ fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
         }
         marks[i] = Mark::Visiting;
         let mut acyclic = true;
-        for reference in references(&operations[i]) {
+        for reference in references(&operations[i], declared) {
             if let Some(&j) = by_bulk_id.get(reference.as_str())
                 && j != i
-                && !visit(j, operations, by_bulk_id, marks, out)
+                && !visit(j, operations, declared, by_bulk_id, marks, out)
             {
                 acyclic = false;
             }
@@ -223,7 +259,7 @@ fn order(operations: &[BulkOperation]) -> Vec<(usize, bool)> {
         acyclic
     }
     for i in 0..operations.len() {
-        visit(i, operations, &by_bulk_id, &mut marks, &mut out);
+        visit(i, operations, &declared, &by_bulk_id, &mut marks, &mut out);
     }
     out
 }
@@ -241,6 +277,7 @@ impl Domain {
         body: &Value,
     ) -> Result<Vec<BulkOutcome>, DomainError> {
         let request = parse(body)?;
+        let declared = declared(&request.operations);
         let mut created: HashMap<String, String> = HashMap::new();
         let mut failed_bulk_ids: Vec<String> = Vec::new();
         let mut outcomes = Vec::new();
@@ -255,7 +292,7 @@ impl Domain {
                     "operation {index} is part of a circular bulkId reference; split the request"
                 ))),
                 true => {
-                    let missing = references(operation)
+                    let missing = references(operation, &declared)
                         .into_iter()
                         .find(|r| !created.contains_key(r));
                     match missing {
@@ -315,10 +352,7 @@ impl Domain {
         operation: &BulkOperation,
         created: &HashMap<String, String>,
     ) -> Result<(u16, Option<String>, Option<i64>, Option<String>), DomainError> {
-        let mut path = operation.path.clone();
-        for (bulk_id, id) in created {
-            path = path.replace(&format!("{BULK_ID_PREFIX}{bulk_id}"), id);
-        }
+        let path = substitute_path(&operation.path, created);
         let mut data = operation.data.clone().unwrap_or(Value::Null);
         substitute(&mut data, created);
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -330,10 +364,15 @@ impl Domain {
             _ => {
                 return Err(DomainError::from(ScimError::invalid_value(format!(
                     "bulk path {} is not /Users, /Groups or one of their resources",
-                    operation.path
+                    operation.path.escape_debug()
                 ))));
             }
         };
+        if id.is_some_and(|id| id.contains('\0')) {
+            // As for a single request's path: no id holds NUL, and
+            // PostgreSQL cannot be asked about one.
+            return Err(DomainError::NotFound("no resource has this id".into()));
+        }
         let projection = Projection::default();
         let if_match = operation.version.as_deref();
         let done = |status, resource: super::Resource, id: Option<String>| {
@@ -427,6 +466,47 @@ mod tests {
         let steps = order(&operations);
         assert_eq!(steps.iter().filter(|(_, acyclic)| !acyclic).count(), 2);
         assert!(steps.contains(&(2, true)));
+    }
+
+    #[test]
+    fn only_whole_values_naming_a_declared_bulk_id_are_references() {
+        let operations = ops(json!({"Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "a", "data": {"userName": "a"}},
+            {"method": "POST", "path": "/Users", "bulkId": "ab", "data": {
+                "userName": "bulkId:nobody",
+                "title": "see bulkId:a",
+                "manager": {"value": "bulkId:a"},
+                "members": [{"value": "bulkId:ab2", "$ref": "bulkId:a"}]
+            }},
+            {"method": "PATCH", "path": "/Users/bulkId:ab", "data": {}},
+            {"method": "PATCH", "path": "/Users/xbulkId:a", "data": {}}
+        ]}));
+        let declared = declared(&operations);
+        assert_eq!(references(&operations[1], &declared), ["a", "a"]);
+        assert_eq!(references(&operations[2], &declared), ["ab"]);
+        assert!(references(&operations[3], &declared).is_empty());
+        let created: HashMap<String, String> =
+            [("a".into(), "id-a".into()), ("ab".into(), "id-ab".into())].into();
+        assert_eq!(
+            substitute_path("/Users/bulkId:ab", &created),
+            "/Users/id-ab"
+        );
+        assert_eq!(substitute_path("/Users/bulkId:a", &created), "/Users/id-a");
+        assert_eq!(
+            substitute_path("/Users/bulkId:abc", &created),
+            "/Users/bulkId:abc"
+        );
+        let mut data = operations[1].data.clone().expect("data");
+        substitute(&mut data, &created);
+        assert_eq!(
+            data,
+            json!({
+                "userName": "bulkId:nobody",
+                "title": "see bulkId:a",
+                "manager": {"value": "id-a"},
+                "members": [{"value": "bulkId:ab2", "$ref": "id-a"}]
+            })
+        );
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub enum DomainError {
     /// The token is valid but not for this API.
     #[error("this token's scope is `{0}`; this API needs a token with scope `{1}`")]
     WrongScope(Scope, Scope),
+    /// The token is valid for this API but may not do this (a token issued
+    /// to a user minting tokens).
+    #[error("{0}")]
+    Forbidden(String),
     /// The request is malformed or a value is invalid; `scim_type` is the
     /// SCIM keyword that names the problem, when SCIM has one.
     #[error("{detail}")]

@@ -341,8 +341,9 @@ impl Domain {
     ) -> Result<Option<Resource>, DomainError> {
         let operations = patch::parse_request(&self.schemas.group, body)?;
         let ignored = unknown_in_operations(&self.schemas.group, &operations);
-        let (member_ops, doc_ops): (Vec<&Operation>, Vec<&Operation>) =
-            operations.iter().partition(|op| patch::targets_members(op));
+        let (member_ops, doc_ops): (Vec<&Operation>, Vec<&Operation>) = operations
+            .iter()
+            .partition(|op| patch::targets_members(&self.schemas.group, op));
         let changes = member_ops
             .into_iter()
             .map(patch::member_change)
@@ -355,7 +356,11 @@ impl Domain {
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
-        let doc = patch::apply(&self.schemas.group, id, &old.document, &doc_ops)?;
+        let mut doc = patch::apply(&self.schemas.group, id, &old.document, &doc_ops)?;
+        // Every `members` operation became a row change above; a copy in a
+        // document written before URN-qualified paths were routed there is
+        // dropped, so members are never stored in the document.
+        doc.shift_remove("members");
         let name = display_name(&doc)?.to_owned();
         let mut attributes = changed_attributes(Some(&old.document), Some(&doc));
         let mut members_changed = false;

@@ -123,11 +123,18 @@ impl Domain {
     ) -> Resource {
         let members: Vec<Value> = members.map(|m| self.render_member(m)).collect();
         let schema = &self.schemas.group;
-        if members.is_empty() {
+        if members.is_empty() && !record.document.contains_key("members") {
             return self.render_record(schema, record, &record.document);
         }
+        // Members come from their rows only: a copy left in a document
+        // written before URN-qualified `members` paths reached the rows is
+        // never shown.
         let mut doc = record.document.clone();
-        doc.insert("members".into(), Value::Array(members));
+        if members.is_empty() {
+            doc.shift_remove("members");
+        } else {
+            doc.insert("members".into(), Value::Array(members));
+        }
         self.render_record(schema, record, &doc)
     }
 

@@ -39,13 +39,17 @@ impl FromStr for Scope {
     }
 }
 
-/// Who is calling: the token's tenant, id, scope and label.
+/// Who is calling: the token's tenant, id, scope and label, and the user
+/// the token was issued to, if any.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant_id: String,
     pub token_id: String,
     pub scope: Scope,
     pub label: String,
+    /// The user a personal token was issued to; such a token dies with
+    /// the user's access, so it may not mint tokens that would not.
+    pub user_id: Option<String>,
 }
 
 /// A token as listed: never its secret.
@@ -125,6 +129,7 @@ impl Domain {
             token_id: token.id,
             scope: token_scope,
             label: token.label,
+            user_id: token.user_id,
         })
     }
 
@@ -207,6 +212,9 @@ impl Domain {
     /// Issues a token of `who`'s tenant (the admin API), optionally to a
     /// user, whose suspension or deactivation revokes it. Returns the new
     /// token's summary and its secret, shown once.
+    ///
+    /// A token issued to a user cannot mint tokens (DESIGN §5): anything it
+    /// minted would survive the user's suspension or deletion.
     pub async fn issue_token(
         &self,
         who: &Principal,
@@ -214,6 +222,13 @@ impl Domain {
         label: &str,
         user_id: Option<&str>,
     ) -> Result<(TokenSummary, String), DomainError> {
+        if who.user_id.is_some() {
+            return Err(DomainError::Forbidden(
+                "a token issued to a user cannot mint tokens, since they would outlive \
+                 that user's access; use a tenant admin token that is not issued to a user"
+                    .into(),
+            ));
+        }
         TokenLabel { label }
             .validate()
             .map_err(|e| DomainError::invalid(e.to_string()))?;

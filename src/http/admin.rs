@@ -59,6 +59,7 @@ impl IntoResponse for AdminError {
             error @ DomainError::WrongScope(..) => {
                 (StatusCode::FORBIDDEN, "forbidden", error.to_string())
             }
+            DomainError::Forbidden(detail) => (StatusCode::FORBIDDEN, "forbidden", detail),
             DomainError::Invalid { scim_type, detail } => (
                 StatusCode::BAD_REQUEST,
                 scim_type.map_or("invalid_request", ScimType::as_str),

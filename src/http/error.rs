@@ -45,6 +45,7 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
             "authentication required: send `Authorization: Bearer <token>` with a scimd SCIM token",
         ),
         error @ DomainError::WrongScope(..) => ScimError::status(403, error.to_string()),
+        DomainError::Forbidden(detail) => ScimError::status(403, detail),
         DomainError::Invalid { scim_type, detail } => ScimError::new(
             400,
             Some(scim_type.unwrap_or(ScimType::InvalidValue)),

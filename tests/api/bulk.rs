@@ -179,3 +179,85 @@ async fn limits_are_advertised_and_enforced_with_413_naming_them() {
     )
     .await;
 }
+
+/// The id at the end of an operation's `location`.
+fn created_id(operation: &Value) -> String {
+    operation["location"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_bulk_id_that_is_a_prefix_of_another_never_captures_its_references() {
+    let app = spawn_app().await;
+    // HashMap order once decided which of `a` and `ab` was substituted
+    // first; several rounds make that order vary.
+    for round in 0..4 {
+        let (a, ab, g) = (
+            format!("a{round}"),
+            format!("a{round}b"),
+            format!("g{round}"),
+        );
+        let response = bulk(&app, json!({"Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": a, "data": {"userName": format!("{a}@example.com")}},
+            {"method": "POST", "path": "/Users", "bulkId": ab, "data": {
+                "userName": format!("{ab}@example.com"),
+                ENTERPRISE: {"manager": {"value": format!("bulkId:{a}")}}
+            }},
+            {"method": "POST", "path": "/Groups", "bulkId": g, "data": {"displayName": g, "members": [
+                {"value": format!("bulkId:{ab}")}
+            ]}},
+            {"method": "PATCH", "path": format!("/Users/bulkId:{ab}"), "data": {"Operations": [
+                {"op": "replace", "path": "title", "value": "the ab one"}
+            ]}},
+            {"method": "PATCH", "path": format!("/Groups/bulkId:{g}"), "data": {"Operations": [
+                {"op": "add", "path": "members", "value": [{"value": format!("bulkId:{a}")}]}
+            ]}}
+        ]}))
+        .await;
+        assert_eq!(
+            statuses(&response),
+            ["201", "201", "201", "200", "204"],
+            "{response}"
+        );
+        let a_id = created_id(&response["Operations"][0]);
+        let ab_id = created_id(&response["Operations"][1]);
+        let g_id = created_id(&response["Operations"][2]);
+        let ab_user = json_of(app.get(&format!("/Users/{ab_id}")).await, 200).await;
+        assert_eq!(ab_user["title"], "the ab one");
+        assert_eq!(ab_user[ENTERPRISE]["manager"]["value"], a_id.as_str());
+        let a_user = json_of(app.get(&format!("/Users/{a_id}")).await, 200).await;
+        assert!(a_user.get("title").is_none(), "{a_user}");
+        let group = json_of(app.get(&format!("/Groups/{g_id}")).await, 200).await;
+        let mut expected = vec![a_id, ab_id];
+        expected.sort();
+        assert_eq!(member_ids(&group), expected);
+    }
+}
+
+#[tokio::test]
+async fn strings_that_name_no_declared_bulk_id_are_stored_as_given() {
+    let app = spawn_app().await;
+    let response = bulk(
+        &app,
+        json!({"Operations": [
+            {"method": "POST", "path": "/Users", "bulkId": "ann", "data": {
+                "userName": "ann@example.com",
+                "displayName": "bulkId:nobody",
+                "title": "see bulkId:ann",
+                "nickName": "bulkId:annie"
+            }}
+        ]}),
+    )
+    .await;
+    assert_eq!(statuses(&response), ["201"], "{response}");
+    let id = created_id(&response["Operations"][0]);
+    let ann = json_of(app.get(&format!("/Users/{id}")).await, 200).await;
+    assert_eq!(ann["displayName"], "bulkId:nobody");
+    assert_eq!(ann["title"], "see bulkId:ann");
+    assert_eq!(ann["nickName"], "bulkId:annie");
+}

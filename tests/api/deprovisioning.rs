@@ -833,6 +833,63 @@ async fn a_token_issued_to_a_user_is_revoked_when_its_access_is_suspended() {
 }
 
 #[tokio::test]
+async fn a_token_issued_to_a_user_cannot_mint_tokens() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    user(&app, &t, "root@example.com", true, None).await;
+    let ops = user(&app, &t, "ops@example.com", true, None).await;
+    let (status, issued) = app
+        .call_admin(
+            &t.admin,
+            Method::POST,
+            "/tokens",
+            Some(&json!({"label": "ops laptop", "scope": "admin", "user_id": ops})),
+        )
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    let personal = issued["token"].as_str().unwrap();
+    // DESIGN §5: an unbound token minted by a leaver would outlive them.
+    for body in [
+        json!({"label": "spare", "scope": "admin"}),
+        json!({"label": "spare", "scope": "scim"}),
+        json!({"label": "spare", "scope": "admin", "user_id": ops}),
+    ] {
+        let (status, refused) = app
+            .call_admin(personal, Method::POST, "/tokens", Some(&body))
+            .await;
+        assert_eq!(status, 403, "{body}: {refused}");
+        assert_eq!(refused["error"], "forbidden");
+        assert!(
+            refused["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("issued to a user")),
+            "{refused}"
+        );
+    }
+    // Reading stays allowed, and nothing was minted.
+    let (status, tokens) = app.call_admin(personal, Method::GET, "/tokens", None).await;
+    assert_eq!(status, 200);
+    assert!(
+        tokens["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["label"] != "spare"),
+        "{tokens}"
+    );
+    // An unbound admin token still mints.
+    let (status, _) = app
+        .call_admin(
+            &t.admin,
+            Method::POST,
+            "/tokens",
+            Some(&json!({"label": "spare", "scope": "scim"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+}
+
+#[tokio::test]
 async fn the_seed_story_okta_and_entra_are_refused_then_retry_after_reassignment_and_history_stays()
 {
     let app = spawn_app().await;

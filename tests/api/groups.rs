@@ -567,3 +567,187 @@ async fn upgrading_keeps_each_user_display_name_for_member_names() {
         ]
     );
 }
+
+const MEMBERS_URN: &str = "urn:ietf:params:scim:schemas:core:2.0:Group:members";
+
+/// The ids of the groups a user is in, read from the user (member rows).
+async fn groups_of(app: &TestApp, user_id: &str) -> Vec<String> {
+    let user = json_of(app.get(&format!("/Users/{user_id}")).await, 200).await;
+    let mut ids: Vec<String> = user["groups"]
+        .as_array()
+        .map(|g| {
+            g.iter()
+                .map(|g| g["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn urn_qualified_member_paths_are_checked_like_bare_ones() {
+    let app = spawn_app().await;
+    let other = app.new_tenant().await;
+    let (status, stranger) = app
+        .call_scim(
+            &other.scim,
+            Method::POST,
+            "/Users",
+            Some(&json!({"userName": "stranger@example.com"})),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let stranger_id = stranger["id"].as_str().unwrap();
+    let ann = app.create_user("ann@example.com").await;
+    let ann_id = ann["id"].as_str().unwrap();
+    let bob = app.create_user("bob@example.com").await;
+    let bob_id = bob["id"].as_str().unwrap();
+    let group = app.create_group("Sales", &[]).await;
+    let group_id = group["id"].as_str().unwrap();
+    let path = format!("/Groups/{group_id}");
+
+    // Another tenant's user and an unknown id: refused, nothing written.
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!([{"op": "add", "path": MEMBERS_URN,
+                "value": [{"value": stranger_id}, {"value": "not-a-real-id"}]}]),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["scimType"], "invalidValue");
+    let stored = json_of(app.get(&path).await, 200).await;
+    assert!(member_ids(&stored).is_empty(), "{stored}");
+    assert_eq!(stored["meta"]["version"], group["meta"]["version"]);
+
+    // The same refusal for a path-less value keyed by the URN name.
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!([{"op": "add", "value": {MEMBERS_URN: [{"value": "not-a-real-id"}]}}]),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["scimType"], "invalidValue");
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!([{"op": "replace", "path": MEMBERS_URN, "value": [{"value": stranger_id}]}]),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+
+    // Valid ids become member rows: the user sees the group.
+    let (status, body) = patch(
+        &app,
+        &path,
+        json!([{"op": "add", "path": MEMBERS_URN, "value": [{"value": ann_id}]}]),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(groups_of(&app, ann_id).await, vec![group_id.to_owned()]);
+    let (status, _) = patch(
+        &app,
+        &path,
+        json!([{"op": "add", "value": {MEMBERS_URN: [{"value": bob_id}]}}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(groups_of(&app, bob_id).await, vec![group_id.to_owned()]);
+
+    // Remove by a URN-qualified value filter removes the row.
+    let (status, _) = patch(
+        &app,
+        &path,
+        json!([{"op": "remove", "path": format!("{MEMBERS_URN}[value eq \"{ann_id}\"]")}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert!(groups_of(&app, ann_id).await.is_empty());
+    let stored = json_of(app.get(&path).await, 200).await;
+    assert_eq!(member_ids(&stored), vec![bob_id.to_owned()]);
+
+    // Replace through the URN path rewrites the rows.
+    let (status, _) = patch(
+        &app,
+        &path,
+        json!([{"op": "replace", "path": MEMBERS_URN, "value": [{"value": ann_id}]}]),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(groups_of(&app, ann_id).await, vec![group_id.to_owned()]);
+    assert!(groups_of(&app, bob_id).await.is_empty());
+
+    // Removing all members through the URN path leaves none, in rows or
+    // in the document.
+    let (status, _) = patch(&app, &path, json!([{"op": "remove", "path": MEMBERS_URN}])).await;
+    assert_eq!(status, 204);
+    let stored = json_of(app.get(&path).await, 200).await;
+    assert!(member_ids(&stored).is_empty(), "{stored}");
+    assert!(groups_of(&app, ann_id).await.is_empty());
+}
+
+#[tokio::test]
+async fn urn_qualified_members_in_post_and_put_bodies_become_checked_rows() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@example.com").await;
+    let ann_id = ann["id"].as_str().unwrap();
+    let response = app
+        .post(
+            "/Groups",
+            &json!({"displayName": "Sales", MEMBERS_URN: [{"value": "not-a-real-id"}]}),
+        )
+        .await;
+    assert_scim_error(response, 400, Some("invalidValue")).await;
+    let response = app
+        .post(
+            "/Groups",
+            &json!({"displayName": "Sales", MEMBERS_URN: [{"value": ann_id}]}),
+        )
+        .await;
+    let group = json_of(response, 201).await;
+    let group_id = group["id"].as_str().unwrap();
+    assert_eq!(groups_of(&app, ann_id).await, vec![group_id.to_owned()]);
+    let path = format!("/Groups/{group_id}");
+    let response = app
+        .put(
+            &path,
+            &json!({"displayName": "Sales", MEMBERS_URN: [{"value": "not-a-real-id"}]}),
+        )
+        .await;
+    assert_scim_error(response, 400, Some("invalidValue")).await;
+    assert_eq!(groups_of(&app, ann_id).await, vec![group_id.to_owned()]);
+    let response = app
+        .put(&path, &json!({"displayName": "Sales", MEMBERS_URN: []}))
+        .await;
+    let replaced = json_of(response, 200).await;
+    assert!(member_ids(&replaced).is_empty(), "{replaced}");
+    assert!(groups_of(&app, ann_id).await.is_empty());
+    // Clearing the rows leaves nothing behind in the document either.
+    let stored = json_of(app.get(&path).await, 200).await;
+    assert!(stored.get("members").is_none(), "{stored}");
+}
+
+#[tokio::test]
+async fn a_users_groups_are_read_only_by_the_urn_qualified_path_too() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@example.com").await;
+    let group = app.create_group("Sales", &[]).await;
+    let path = format!("/Users/{}", ann["id"].as_str().unwrap());
+    for attribute in [
+        "groups",
+        "urn:ietf:params:scim:schemas:core:2.0:User:groups",
+    ] {
+        let (status, body) = patch(
+            &app,
+            &path,
+            json!([{"op": "add", "path": attribute, "value": [{"value": group["id"]}]}]),
+        )
+        .await;
+        assert_eq!(status, 400, "{attribute}: {body}");
+        assert_eq!(body["scimType"], "mutability", "{attribute}");
+    }
+    let user = json_of(app.get(&path).await, 200).await;
+    assert!(user.get("groups").is_none(), "{user}");
+}

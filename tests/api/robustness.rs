@@ -237,3 +237,83 @@ async fn a_stored_state_no_enum_names_is_a_500_with_a_correlation_id_never_a_400
     .await;
     assert_eq!(status, 500, "{body}");
 }
+
+#[tokio::test]
+async fn nul_in_member_values_and_bulk_paths_is_refused_alike_on_every_database() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@example.com").await;
+    let ann_id = ann["id"].as_str().unwrap();
+    let group = app.create_group("Sales", &[ann_id]).await;
+    let path = format!("/Groups/{}", group["id"].as_str().unwrap());
+    let nul = "a\u{0}b";
+    let members = json!([{"value": nul}]);
+    assert_scim_error(
+        app.post("/Groups", &json!({"displayName": "G", "members": members}))
+            .await,
+        400,
+        Some("invalidValue"),
+    )
+    .await;
+    assert_scim_error(
+        app.post("/Groups", &json!({"displayName": "G", "members": [nul]}))
+            .await,
+        400,
+        Some("invalidValue"),
+    )
+    .await;
+    assert_scim_error(
+        app.put(&path, &json!({"displayName": "Sales", "members": members}))
+            .await,
+        400,
+        Some("invalidValue"),
+    )
+    .await;
+    let patch_op = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+    for operation in [
+        json!({"op": "add", "path": "members", "value": members}),
+        json!({"op": "add", "path": "members", "value": [nul]}),
+        json!({"op": "replace", "path": "members", "value": members}),
+        json!({"op": "remove", "path": "members", "value": members}),
+        json!({"op": "remove", "path": format!("members[value eq \"{nul}\"]")}),
+        json!({"op": "add", "value": {"members": members}}),
+    ] {
+        let body = json!({"schemas": [patch_op], "Operations": [operation]});
+        let (status, answer) = app
+            .call_scim(&app.scim_token, Method::PATCH, &path, Some(&body))
+            .await;
+        assert_eq!(status, 400, "{operation}: {answer}");
+        assert!(
+            ["invalidValue", "invalidFilter", "invalidPath"]
+                .contains(&answer["scimType"].as_str().unwrap_or_default()),
+            "{operation}: {answer}"
+        );
+    }
+    let group = json_of(app.get(&path).await, 200).await;
+    assert_eq!(member_ids(&group), vec![ann_id.to_owned()]);
+
+    // An id in a Bulk path is 404, as in a single request; body text 400.
+    let response = json_of(
+        app.post(
+            "/Bulk",
+            &json!({"Operations": [
+                {"method": "PATCH", "path": format!("/Users/{nul}"), "data": {"Operations": [
+                    {"op": "replace", "path": "title", "value": "x"}
+                ]}},
+                {"method": "PUT", "path": format!("/Groups/{nul}"), "data": {"displayName": "X"}},
+                {"method": "DELETE", "path": format!("/Users/{nul}")},
+                {"method": "POST", "path": "/Groups", "bulkId": "g", "data": {"displayName": "G", "members": members}},
+                {"method": "POST", "path": format!("/Users\u{0}"), "bulkId": "u", "data": {"userName": "u@example.com"}}
+            ]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let statuses: Vec<&str> = response["Operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|op| op["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["404", "404", "404", "400", "400"], "{response}");
+}

@@ -6,10 +6,19 @@ use serde_json::Value;
 use super::{OpKind, Operation, invalid_path};
 use crate::error::ScimError;
 use crate::filter::{CompareOp, Filter};
+use crate::schema::ResourceSchema;
 
-/// Whether an operation targets a group's `members`, which live in rows.
-pub fn targets_members(operation: &Operation) -> bool {
-    operation.path.attr.urn.is_none() && operation.path.attr.name.eq_ignore_ascii_case("members")
+/// Whether an operation targets a group's `members`, which live in rows:
+/// the bare name or the one qualified by the core schema's URN
+/// (RFC 7644 §3.10: `urn:ietf:params:scim:schemas:core:2.0:Group:members`
+/// is the same attribute), so no spelling can reach the document.
+pub fn targets_members(schema: &ResourceSchema, operation: &Operation) -> bool {
+    let attr = &operation.path.attr;
+    let core = attr
+        .urn
+        .as_deref()
+        .is_none_or(|urn| urn.eq_ignore_ascii_case(&schema.core.id));
+    core && attr.name.eq_ignore_ascii_case("members")
 }
 
 /// A change to a group's member rows.
@@ -23,6 +32,25 @@ pub enum MemberChange {
 
 /// Turns an operation on `members` into a change of member rows.
 pub fn member_change(operation: &Operation) -> Result<MemberChange, ScimError> {
+    let change = member_change_unchecked(operation)?;
+    let ids = match &change {
+        MemberChange::Add(ids) | MemberChange::Remove(ids) | MemberChange::Replace(ids) => {
+            ids.as_slice()
+        }
+        MemberChange::RemoveAll => &[],
+    };
+    // Member ids go to the database as they are, never through
+    // `normalize`: NUL is refused here, as in any other value, since
+    // PostgreSQL cannot take it.
+    if ids.iter().any(|id| id.contains('\0')) {
+        return Err(ScimError::invalid_value(
+            "a member value contains a NUL character",
+        ));
+    }
+    Ok(change)
+}
+
+fn member_change_unchecked(operation: &Operation) -> Result<MemberChange, ScimError> {
     let path = &operation.path;
     if path.attr.sub.is_some() || path.sub.is_some() {
         return Err(invalid_path(

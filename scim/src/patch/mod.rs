@@ -414,7 +414,7 @@ mod tests {
         let change = |operations: Value| {
             let body = json!({"schemas": [PATCH_OP], "Operations": operations});
             let ops = parse_request(&schemas.group, &body).expect("parses");
-            assert!(ops.iter().all(targets_members));
+            assert!(ops.iter().all(|op| targets_members(&schemas.group, op)));
             member_change(&ops[0])
         };
         assert_eq!(
@@ -466,11 +466,52 @@ mod tests {
             json!([["a"]]),
             json!(true),
             json!([null]),
+            json!(["a\u{0}b"]),
+            json!([{"value": "a\u{0}b"}]),
         ] {
             assert!(
                 change(json!([{"op": "add", "path": "members", "value": bad}])).is_err(),
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn urn_qualified_member_paths_are_member_operations_too() {
+        let schemas = Schemas::load().expect("schemas");
+        let urn = "urn:ietf:params:scim:schemas:core:2.0:Group:members";
+        let change = |operations: Value| {
+            let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+            let ops = parse_request(&schemas.group, &body).expect("parses");
+            assert!(ops.iter().all(|op| targets_members(&schemas.group, op)));
+            member_change(&ops[0])
+        };
+        assert_eq!(
+            change(json!([{"op": "add", "path": urn, "value": [{"value": "a"}]}])),
+            Ok(MemberChange::Add(vec!["a".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "add", "path": urn.to_uppercase(), "value": ["a"]}])),
+            Ok(MemberChange::Add(vec!["a".into()])),
+            "URNs compare ignoring case"
+        );
+        assert_eq!(
+            change(json!([{"op": "replace", "value": {urn: [{"value": "c"}]}}])),
+            Ok(MemberChange::Replace(vec!["c".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "remove", "path": format!("{urn}[value eq \"a\"]")}])),
+            Ok(MemberChange::Remove(vec!["a".into()]))
+        );
+        assert_eq!(
+            change(json!([{"op": "remove", "path": urn}])),
+            Ok(MemberChange::RemoveAll)
+        );
+        // Another schema's `members` is not the group's.
+        let body = json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "add", "path": "urn:ietf:params:scim:schemas:core:2.0:User:members", "value": ["a"]}
+        ]});
+        let ops = parse_request(&schemas.group, &body).expect("parses");
+        assert!(!targets_members(&schemas.group, &ops[0]));
     }
 }
