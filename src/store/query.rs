@@ -207,10 +207,37 @@ impl Store {
     }
 
     /// Refreshes the planner's statistics, e.g. after a bulk import.
+    ///
+    /// SQLite loads the statistics into a connection when it first reads
+    /// the schema and never again by itself: a reading connection opened
+    /// before the `ANALYZE` would keep planning without them (and pick,
+    /// say, the creation-time index for `externalId eq`). Each open
+    /// reading connection is therefore told to reload them; connections
+    /// opened later read them anyway.
     pub async fn analyze(&self) -> Result<(), StoreError> {
         self.write.execute_unprepared("ANALYZE").await?;
+        if self.read.get_database_backend() != DatabaseBackend::Sqlite {
+            return Ok(());
+        }
+        let pool = self.read.get_sqlite_connection_pool();
+        // Holding them all at once makes each acquire a different one.
+        let mut held = Vec::new();
+        for _ in 0..pool.size() {
+            held.push(pool.acquire().await.map_err(sqlx_failure)?);
+        }
+        for connection in &mut held {
+            sea_orm::sqlx::query("ANALYZE sqlite_schema")
+                .execute(&mut **connection)
+                .await
+                .map_err(sqlx_failure)?;
+        }
         Ok(())
     }
+}
+
+/// A driver error met outside sea-orm's own calls.
+fn sqlx_failure(error: sea_orm::sqlx::Error) -> sea_orm::DbErr {
+    sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 
 fn list_statement(
