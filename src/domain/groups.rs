@@ -271,6 +271,30 @@ impl Domain {
         Ok(self.shape(Kind::Groups, group, projection))
     }
 
+    /// GET /Groups/{id} as served: when the members are wanted, the group
+    /// without them and the group to write them for in pieces
+    /// ([`Domain::write_group_piecewise`]), so that a group of any size is
+    /// answered within a fixed amount of memory.
+    pub async fn group_piecewise(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        projection: &Projection,
+    ) -> Result<(Resource, Option<super::PiecewiseGroup>), DomainError> {
+        let record = self
+            .store
+            .group(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let (body, members) = self.group_without_members(tenant_id, &record, projection);
+        let resource = Resource {
+            body,
+            version: record.version,
+            location: self.location(&self.schemas.group, &record.id),
+        };
+        Ok((resource, members))
+    }
+
     /// PUT /Groups/{id}: replaces the attributes and the whole member list.
     pub async fn replace_group(
         &self,

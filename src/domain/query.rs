@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::cursor::{self, Position};
+use super::listing::{Listing, PiecewiseList, RESOURCES_PER_PIECE};
 use super::scan::cursor_page;
 use super::{Domain, DomainError};
 use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
@@ -36,13 +37,20 @@ pub(super) struct Sorting {
     pub(super) sql: Option<Order>,
 }
 
+/// The resources of a page: rendered already (a short page), or only
+/// their ids, to be read and written in pieces.
+pub(super) enum Rows {
+    Rendered(Vec<Value>),
+    Ids(Vec<String>),
+}
+
 /// One page of results, before rendering the response.
 pub(super) struct Page {
     /// `totalResults`; `None` on a cursor page after the first, where
     /// counting would cost a scan of every match (RFC 9865 lets a cursor
     /// page leave it out).
     pub(super) total: Option<u64>,
-    pub(super) resources: Vec<Value>,
+    pub(super) rows: Rows,
     pub(super) next: Option<Key>,
     pub(super) previous: Option<Key>,
 }
@@ -81,8 +89,27 @@ impl Domain {
         kind: Kind,
         request: &ListRequest,
     ) -> Result<Value, DomainError> {
+        let listing = self.listing(tenant_id, kind, request).await?;
+        self.whole(listing).await
+    }
+
+    /// The same list, its resources left to be written in pieces when
+    /// there are many (see [`Domain::write_list`]).
+    pub async fn listing(
+        &self,
+        tenant_id: &str,
+        kind: Kind,
+        request: &ListRequest,
+    ) -> Result<Listing, DomainError> {
         self.list_with(tenant_id, kind, request, Unknown::Reject)
             .await
+    }
+
+    async fn whole(&self, listing: Listing) -> Result<Value, DomainError> {
+        match listing {
+            Listing::Whole(list) => Ok(list),
+            Listing::Piecewise(list) => self.list_whole(list).await,
+        }
     }
 
     /// A search at the root: Users, then Groups, paged as one list (RFC
@@ -106,14 +133,20 @@ impl Domain {
         };
         let users_total = total_of(
             &self
-                .list_with(tenant_id, Kind::Users, &counting, Unknown::NoValue)
+                .whole(
+                    self.list_with(tenant_id, Kind::Users, &counting, Unknown::NoValue)
+                        .await?,
+                )
                 .await?,
         );
         let offset = page.offset();
         let mut resources = Vec::new();
         if offset < users_total {
             let users = self
-                .list_with(tenant_id, Kind::Users, request, Unknown::NoValue)
+                .whole(
+                    self.list_with(tenant_id, Kind::Users, request, Unknown::NoValue)
+                        .await?,
+                )
                 .await?;
             resources.extend(resources_of(users));
         }
@@ -126,7 +159,10 @@ impl Domain {
             ..request.clone()
         };
         let groups = self
-            .list_with(tenant_id, Kind::Groups, &groups_request, Unknown::NoValue)
+            .whole(
+                self.list_with(tenant_id, Kind::Groups, &groups_request, Unknown::NoValue)
+                    .await?,
+            )
             .await?;
         let groups_total = total_of(&groups);
         if room > 0 {
@@ -141,7 +177,7 @@ impl Domain {
         kind: Kind,
         request: &ListRequest,
         unknown: Unknown,
-    ) -> Result<Value, DomainError> {
+    ) -> Result<Listing, DomainError> {
         let schema = self.schema_of(kind);
         let query = match request.filter.as_deref() {
             Some(text) => Some(compile(
@@ -179,37 +215,11 @@ impl Domain {
         let relations = relation(kind);
         let page = match (plan.exact, sorting.sql) {
             (true, Some(order)) => {
-                let (rows, next, previous, whole) = match walk {
-                    None => {
-                        let window = Window::page(index.offset(), index.count);
-                        let rows = if index.count == 0 {
-                            Vec::new()
-                        } else {
-                            self.store
-                                .list(kind, tenant_id, &plan, order, window)
-                                .await?
-                        };
-                        // A first page with room to spare holds every match.
-                        let whole = index.offset() == 0 && (rows.len() as u64) < index.count;
-                        (rows, None, None, whole)
-                    }
-                    Some(position) => {
-                        let window = Window {
-                            after: position.map(|p| &p.key),
-                            backward: position.is_some_and(|p| p.backward),
-                            offset: 0,
-                            limit: index.count + 1,
-                        };
-                        let rows = self
-                            .store
-                            .list(kind, tenant_id, &plan, order, window)
-                            .await?;
-                        let whole = position.is_none() && (rows.len() as u64) <= index.count;
-                        let (rows, next, previous) =
-                            cursor_page(rows, index.count, position, |row| &row.key);
-                        (rows, next, previous, whole)
-                    }
-                };
+                let members = kind == Kind::Groups && projection.wants(relations);
+                let rows =
+                    Positions::read(self, kind, tenant_id, &plan, order, walk, index, members)
+                        .await?;
+                let (rows, next, previous, whole) = rows.into_page(walk, index);
                 // Lookups (one match or none) need no second query to count,
                 // and a cursor page after the first is not counted at all: an
                 // export of a million users in pages of 1,000 would count them
@@ -222,12 +232,19 @@ impl Domain {
                 } else {
                     Some(self.store.count(kind, tenant_id, &plan).await?)
                 };
-                let resources = self
-                    .render_rows(kind, tenant_id, &rows, projection.wants(relations))
-                    .await?;
+                let rows = match rows {
+                    Positions::Keys(keys) => Rows::Ids(keys.into_iter().map(|k| k.id).collect()),
+                    Positions::Records(rows) => Rows::Rendered(
+                        self.render_rows(kind, tenant_id, &rows, projection.wants(relations))
+                            .await?
+                            .into_iter()
+                            .map(|(_, v)| v)
+                            .collect(),
+                    ),
+                };
                 Page {
                     total,
-                    resources: resources.into_iter().map(|(_, v)| v).collect(),
+                    rows,
                     next,
                     previous,
                 }
@@ -246,18 +263,6 @@ impl Domain {
                 .await?
             }
         };
-        let mut resources = page.resources;
-        for resource in &mut resources {
-            projection.apply(schema, resource);
-        }
-        if walk.is_none() {
-            // Only later cursor pages go uncounted.
-            return Ok(list_response(
-                page.total.unwrap_or_default(),
-                index,
-                resources,
-            ));
-        }
         let now = self.now();
         let issue = |key: Key, backward: bool| {
             cursor::encode(
@@ -271,12 +276,34 @@ impl Domain {
                 &self.cursor_key,
             )
         };
-        Ok(cursor_response(
-            page.total,
-            resources,
-            page.next.map(|k| issue(k, false)),
-            page.previous.map(|k| issue(k, true)),
-        ))
+        let respond = |resources: Vec<Value>| {
+            if walk.is_none() {
+                // Only later cursor pages go uncounted.
+                list_response(page.total.unwrap_or_default(), index, resources)
+            } else {
+                cursor_response(
+                    page.total,
+                    resources,
+                    page.next.clone().map(|k| issue(k, false)),
+                    page.previous.clone().map(|k| issue(k, true)),
+                )
+            }
+        };
+        Ok(match page.rows {
+            Rows::Rendered(mut resources) => {
+                for resource in &mut resources {
+                    projection.apply(schema, resource);
+                }
+                Listing::Whole(respond(resources))
+            }
+            Rows::Ids(ids) => Listing::Piecewise(PiecewiseList::new(
+                respond(Vec::new()),
+                kind,
+                tenant_id,
+                ids,
+                projection,
+            )),
+        })
     }
 
     /// Renders listed rows, with their memberships (users) or members
@@ -337,6 +364,92 @@ impl Domain {
                         )
                     })
                     .collect())
+            }
+        }
+    }
+}
+
+/// The rows of an exact page as read: whole records, or only positions.
+enum Positions {
+    Records(Vec<Listed>),
+    Keys(Vec<Key>),
+}
+
+impl Positions {
+    /// Reads the rows of a page (`index`) or of a cursor walk (`walk`,
+    /// one row more than the page, to know whether another follows).
+    ///
+    /// The records themselves are read when they fit in one piece: a
+    /// lookup (`userName eq`, one match or none) costs one statement
+    /// whatever `count` says. A longer page is read as positions, to be
+    /// written in pieces; so are groups whose members are wanted.
+    #[allow(clippy::too_many_arguments)]
+    async fn read(
+        domain: &Domain,
+        kind: Kind,
+        tenant_id: &str,
+        plan: &crate::store::Plan,
+        order: Order,
+        walk: Option<Option<&Position>>,
+        index: scim::list::Page,
+        with_members: bool,
+    ) -> Result<Positions, DomainError> {
+        let window = match walk {
+            None if index.count == 0 => return Ok(Positions::Records(Vec::new())),
+            None => Window::page(index.offset(), index.count),
+            Some(position) => Window {
+                after: position.map(|p| &p.key),
+                backward: position.is_some_and(|p| p.backward),
+                offset: 0,
+                limit: index.count + 1,
+            },
+        };
+        let store = &domain.store;
+        if !with_members {
+            let first = Window {
+                limit: window.limit.min(RESOURCES_PER_PIECE),
+                ..window
+            };
+            let rows = store.list(kind, tenant_id, plan, order, first).await?;
+            if (rows.len() as u64) < first.limit || first.limit == window.limit {
+                return Ok(Positions::Records(rows));
+            }
+        }
+        Ok(Positions::Keys(
+            store
+                .list_keys(kind, tenant_id, plan, order, window)
+                .await?,
+        ))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Positions::Records(rows) => rows.len(),
+            Positions::Keys(keys) => keys.len(),
+        }
+    }
+
+    /// The page's rows, the next and previous positions, and whether the
+    /// page holds every match.
+    fn into_page(
+        self,
+        walk: Option<Option<&Position>>,
+        index: scim::list::Page,
+    ) -> (Positions, Option<Key>, Option<Key>, bool) {
+        let Some(position) = walk else {
+            // A first page with room to spare holds every match.
+            let whole = index.offset() == 0 && (self.len() as u64) < index.count;
+            return (self, None, None, whole);
+        };
+        let whole = position.is_none() && (self.len() as u64) <= index.count;
+        match self {
+            Positions::Records(rows) => {
+                let (rows, next, previous) = cursor_page(rows, index.count, position, |r| &r.key);
+                (Positions::Records(rows), next, previous, whole)
+            }
+            Positions::Keys(keys) => {
+                let (keys, next, previous) = cursor_page(keys, index.count, position, |k| k);
+                (Positions::Keys(keys), next, previous, whole)
             }
         }
     }

@@ -140,7 +140,7 @@ impl Domain {
 
     /// One value of a group's `members` (RFC 7643 §4.2), with the
     /// member's current name as `display` when it was read.
-    fn render_member(&self, member: &Member) -> Value {
+    pub(super) fn render_member(&self, member: &Member) -> Value {
         let schema = if member.kind == "Group" {
             &self.schemas.group
         } else {

@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::cursor::Position;
-use super::query::{Page, Sorting, relation};
+use super::query::{Page, Rows, Sorting, relation};
 use super::{Domain, DomainError};
 use crate::store::{Key, Kind, Order, Plan, Window};
 use scim::ScimError;
@@ -16,6 +16,9 @@ use scim::eval::{Query, parse_instant};
 use scim::path::Resolved;
 use scim::projection::Projection;
 use scim::schema::AttributeType;
+
+/// Most candidates read at once by the bounded scan.
+const SCAN_PIECE: u64 = 100;
 
 impl Domain {
     /// The bounded scan: read the candidates, evaluate, sort and page in memory.
@@ -41,56 +44,68 @@ impl Domain {
             ))
             .into());
         }
-        let window = Window::page(0, self.scan_limit);
-        let rows = self
-            .store
-            .list(kind, tenant_id, plan, Order::CREATION, window)
-            .await?;
+        // Candidates are read a piece at a time and only the positions of
+        // matches are kept: the page is read again, in pieces, to be written.
         let with_relations = projection.wants(relation(kind)) || query.is_some();
-        let rendered = self
-            .render_rows(kind, tenant_id, &rows, with_relations)
-            .await?;
-        let mut matched: Vec<(Key, Value)> = rendered
-            .into_iter()
-            .filter(|(_, resource)| query.is_none_or(|q| q.matches(resource)))
-            .map(|(key, resource)| match &sorting.attr {
-                Some(attr) => (
-                    Key {
-                        value: sort_value(attr, &resource),
-                        id: key.id,
-                    },
-                    resource,
-                ),
-                None => (key, resource),
-            })
-            .collect();
-        matched.sort_by(|a, b| compare_keys(&a.0, &b.0, sorting.descending));
+        let mut matched: Vec<Key> = Vec::new();
+        let mut after: Option<Key> = None;
+        let mut read = 0u64;
+        while read < self.scan_limit {
+            let window = Window {
+                after: after.as_ref(),
+                backward: false,
+                offset: 0,
+                limit: SCAN_PIECE.min(self.scan_limit - read),
+            };
+            let rows = self
+                .store
+                .list(kind, tenant_id, plan, Order::CREATION, window)
+                .await?;
+            read += rows.len() as u64;
+            let more = rows.len() as u64 == window.limit;
+            after = rows.last().map(|row| row.key.clone());
+            let rendered = self
+                .render_rows(kind, tenant_id, &rows, with_relations)
+                .await?;
+            matched.extend(
+                rendered
+                    .into_iter()
+                    .filter(|(_, resource)| query.is_none_or(|q| q.matches(resource)))
+                    .map(|(key, resource)| match &sorting.attr {
+                        Some(attr) => Key {
+                            value: sort_value(attr, &resource),
+                            id: key.id,
+                        },
+                        None => key,
+                    }),
+            );
+            if !more {
+                break;
+            }
+        }
+        matched.sort_by(|a, b| compare_keys(a, b, sorting.descending));
         let total = matched.len() as u64;
+        let ids = |keys: Vec<Key>| Rows::Ids(keys.into_iter().map(|k| k.id).collect());
         match walk {
             None => {
                 let start = usize::try_from(index.offset()).unwrap_or(usize::MAX);
                 let count = usize::try_from(index.count).unwrap_or(usize::MAX);
-                let resources = matched
-                    .into_iter()
-                    .skip(start)
-                    .take(count)
-                    .map(|(_, v)| v)
-                    .collect();
+                let page = matched.into_iter().skip(start).take(count).collect();
                 Ok(Page {
                     total: Some(total),
-                    resources,
+                    rows: ids(page),
                     next: None,
                     previous: None,
                 })
             }
             Some(position) => {
                 let count = usize::try_from(index.count).unwrap_or(usize::MAX);
-                let rows: Vec<(Key, Value)> = match position {
+                let keys: Vec<Key> = match position {
                     None => matched.into_iter().take(count + 1).collect(),
                     Some(p) if p.backward => {
-                        let mut before: Vec<(Key, Value)> = matched
+                        let mut before: Vec<Key> = matched
                             .into_iter()
-                            .filter(|(k, _)| {
+                            .filter(|k| {
                                 compare_keys(k, &p.key, sorting.descending) == Ordering::Less
                             })
                             .collect();
@@ -101,16 +116,16 @@ impl Domain {
                     }
                     Some(p) => matched
                         .into_iter()
-                        .filter(|(k, _)| {
+                        .filter(|k| {
                             compare_keys(k, &p.key, sorting.descending) == Ordering::Greater
                         })
                         .take(count + 1)
                         .collect(),
                 };
-                let (rows, next, previous) = cursor_page(rows, index.count, position, |row| &row.0);
+                let (keys, next, previous) = cursor_page(keys, index.count, position, |k| k);
                 Ok(Page {
                     total: Some(total),
-                    resources: rows.into_iter().map(|(_, v)| v).collect(),
+                    rows: ids(keys),
                     next,
                     previous,
                 })

@@ -14,6 +14,7 @@ mod discovery;
 pub mod error;
 mod ops;
 mod paths;
+mod pieces;
 mod resources;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! `/Users`, `/Groups`, `/.search` and root queries: extract, call the
 //! domain, answer in SCIM.
 
+use std::sync::Arc;
+
 use axum::Extension;
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
@@ -10,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::body::{ScimBody, resource_response, scim_json};
 use super::error::ApiError;
-use crate::domain::{Kind, Principal, etag_matches};
+use super::pieces;
+use crate::domain::{Kind, Listing, Principal, etag_matches};
 use scim::ScimError;
 use scim::list::ListRequest;
 
@@ -44,8 +47,8 @@ pub async fn list(
     Query(pairs): Pairs,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_query(pairs)?;
-    let list = state.domain.list(&who.tenant_id, kind, &request).await?;
-    Ok(scim_json(StatusCode::OK, &list))
+    let listing = state.domain.listing(&who.tenant_id, kind, &request).await?;
+    Ok(list_response(&state, listing))
 }
 
 /// `POST /Users/.search`, `POST /Groups/.search` (RFC 7644 §3.4.3).
@@ -56,8 +59,21 @@ pub async fn search(
     ScimBody(body): ScimBody,
 ) -> Result<Response, ApiError> {
     let request = ListRequest::from_search(&body)?;
-    let list = state.domain.list(&who.tenant_id, kind, &request).await?;
-    Ok(scim_json(StatusCode::OK, &list))
+    let listing = state.domain.listing(&who.tenant_id, kind, &request).await?;
+    Ok(list_response(&state, listing))
+}
+
+/// A list answered whole, or written in pieces as the client reads it.
+fn list_response(state: &AppState, listing: Listing) -> Response {
+    match listing {
+        Listing::Whole(list) => scim_json(StatusCode::OK, &list),
+        Listing::Piecewise(list) => {
+            let domain = Arc::clone(&state.domain);
+            pieces::piecewise(StatusCode::OK, move |out| async move {
+                domain.write_list_piecewise(list, &out).await
+            })
+        }
+    }
 }
 
 /// `GET /scim/v2?filter=…` (RFC 7644 §3.4.2.1).
@@ -117,9 +133,13 @@ pub async fn get(
         .domain
         .projection(kind, &ListRequest::from_query(pairs)?)?;
     let domain = &state.domain;
-    let found = match kind {
-        Kind::Users => domain.user(&who.tenant_id, &id, &projection).await?,
-        Kind::Groups => domain.group(&who.tenant_id, &id, &projection).await?,
+    let (found, members) = match kind {
+        Kind::Users => (domain.user(&who.tenant_id, &id, &projection).await?, None),
+        Kind::Groups => {
+            domain
+                .group_piecewise(&who.tenant_id, &id, &projection)
+                .await?
+        }
     };
     // RFC 7644 §3.14: If-None-Match with the current version → 304.
     if let Some(list) = header(&headers, header::IF_NONE_MATCH)
@@ -131,7 +151,18 @@ pub async fn get(
         }
         return Ok(response);
     }
-    Ok(resource_response(StatusCode::OK, &found))
+    let Some(group) = members else {
+        return Ok(resource_response(StatusCode::OK, &found));
+    };
+    // A group's members, however many, are written in pieces.
+    let domain = Arc::clone(&state.domain);
+    let mut response = pieces::piecewise(StatusCode::OK, move |out| async move {
+        domain.write_group_piecewise(group, &out).await
+    });
+    if let Ok(etag) = HeaderValue::from_str(&found.etag()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
 }
 
 pub async fn replace(

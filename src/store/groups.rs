@@ -94,6 +94,28 @@ impl Store {
         found.map(record).transpose()
     }
 
+    /// Up to `limit` members of `group_id` after the member id `after`, in
+    /// member id order, with their names: a big group is read in pieces
+    /// along its primary key, so no piece grows with the group.
+    pub async fn members_page(
+        &self,
+        tenant_id: &str,
+        group_id: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<Member>, StoreError> {
+        let backend = self.read.get_database_backend();
+        let mut select = members_statement(tenant_id, &[group_id]);
+        if let Some(after) = after {
+            select.and_where(
+                Expr::col((group_member::Entity, group_member::Column::MemberId)).gt(after),
+            );
+        }
+        select.limit(limit);
+        let rows = self.read.query_all_raw(backend.build(&select)).await?;
+        rows.iter().map(member_of).collect()
+    }
+
     /// The members of each of `group_ids`, as `(group_id, member)`, with
     /// each member's current name: one statement per
     /// [`IDS_PER_STATEMENT`] groups (see [`members_statement`]).
@@ -108,18 +130,20 @@ impl Store {
         for chunk in group_ids.chunks(IDS_PER_STATEMENT) {
             let statement = backend.build(&members_statement(tenant_id, chunk));
             for row in self.read.query_all_raw(statement).await? {
-                members.push((
-                    row.try_get("", "group_id")?,
-                    Member {
-                        id: row.try_get("", "member_id")?,
-                        kind: row.try_get("", "member_type")?,
-                        display: row.try_get("", "display")?,
-                    },
-                ));
+                members.push((row.try_get("", "group_id")?, member_of(&row)?));
             }
         }
         Ok(members)
     }
+}
+
+/// A row of [`members_statement`] as a member.
+fn member_of(row: &sea_orm::QueryResult) -> Result<Member, StoreError> {
+    Ok(Member {
+        id: row.try_get("", "member_id")?,
+        kind: row.try_get("", "member_type")?,
+        display: row.try_get("", "display")?,
+    })
 }
 
 /// The member rows of `group_ids`, each joined to the user or group it

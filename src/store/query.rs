@@ -164,13 +164,78 @@ impl Store {
         order: Order,
         window: Window<'_>,
     ) -> Result<Vec<Listed>, StoreError> {
-        let select = list_statement(kind, tenant_id, plan, order, window);
+        let select = list_statement(kind, tenant_id, plan, order, window, Columns::Records);
         let backend = self.read.get_database_backend();
         let rows = self
             .read
             .query_all_raw(windowed(backend, select, window))
             .await?;
         rows.iter().map(|row| listed(row, order.column)).collect()
+    }
+
+    /// The positions of the rows [`Store::list`] would return, without
+    /// their documents: what a large page reads first, before its
+    /// resources are read a few at a time by [`Store::listed_by_ids`].
+    pub async fn list_keys(
+        &self,
+        kind: Kind,
+        tenant_id: &str,
+        plan: &Plan,
+        order: Order,
+        window: Window<'_>,
+    ) -> Result<Vec<Key>, StoreError> {
+        let select = list_statement(kind, tenant_id, plan, order, window, Columns::Keys);
+        let backend = self.read.get_database_backend();
+        let rows = self
+            .read
+            .query_all_raw(windowed(backend, select, window))
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Key {
+                    value: sort_value(row, order.column)?,
+                    id: row.try_get("", "id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The resources `ids` of `tenant_id` that still exist, in no
+    /// particular order (one statement; callers pass a few at a time).
+    pub async fn listed_by_ids(
+        &self,
+        kind: Kind,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        let table = Alias::new(kind.table());
+        let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+        let mut select = SqlQuery::select();
+        select
+            .expr(col("id"))
+            .expr(col("document"))
+            .expr(col("version"))
+            .expr(col("created_at"))
+            .expr(col("updated_at"))
+            .from(table.clone())
+            .and_where(col("id").is_in(ids.iter().copied()))
+            .and_where(super::in_tenant(
+                (table.clone(), Alias::new("tenant_id")),
+                tenant_id,
+            ));
+        let backend = self.read.get_database_backend();
+        let rows = self.read.query_all_raw(backend.build(&select)).await?;
+        rows.iter()
+            .map(|row| {
+                ResourceRecord::parse(
+                    row.try_get("", "id")?,
+                    &row.try_get::<String>("", "document")?,
+                    row.try_get("", "version")?,
+                    row.try_get("", "created_at")?,
+                    row.try_get("", "updated_at")?,
+                )
+            })
+            .collect()
     }
 
     /// The database's plan for [`Store::list`], one line per row of
@@ -184,7 +249,7 @@ impl Store {
         order: Order,
         window: Window<'_>,
     ) -> Result<Vec<String>, StoreError> {
-        let select = list_statement(kind, tenant_id, plan, order, window);
+        let select = list_statement(kind, tenant_id, plan, order, window, Columns::Records);
         let backend = self.read.get_database_backend();
         let mut statement = windowed(backend, select, window);
         let postgres = backend == DatabaseBackend::Postgres;
@@ -240,23 +305,36 @@ fn sqlx_failure(error: sea_orm::sqlx::Error) -> sea_orm::DbErr {
     sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(error)))
 }
 
+/// What a list statement reads of each row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Columns {
+    /// The whole record and its sort key.
+    Records,
+    /// Only the id and the sort key: a row's position.
+    Keys,
+}
+
 fn list_statement(
     kind: Kind,
     tenant_id: &str,
     plan: &Plan,
     order: Order,
     window: Window<'_>,
+    columns: Columns,
 ) -> SelectStatement {
     let table = Alias::new(kind.table());
     let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
     let sort = order.column;
     let mut select = SqlQuery::select();
+    select.expr(col("id"));
+    if columns == Columns::Records {
+        select
+            .expr(col("document"))
+            .expr(col("version"))
+            .expr(col("created_at"))
+            .expr(col("updated_at"));
+    }
     select
-        .expr(col("id"))
-        .expr(col("document"))
-        .expr(col("version"))
-        .expr(col("created_at"))
-        .expr(col("updated_at"))
         .expr_as(col(sort.column()), Alias::new("sort_key"))
         .from(table.clone());
     restrict(&mut select, kind, tenant_id, plan);
@@ -387,20 +465,24 @@ fn seek(
     }
 }
 
+/// The `sort_key` column of a listed row.
+fn sort_value(row: &QueryResult, sort: SortColumn) -> Result<Value, StoreError> {
+    Ok(if sort.integer() {
+        Value::from(row.try_get::<i64>("", "sort_key")?)
+    } else {
+        row.try_get::<Option<String>>("", "sort_key")?
+            .map_or(Value::Null, Value::String)
+    })
+}
+
 fn listed(row: &QueryResult, sort: SortColumn) -> Result<Listed, StoreError> {
     let id: String = row.try_get("", "id")?;
     let document: String = row.try_get("", "document")?;
     let version: i64 = row.try_get("", "version")?;
     let created_at: i64 = row.try_get("", "created_at")?;
     let updated_at: i64 = row.try_get("", "updated_at")?;
-    let value = if sort.integer() {
-        Value::from(row.try_get::<i64>("", "sort_key")?)
-    } else {
-        row.try_get::<Option<String>>("", "sort_key")?
-            .map_or(Value::Null, Value::String)
-    };
     let key = Key {
-        value,
+        value: sort_value(row, sort)?,
         id: id.clone(),
     };
     Ok(Listed {

@@ -25,6 +25,7 @@ mod phone;
 mod query;
 mod races;
 mod robustness;
+mod streaming;
 mod tenancy;
 mod users;
 mod webhooks;
