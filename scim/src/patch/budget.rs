@@ -35,6 +35,11 @@ impl Budget {
         self.spent
     }
 
+    /// Whether more was spent than the limit allows.
+    pub fn exhausted(&self) -> bool {
+        self.spent > self.limit
+    }
+
     /// Spends `units`; 400 `tooMany` naming the limit once they pass it.
     pub fn charge(&mut self, units: u64) -> Result<(), ScimError> {
         self.spent = self.spent.saturating_add(units);
