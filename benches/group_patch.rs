@@ -55,6 +55,9 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         max_body_bytes: 4 * DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
         allow_private_webhooks: false,
+        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
+        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
+        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

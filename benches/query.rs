@@ -166,6 +166,9 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
         allow_private_webhooks: false,
+        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
+        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
+        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -16,6 +16,7 @@ use crate::domain::{CreatedTenant, Domain};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
 use crate::store::Store;
 use scim::Schemas;
+use scim::limits::SizeLimits;
 
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
@@ -38,6 +39,13 @@ pub struct Config {
     /// Lets webhook endpoints be private addresses (loopback, RFC 1918,
     /// …); off, only public addresses are reached.
     pub allow_private_webhooks: bool,
+    /// The work budget of one PATCH: the values its operations carry plus
+    /// the stored values their paths scan (`--patch-budget`).
+    pub patch_budget: u64,
+    /// Longest string value stored in a user or group, in bytes.
+    pub max_string_bytes: usize,
+    /// Largest stored user or group document (members excluded), in bytes.
+    pub max_document_bytes: usize,
 }
 
 /// A bound, migrated, ready-to-run server.
@@ -85,7 +93,14 @@ impl Application {
         let (domain, store) = open_domain(&config.database_url, &public_url, clock.clone()).await?;
         let domain = domain
             .with_scan_limit(config.scan_limit)
-            .with_private_webhooks(config.allow_private_webhooks);
+            .with_private_webhooks(config.allow_private_webhooks)
+            .with_limits(
+                config.patch_budget,
+                SizeLimits {
+                    max_string_bytes: config.max_string_bytes,
+                    max_document_bytes: config.max_document_bytes,
+                },
+            );
         let bootstrap = domain
             .bootstrap()
             .await

@@ -43,6 +43,18 @@ pub enum Command {
         /// link-local, …); only for receivers inside your own network.
         #[arg(long, env = "SCIMD_ALLOW_PRIVATE_WEBHOOKS")]
         allow_private_webhooks: bool,
+        /// Work budget of one PATCH, per request: the values its operations
+        /// carry plus the stored values their paths scan; past it, 400
+        /// tooMany before the tenant is locked.
+        #[arg(long, env = "SCIMD_PATCH_BUDGET", default_value_t = scim::patch::DEFAULT_PATCH_BUDGET)]
+        patch_budget: u64,
+        /// Longest string value a user or group may store, in bytes.
+        #[arg(long, env = "SCIMD_MAX_STRING_BYTES", default_value_t = scim::limits::DEFAULT_MAX_STRING_BYTES)]
+        max_string_bytes: usize,
+        /// Largest user or group document that may be stored, in bytes of
+        /// JSON (group members not included).
+        #[arg(long, env = "SCIMD_MAX_DOCUMENT_BYTES", default_value_t = scim::limits::DEFAULT_MAX_DOCUMENT_BYTES)]
+        max_document_bytes: usize,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -103,6 +115,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             max_body_bytes,
             scan_limit,
             allow_private_webhooks,
+            patch_budget,
+            max_string_bytes,
+            max_document_bytes,
         } => {
             let config = Config {
                 listen,
@@ -111,6 +126,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_body_bytes,
                 scan_limit,
                 allow_private_webhooks,
+                patch_budget,
+                max_string_bytes,
+                max_document_bytes,
             };
             serve(&config, clock).await
         }

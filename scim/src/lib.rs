@@ -7,6 +7,7 @@ pub mod error;
 pub mod eval;
 pub mod extensions;
 pub mod filter;
+pub mod limits;
 pub mod list;
 pub mod patch;
 pub mod path;

@@ -207,6 +207,7 @@ impl Domain {
         let mut doc = normalize(&self.schemas.group, &body)?;
         let requested = take_members(&mut doc)?;
         let name = display_name(&doc)?.to_owned();
+        self.check_sizes(&doc, None)?;
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;
@@ -317,6 +318,7 @@ impl Domain {
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
         carry_immutable(&self.schemas.group, &old.document, &mut doc)?;
+        self.check_sizes(&doc, Some(&old.document))?;
         let members = self.resolve_members(&tx, tenant_id, id, &requested).await?;
         let current: Vec<Member> = self
             .store
@@ -374,18 +376,31 @@ impl Domain {
             .collect::<Result<Vec<_>, _>>()?;
         let doc_ops: Vec<Operation> = doc_ops.into_iter().cloned().collect();
         let tenant_id = &who.tenant_id;
+        // Applied before the lock, within the work budget, which the member
+        // changes spend too (issue 13).
+        let stored = self
+            .store
+            .group(tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let mut budget = self.patch_budget();
+        self.charge_member_changes(tenant_id, id, &changes, &mut budget)
+            .await?;
+        let prepared = self.prepare_patch(&self.schemas.group, &stored, &doc_ops, budget)?;
+        drop(stored);
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;
         let old = tx
             .group_for_update(tenant_id, id)
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
-        let mut doc = patch::apply(&self.schemas.group, id, &old.document, &doc_ops)?;
+        let mut doc = self.patched(&self.schemas.group, &old, &doc_ops, Some(prepared))?;
         // Every `members` operation became a row change above; a copy in a
         // document written before URN-qualified paths were routed there is
         // dropped, so members are never stored in the document.
         doc.shift_remove("members");
         let name = display_name(&doc)?.to_owned();
+        self.check_sizes(&doc, Some(&old.document))?;
         let mut attributes = changed_attributes(Some(&old.document), Some(&doc));
         let mut members_changed = false;
         for change in changes {

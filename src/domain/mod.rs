@@ -18,6 +18,7 @@ mod error;
 mod facts;
 mod groups;
 mod guard;
+mod limits;
 mod listing;
 mod pending;
 mod query;
@@ -33,6 +34,8 @@ use std::sync::Arc;
 
 use crate::clock::SharedClock;
 use crate::store::{Store, StoreError, StoredState, TenantSettings, Tx};
+use scim::limits::SizeLimits;
+use scim::patch::DEFAULT_PATCH_BUDGET;
 use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
@@ -105,6 +108,10 @@ pub struct Domain {
     allow_private_webhooks: bool,
     /// Wakes the delivery worker after a commit that enqueued deliveries.
     deliveries_due: Arc<tokio::sync::Notify>,
+    /// The work budget of one PATCH, in values (`--patch-budget`).
+    patch_budget: u64,
+    /// Size caps on stored strings and documents.
+    sizes: SizeLimits,
 }
 
 impl Domain {
@@ -129,7 +136,17 @@ impl Domain {
             scan_limit: SCAN_LIMIT,
             allow_private_webhooks: false,
             deliveries_due: Arc::new(tokio::sync::Notify::new()),
+            patch_budget: DEFAULT_PATCH_BUDGET,
+            sizes: SizeLimits::default(),
         })
+    }
+
+    /// Sets the work budget of one PATCH (default
+    /// [`DEFAULT_PATCH_BUDGET`]) and the size caps of stored resources.
+    pub fn with_limits(mut self, patch_budget: u64, sizes: SizeLimits) -> Self {
+        self.patch_budget = patch_budget;
+        self.sizes = sizes;
+        self
     }
 
     /// Sets the most candidates a filter may read when indexes cannot

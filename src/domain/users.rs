@@ -5,6 +5,7 @@ use serde_json::Value;
 use super::audit::changed_attributes;
 use super::facts::{UserFacts, admin_after, default_active, is_active};
 use super::guard::{Subject, Transition, UserChange, Verdict};
+use super::limits::Prepared;
 use super::pending::{Heir, Unblocked};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
@@ -32,8 +33,9 @@ enum PendingEffect {
 enum Change<'a> {
     /// PUT: the new, already validated document.
     Replace(Document),
-    /// PATCH: operations on the stored document.
-    Patch(&'a [Operation]),
+    /// PATCH: operations on the stored document, with their result as
+    /// prepared before the lock.
+    Patch(&'a [Operation], Option<Prepared>),
     /// The admin API: `active` set to this value.
     SetActive(bool),
 }
@@ -126,6 +128,7 @@ impl Domain {
         let mut doc = normalize(&self.schemas.user, body)?;
         require_user_name(&doc)?;
         default_active(&mut doc);
+        self.check_sizes(&doc, None)?;
         let ignored = unknown_in_body(&self.schemas.user, body);
         let id = uuid::Uuid::new_v4().to_string();
         let now = self.now();
@@ -244,8 +247,22 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let operations = patch::parse_request(&self.schemas.user, body)?;
         let ignored = unknown_in_operations(&self.schemas.user, &operations);
+        // Applied before the lock, within the work budget (issue 13).
+        let stored = self
+            .store
+            .user(&who.tenant_id, id)
+            .await?
+            .ok_or_else(|| not_found(id))?;
+        let prepared = self.prepare_patch(
+            &self.schemas.user,
+            &stored,
+            &operations,
+            self.patch_budget(),
+        )?;
+        drop(stored);
+        let change = Change::Patch(&operations, Some(prepared));
         let record = self
-            .update_user(who, id, Change::Patch(&operations), &ignored, if_match)
+            .update_user(who, id, change, &ignored, if_match)
             .await?;
         self.respond_user(&who.tenant_id, record, projection).await
     }
@@ -294,7 +311,7 @@ impl Domain {
         // update, only tells the admin what the IdP said.
         let explicit_reactivation = match &change {
             Change::SetActive(active) => *active,
-            Change::Patch(operations) => sets_active(operations),
+            Change::Patch(operations, _) => sets_active(operations),
             Change::Replace(_) => false,
         };
         let is_put = matches!(change, Change::Replace(_));
@@ -307,8 +324,8 @@ impl Domain {
                 }
                 doc
             }
-            Change::Patch(operations) => {
-                patch::apply(&self.schemas.user, id, &old.document, operations)?
+            Change::Patch(operations, prepared) => {
+                self.patched(&self.schemas.user, &old, operations, prepared)?
             }
             Change::SetActive(active) => {
                 let mut doc = old.document.clone();
@@ -318,6 +335,12 @@ impl Domain {
         };
         require_user_name(&doc)?;
         let facts = UserFacts::of(&doc);
+        if old_facts.active && !facts.active {
+            // A deactivation is never refused for the size of what it keeps.
+            self.sizes.check_strings(&doc, Some(&old.document))?;
+        } else {
+            self.check_sizes(&doc, Some(&old.document))?;
+        }
         // `active` going from false to true is unambiguous whatever the
         // method; a PUT of an active user saying so again is not.
         let reactivates = facts.active && (explicit_reactivation || !old_facts.active);
@@ -526,6 +549,7 @@ impl Domain {
             let mut doc = normalize(&self.schemas.user, body)?;
             require_user_name(&doc)?;
             default_active(&mut doc);
+            self.check_sizes(&doc, None)?;
             docs.push(doc);
         }
         let ids: Vec<String> = docs

@@ -4,7 +4,8 @@ use sea_orm::sea_query::{
     Alias, Cond, Expr, ExprTrait, Func, OnConflict, Order as SqlOrder, Query, SelectStatement,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
 
 use super::entity::{group, group_member, user};
@@ -114,6 +115,16 @@ impl Store {
         select.limit(limit);
         let rows = self.read.query_all_raw(backend.build(&select)).await?;
         rows.iter().map(member_of).collect()
+    }
+
+    /// How many members group `group_id` has (a PATCH's work budget counts
+    /// them for operations that replace or clear the member list).
+    pub async fn member_count(&self, tenant_id: &str, group_id: &str) -> Result<u64, StoreError> {
+        Ok(group_member::Entity::find()
+            .filter(group_member::Column::TenantId.eq(tenant_id))
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .count(&self.read)
+            .await?)
     }
 
     /// The members of each of `group_ids`, as `(group_id, member)`, with

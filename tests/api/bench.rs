@@ -92,3 +92,21 @@ async fn the_load_tool_seeds_a_tenant_and_measures_every_workload_without_errors
     assert!(again["seeded_in_seconds"].is_null(), "{again}");
     assert_eq!(row(&again, "group-push")["measured"]["load"]["errors"], 0);
 }
+
+#[tokio::test]
+async fn the_heavy_patch_workload_measures_the_patch_and_the_bystander() {
+    let db = test_db().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let log = dir.path().join("server.log");
+    // 20 e-mails × 1,000 removes fits the default budget: 200 expected.
+    let report = bench(&db.url, &log, &["--workloads", "p", "--heavy-emails", "20"]);
+    let heavy = &row(&report, "heavy-patch")["measured"]["heavy"];
+    assert_eq!(heavy["heavy_status"], 200, "{heavy}");
+    // The heavy PATCHes and the bystander beside them start measured.
+    for figures in ["heavy", "bystander_during"] {
+        assert!(heavy[figures]["requests"].as_u64().unwrap() > 0, "{heavy}");
+    }
+    for figures in ["heavy", "bystander_idle", "bystander_during"] {
+        assert_eq!(heavy[figures]["errors"], 0, "{figures}: {heavy}");
+    }
+}

@@ -146,6 +146,9 @@ pub async fn spawn_app_on(
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: scimd::domain::SCAN_LIMIT,
         allow_private_webhooks: false,
+        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
+        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
+        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
     };
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
@@ -207,6 +210,9 @@ impl TestApp {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             scan_limit: scimd::domain::SCAN_LIMIT,
             allow_private_webhooks: false,
+            patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
+            max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
+            max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
         };
         adjust(&mut config);
         let app = Application::build(&config, Arc::new(SystemClock))

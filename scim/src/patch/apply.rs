@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::budget::stored;
 use super::values::{filtered, sub_attribute, whole};
-use super::{OpKind, Operation, invalid_path};
+use super::{Budget, OpKind, Operation, invalid_path};
 use crate::error::ScimError;
 use crate::filter::{AttrPath, PatchPath};
 use crate::path::{Resolved, definition, resolve};
@@ -22,11 +23,14 @@ fn target<'s>(schema: &'s ResourceSchema, path: &AttrPath) -> Option<Target<'s>>
     Some(Target { resolved, top })
 }
 
+/// Applies one operation; `budget` pays for the stored values its path
+/// scans (the caller paid for the values it carries).
 pub(super) fn apply_one(
     schema: &ResourceSchema,
     id: &str,
     doc: &mut Document,
     operation: &Operation,
+    budget: &mut Budget,
 ) -> Result<(), ScimError> {
     let path = &operation.path;
     if path.attr.urn.is_none()
@@ -42,7 +46,7 @@ pub(super) fn apply_one(
         };
     }
     if let Some(extension) = whole_extension(schema, path) {
-        return apply_to_extension(schema, id, doc, extension, operation);
+        return apply_to_extension(schema, id, doc, extension, operation, budget);
     }
     if crate::extensions::unknown_namespace(schema, &path.attr).is_some() {
         // A namespace scimd does not publish (an IdP's custom extension):
@@ -70,9 +74,16 @@ pub(super) fn apply_one(
         }
         return Err(ScimError::mutability(format!("{} is read-only", path.attr)));
     }
-    let before = holder(doc, &resolved)
-        .and_then(|h| h.get(&top.name))
-        .cloned();
+    let current = holder(doc, &resolved).and_then(|h| h.get(&top.name));
+    budget.charge(stored(current))?;
+    // Only an immutable attribute needs its old value: copying every
+    // attribute per operation made 1,000 operations on 19,000 e-mails
+    // quadratic (issue 13).
+    let before = if top.mutability == Mutability::Immutable {
+        current.cloned()
+    } else {
+        None
+    };
     match (&path.filter, &resolved.sub) {
         (None, None) => whole(doc, &resolved, top, operation)?,
         (None, Some(sub)) => sub_attribute(doc, &resolved, top, sub, operation)?,
@@ -86,10 +97,8 @@ pub(super) fn apply_one(
             operation,
         )?,
     }
-    let after = holder(doc, &resolved)
-        .and_then(|h| h.get(&top.name))
-        .cloned();
-    if top.mutability == Mutability::Immutable && before.is_some() && before != after {
+    let after = holder(doc, &resolved).and_then(|h| h.get(&top.name));
+    if top.mutability == Mutability::Immutable && before.is_some() && before.as_ref() != after {
         return Err(ScimError::mutability(format!(
             "{} is immutable and cannot be changed once set",
             top.name
@@ -133,6 +142,7 @@ fn apply_to_extension(
     doc: &mut Document,
     extension: &str,
     operation: &Operation,
+    budget: &mut Budget,
 ) -> Result<(), ScimError> {
     if operation.op == OpKind::Remove {
         doc.shift_remove(extension);
@@ -161,7 +171,7 @@ fn apply_to_extension(
             value: Some(value.clone()),
             lenient: operation.lenient,
         };
-        apply_one(schema, id, doc, &nested)?;
+        apply_one(schema, id, doc, &nested, budget)?;
     }
     Ok(())
 }

@@ -19,6 +19,8 @@
 //! `crate::extensions`).
 
 mod apply;
+mod budget;
+mod index;
 mod members;
 mod request;
 mod values;
@@ -30,6 +32,7 @@ use super::filter::PatchPath;
 use super::resource::{Document, normalize};
 use super::schema::ResourceSchema;
 
+pub use budget::{Budget, DEFAULT_PATCH_BUDGET, carried};
 pub use members::{MemberChange, member_change, targets_members};
 pub use request::parse_request;
 
@@ -67,16 +70,32 @@ pub(super) fn no_target(detail: impl Into<String>) -> ScimError {
 }
 
 /// Applies `operations` to `doc` (the stored document of resource `id`)
-/// and returns the validated result.
+/// and returns the validated result, with no work budget.
 pub fn apply(
     schema: &ResourceSchema,
     id: &str,
     doc: &Document,
     operations: &[Operation],
 ) -> Result<Document, ScimError> {
+    apply_within(schema, id, doc, operations, &mut Budget::unlimited())
+}
+
+/// Applies `operations` to `doc` as [`apply`] does, spending `budget` on
+/// the values each operation carries and the stored values it scans; 400
+/// `tooMany` as soon as the budget is spent. Each operation costs time in
+/// proportion to those values: the document is copied once, never per
+/// operation.
+pub fn apply_within(
+    schema: &ResourceSchema,
+    id: &str,
+    doc: &Document,
+    operations: &[Operation],
+    budget: &mut Budget,
+) -> Result<Document, ScimError> {
     let mut out = doc.clone();
     for operation in operations {
-        apply::apply_one(schema, id, &mut out, operation)?;
+        budget.charge(carried(operation))?;
+        apply::apply_one(schema, id, &mut out, operation, budget)?;
     }
     normalize(schema, &Value::Object(out))
 }
@@ -117,6 +136,109 @@ mod tests {
 
     fn refused(operations: Value) -> Option<ScimType> {
         patch(&user(), operations).expect_err("refused").scim_type
+    }
+
+    fn with_emails(count: usize) -> Document {
+        let mut doc = user();
+        let emails: Vec<Value> = (0..count)
+            .map(|i| json!({"value": format!("user{i}@example.com"), "type": "work"}))
+            .collect();
+        doc.insert("emails".into(), Value::Array(emails));
+        doc
+    }
+
+    fn operations(schemas: &Schemas, operations: Value) -> Vec<Operation> {
+        let body = json!({"schemas": [PATCH_OP], "Operations": operations});
+        parse_request(&schemas.user, &body).expect("parses")
+    }
+
+    #[test]
+    fn the_work_of_a_patch_is_the_values_it_carries_plus_the_stored_values_it_scans() {
+        let schemas = Schemas::load().expect("schemas");
+        let ops = operations(
+            &schemas,
+            json!([
+                {"op": "remove", "path": "emails[value eq \"nomatch\"]"},
+                {"op": "replace", "path": "displayName", "value": "B"},
+                {"op": "add", "path": "emails", "value": [{"value": "n1@x.test"}, {"value": "n2@x.test"}]},
+                {"op": "remove", "path": "title"}
+            ]),
+        );
+        let mut budget = Budget::unlimited();
+        let out =
+            apply_within(&schemas.user, "u1", &with_emails(3), &ops, &mut budget).expect("applies");
+        assert_eq!(out["emails"].as_array().map(Vec::len), Some(5));
+        // 3 scanned; 1 scanned + 1 carried; 3 scanned + 2 carried; nothing.
+        assert_eq!(budget.spent(), 3 + 2 + 5);
+    }
+
+    #[test]
+    fn a_thousand_removes_on_19000_values_are_refused_once_the_budget_is_spent() {
+        let schemas = Schemas::load().expect("schemas");
+        let removes: Vec<Value> = (0..1000)
+            .map(|i| json!({"op": "remove", "path": format!("emails[value eq \"nomatch{i}\"]")}))
+            .collect();
+        let ops = operations(&schemas, Value::Array(removes));
+        let mut budget = Budget::new(DEFAULT_PATCH_BUDGET);
+        let error = apply_within(&schemas.user, "u1", &with_emails(19_000), &ops, &mut budget)
+            .expect_err("over budget");
+        assert_eq!(error.scim_type, Some(ScimType::TooMany));
+        assert!(error.detail.contains("1000000"), "{}", error.detail);
+        // Refused at the first operation past the limit, not after all 1,000.
+        assert!(budget.spent() <= DEFAULT_PATCH_BUDGET + 19_000);
+    }
+
+    #[test]
+    fn a_thousand_non_matching_removes_cost_one_scan_each() {
+        let schemas = Schemas::load().expect("schemas");
+        let removes: Vec<Value> = (0..1000)
+            .map(|i| json!({"op": "remove", "path": format!("emails[value eq \"nomatch{i}\"]")}))
+            .collect();
+        let ops = operations(&schemas, Value::Array(removes));
+        let doc = with_emails(500);
+        let mut budget = Budget::unlimited();
+        let out = apply_within(&schemas.user, "u1", &doc, &ops, &mut budget).expect("applies");
+        assert_eq!(out["emails"], doc["emails"]);
+        assert_eq!(budget.spent(), 1000 * 500);
+    }
+
+    #[test]
+    fn adding_and_removing_10000_values_among_10000_is_linear() {
+        // Each of these compared every value with every other before (and
+        // 20,000 is the most values an attribute may hold).
+        let schemas = Schemas::load().expect("schemas");
+        let doc = with_emails(10_000);
+        let new: Vec<Value> = (10_000..20_000)
+            .map(|i| json!({"value": format!("user{i}@example.com"), "type": "work"}))
+            .collect();
+        let mut budget = Budget::unlimited();
+        let ops = operations(
+            &schemas,
+            json!([{"op": "add", "path": "emails", "value": new}]),
+        );
+        let grown = apply_within(&schemas.user, "u1", &doc, &ops, &mut budget).expect("adds");
+        assert_eq!(grown["emails"].as_array().map(Vec::len), Some(20_000));
+        assert_eq!(budget.spent(), 10_000 + 10_000);
+        let again = apply(&schemas.user, "u1", &grown, &ops).expect("adds again");
+        assert_eq!(again, grown, "values already there are not added twice");
+
+        let doomed: Vec<Value> = (0..10_000)
+            .map(|i| json!({"value": format!("user{i}@example.com")}))
+            .collect();
+        let ops = operations(
+            &schemas,
+            json!([{"op": "remove", "path": "emails", "value": doomed}]),
+        );
+        let shrunk = apply(&schemas.user, "u1", &grown, &ops).expect("removes");
+        assert_eq!(shrunk["emails"].as_array().map(Vec::len), Some(10_000));
+        assert_eq!(shrunk["emails"][0]["value"], "user10000@example.com");
+
+        let ops = operations(
+            &schemas,
+            json!([{"op": "remove", "path": "emails[type eq \"work\"]"}]),
+        );
+        let emptied = apply(&schemas.user, "u1", &grown, &ops).expect("removes all");
+        assert!(emptied.get("emails").is_none());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::apply::holder_mut;
+use super::index::ValueIndex;
 use super::{OpKind, Operation, invalid_path, no_target};
 use crate::error::ScimError;
 use crate::eval::compile_within;
@@ -55,8 +56,14 @@ fn one_primary(items: &mut [Value], written: &[usize]) {
     {
         return;
     }
-    for (i, item) in items.iter_mut().enumerate() {
-        if !written.contains(&i)
+    let mut was_written = vec![false; items.len()];
+    for &i in written {
+        if let Some(slot) = was_written.get_mut(i) {
+            *slot = true;
+        }
+    }
+    for (item, written) in items.iter_mut().zip(was_written) {
+        if !written
             && truthy(item.get("primary"))
             && let Value::Object(members) = item
         {
@@ -78,9 +85,9 @@ pub(super) fn whole(
     match operation.op {
         OpKind::Remove if top.multi_valued && !value.is_null() => {
             // A `value` list with remove names the values to take out.
-            let doomed = as_list(value);
+            let doomed = Doomed::new(as_list(value));
             if let Some(Value::Array(items)) = container.get_mut(&name) {
-                items.retain(|item| !doomed.iter().any(|d| same_value(item, d)));
+                items.retain(|item| !doomed.matches(item));
                 if items.is_empty() {
                     container.shift_remove(&name);
                 }
@@ -95,10 +102,13 @@ pub(super) fn whole(
                 _ => Vec::new(),
             };
             let mut written = Vec::new();
+            // Looked up, not scanned: adding n values to m costs n + m.
+            let mut index = ValueIndex::of(&items);
             for new in as_list(value) {
-                match items.iter().position(|item| item == &new) {
+                match index.position(&items, &new) {
                     Some(existing) => written.push(existing),
                     None => {
+                        index.insert(items.len(), &new);
                         items.push(new);
                         written.push(items.len() - 1);
                     }
@@ -145,17 +155,40 @@ pub(super) fn whole(
     Ok(())
 }
 
-/// Values match for removal when equal, or when their `value`s are equal.
-fn same_value(item: &Value, doomed: &Value) -> bool {
-    if item == doomed {
-        return true;
+/// The values a `remove` with a value list names. A stored value matches
+/// one when they are equal, or when their `value`s are equal (a value that
+/// is no object is its own `value`); both are looked up, not scanned.
+struct Doomed {
+    whole: Vec<Value>,
+    whole_index: ValueIndex,
+    keys: Vec<Value>,
+    keys_index: ValueIndex,
+}
+
+impl Doomed {
+    fn new(whole: Vec<Value>) -> Self {
+        let keys: Vec<Value> = whole.iter().filter_map(|v| key(v).cloned()).collect();
+        Doomed {
+            whole_index: ValueIndex::of(&whole),
+            keys_index: ValueIndex::of(&keys),
+            whole,
+            keys,
+        }
     }
-    let key = |v: &Value| {
-        v.get("value")
-            .cloned()
-            .or_else(|| (!v.is_object()).then(|| v.clone()))
-    };
-    matches!((key(item), key(doomed)), (Some(a), Some(b)) if a == b)
+
+    fn matches(&self, item: &Value) -> bool {
+        self.whole_index.contains(&self.whole, item)
+            || key(item).is_some_and(|k| self.keys_index.contains(&self.keys, k))
+    }
+}
+
+/// What a value is compared by when removed by value: its `value`, or the
+/// value itself when it is no object.
+fn key(value: &Value) -> Option<&Value> {
+    match value {
+        Value::Object(members) => members.get("value"),
+        other => Some(other),
+    }
 }
 
 /// `name.givenName`, or `emails.value` on every value.
@@ -262,12 +295,12 @@ pub(super) fn filtered(
     let mut written = Vec::new();
     match (operation.op, &sub) {
         (OpKind::Remove, None) => {
-            let mut index = 0;
-            items.retain(|_| {
-                let keep = !matched.contains(&index);
-                index += 1;
-                keep
-            });
+            let mut doomed = vec![false; items.len()];
+            for &i in &matched {
+                doomed[i] = true;
+            }
+            let mut doomed = doomed.into_iter();
+            items.retain(|_| !doomed.next().unwrap_or(false));
         }
         (OpKind::Remove, Some(sub)) => {
             for &i in &matched {

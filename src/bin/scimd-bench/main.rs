@@ -14,6 +14,7 @@
 
 mod client;
 mod export;
+mod heavy;
 mod load;
 mod report;
 mod seed;
@@ -58,9 +59,14 @@ struct Args {
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Workloads, by name or letter: ceiling (g), lookup (a), get (b),
-    /// deactivate (c), create (d), group-push (e), export (f).
+    /// deactivate (c), create (d), group-push (e), export (f),
+    /// heavy-patch (p; not in the default list).
     #[arg(long, value_delimiter = ',', default_value = "g,a,b,c,d,e,f")]
     workloads: Vec<String>,
+    /// E-mails of the heavy-patch workload's user (seeded once, in tenant
+    /// `<tenant>-heavy`).
+    #[arg(long, default_value_t = 19_000)]
+    heavy_emails: usize,
     /// Tenant to seed or reuse.
     #[arg(long, default_value = "bench")]
     tenant: String,
@@ -96,6 +102,9 @@ async fn main() -> anyhow::Result<()> {
         users: args.users,
         groups: args.groups.max(1),
         push_members: args.group_members.min(args.users / 2),
+        heavy_emails: workloads
+            .contains(&Workload::HeavyPatch)
+            .then_some(args.heavy_emails),
     };
     eprintln!(
         "preparing tenant `{}` with {} users…",
@@ -133,6 +142,13 @@ async fn main() -> anyhow::Result<()> {
             Workload::Export => {
                 let expected = user_count(&server, &fixture.token).await?;
                 Measured::Export(export::export(&server, &fixture.token, expected).await?)
+            }
+            Workload::HeavyPatch => {
+                let heavy = fixture
+                    .heavy
+                    .as_ref()
+                    .context("the heavy user is prepared with the workload")?;
+                Measured::Heavy(heavy::run(&server, &fixture, heavy, shape, nonce).await?)
             }
             Workload::Ceiling if !has_ceiling(&server).await? => Measured::Unavailable(
                 "the server was built without the `bench-ceiling` feature".into(),

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::export::ExportFigures;
+use crate::heavy::HeavyFigures;
 use crate::load::{Figures, Shape};
 use crate::seed::{Fixture, Plan};
 use crate::workloads::Workload;
@@ -16,6 +17,7 @@ use crate::workloads::Workload;
 pub enum Measured {
     Load(Figures),
     Export(ExportFigures),
+    Heavy(HeavyFigures),
     /// Not measured, and why.
     Unavailable(String),
 }
@@ -104,7 +106,10 @@ impl Report {
             Measured::Load(figures) if row.letter == Workload::Ceiling.letter() => {
                 Some(figures.per_second)
             }
-            Measured::Load(_) | Measured::Export(_) | Measured::Unavailable(_) => None,
+            Measured::Load(_)
+            | Measured::Export(_)
+            | Measured::Heavy(_)
+            | Measured::Unavailable(_) => None,
         });
         for row in &mut self.rows {
             row.ratio_to_ceiling = match (&row.measured, ceiling) {
@@ -170,6 +175,18 @@ impl Report {
                     mib(e.rss_early_kib),
                     mib(e.rss_end_kib),
                 ),
+                Measured::Heavy(h) => format!(
+                    "| ({}) | PATCH of {} removes on a user with {} e-mails (expected {}) | {:.1} | – | {:.2} ms | {:.2} ms | {:.1} ms | {} | {rss} | ? |",
+                    row.letter,
+                    h.operations,
+                    h.emails,
+                    h.heavy_status,
+                    h.heavy.per_second,
+                    h.heavy.p50_ms,
+                    h.heavy.p99_ms,
+                    h.heavy.max_ms,
+                    h.heavy.errors,
+                ),
                 Measured::Unavailable(why) => {
                     format!("| ({}) | {} | {why} | | | | | | | |", row.letter, row.what)
                 }
@@ -177,11 +194,42 @@ impl Report {
             let _ = writeln!(out, "{line}");
         }
         for row in &self.rows {
-            if let Measured::Load(Figures {
-                first_error: Some(error),
-                ..
-            }) = &row.measured
-            {
+            if let Measured::Heavy(h) = &row.measured {
+                let line = |f: &Figures| {
+                    format!(
+                        "{:.0} requests/s, p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms, {} errors",
+                        f.per_second, f.p50_ms, f.p99_ms, f.max_ms, f.errors
+                    )
+                };
+                let ratio = if h.bystander_idle.p99_ms > 0.0 {
+                    format!(
+                        "{:.1}×",
+                        h.bystander_during.p99_ms / h.bystander_idle.p99_ms
+                    )
+                } else {
+                    "?".into()
+                };
+                let _ = writeln!(
+                    out,
+                    "\n({}) bystander tenant, one connection of POST /Users: alone {}; during the heavy PATCHes {} (p99 {ratio} of alone)",
+                    row.letter,
+                    line(&h.bystander_idle),
+                    line(&h.bystander_during),
+                );
+            }
+        }
+        for row in &self.rows {
+            let first = match &row.measured {
+                Measured::Load(f) => f.first_error.as_ref(),
+                Measured::Heavy(h) => h
+                    .heavy
+                    .first_error
+                    .as_ref()
+                    .or(h.bystander_idle.first_error.as_ref())
+                    .or(h.bystander_during.first_error.as_ref()),
+                Measured::Export(_) | Measured::Unavailable(_) => None,
+            };
+            if let Some(error) = first {
                 let _ = writeln!(out, "\n({}) first error: {error}", row.letter);
             }
         }

@@ -33,6 +33,8 @@ pub struct Plan {
     pub users: usize,
     pub groups: usize,
     pub push_members: usize,
+    /// E-mails of the heavy-PATCH workload's user, when it runs.
+    pub heavy_emails: Option<usize>,
 }
 
 /// The seeded tenant as the workloads see it.
@@ -46,6 +48,8 @@ pub struct Fixture {
     pub push_members: usize,
     /// Seconds spent seeding; `None` when an earlier run's tenant was reused.
     pub seeded_in: Option<f64>,
+    /// The heavy-PATCH workload's tenant and user, when it runs.
+    pub heavy: Option<crate::heavy::HeavyUser>,
 }
 
 /// One seeded user's body.
@@ -67,10 +71,13 @@ pub async fn prepare(database_url: &str, plan: &Plan) -> anyhow::Result<Fixture>
     let (domain, store) =
         scimd::app::open_domain(database_url, "http://localhost", Arc::new(SystemClock)).await?;
     let domain = Arc::new(domain);
-    let fixture = match domain.find_tenant(&plan.tenant).await.map_err(anyhow_of)? {
+    let mut fixture = match domain.find_tenant(&plan.tenant).await.map_err(anyhow_of)? {
         Some(tenant_id) => reuse(&domain, &tenant_id, plan).await?,
         None => seed(&domain, plan).await?,
     };
+    if let Some(emails) = plan.heavy_emails {
+        fixture.heavy = Some(crate::heavy::prepare(&domain, &plan.tenant, emails).await?);
+    }
     store.close().await;
     Ok(fixture)
 }
@@ -116,6 +123,7 @@ async fn seed(domain: &Arc<Domain>, plan: &Plan) -> anyhow::Result<Fixture> {
         push_group,
         push_members: plan.push_members,
         seeded_in: Some(started.elapsed().as_secs_f64()),
+        heavy: None,
     })
 }
 
@@ -209,6 +217,7 @@ async fn reuse(domain: &Domain, tenant_id: &str, plan: &Plan) -> anyhow::Result<
         push_group,
         push_members: plan.push_members,
         seeded_in: None,
+        heavy: None,
     })
 }
 
