@@ -11,7 +11,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::app::{
+    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
+};
 use scimd::clock::SystemClock;
 use scimd::domain::SCAN_LIMIT;
 use sea_orm::{ConnectionTrait, Database};
@@ -58,6 +62,14 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
         max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
         max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
+        header_timeout: DEFAULT_HEADER_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        body_timeout: DEFAULT_BODY_TIMEOUT,
+        write_timeout: DEFAULT_WRITE_TIMEOUT,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        sqlite_synchronous: Synchronous::Full,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

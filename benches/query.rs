@@ -18,7 +18,11 @@ use std::time::{Duration, Instant};
 use scim::Schemas;
 use scim::eval::{Unknown, compile};
 use scim::filter::parse;
-use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::app::{
+    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
+};
 use scimd::clock::SystemClock;
 use scimd::domain::{Kind, SCAN_LIMIT};
 use sea_orm::{ConnectionTrait, Database};
@@ -169,6 +173,14 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
         max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
         max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
+        header_timeout: DEFAULT_HEADER_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        body_timeout: DEFAULT_BODY_TIMEOUT,
+        write_timeout: DEFAULT_WRITE_TIMEOUT,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        sqlite_synchronous: Synchronous::Full,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

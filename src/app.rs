@@ -7,14 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
 use crate::delivery::Worker;
 use crate::domain::{CreatedTenant, Domain};
-use crate::http::{self, AppState, SCIM_BASE_PATH};
+use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
 use crate::store::Store;
+pub use crate::store::Synchronous;
 use scim::Schemas;
 use scim::limits::SizeLimits;
 
@@ -22,6 +22,27 @@ use scim::limits::SizeLimits;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default time a request head may take from its first byte.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time a keep-alive connection may wait for its next request:
+/// longer than the 60 s idle timeout of common load balancers, so that
+/// they, not scimd, close first.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default request deadline: well under the 60 s after which Entra ID
+/// gives up on a request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default longest pause inside a request body.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest time a response write may make no progress.
+pub const DEFAULT_WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default cap on open connections.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
+/// Default time requests in flight get to finish at shutdown: within the
+/// 30 s Kubernetes waits after SIGTERM before it kills.
+pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(25);
+/// File descriptors kept apart from the connection cap: database pools,
+/// SQLite's WAL files, webhook deliveries, logs.
+const RESERVED_FILES: u64 = 128;
 /// How often `serve` deletes audit events past their tenant's retention.
 const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
@@ -46,11 +67,111 @@ pub struct Config {
     pub max_string_bytes: usize,
     /// Largest stored user or group document (members excluded), in bytes.
     pub max_document_bytes: usize,
+    /// Time a request head may take from its first byte (or from the
+    /// connection's start); past it the connection is closed.
+    pub header_timeout: Duration,
+    /// Time a keep-alive connection may wait for its next request.
+    pub idle_timeout: Duration,
+    /// Time from a request's head to its response's head; past it the
+    /// answer is 503 with `Retry-After`.
+    pub request_timeout: Duration,
+    /// Longest pause inside a request body; past it the answer is 408.
+    pub body_timeout: Duration,
+    /// Longest time a response write may make no progress; past it the
+    /// connection is closed.
+    pub write_timeout: Duration,
+    /// Most connections open at once (per process); past it, accepting
+    /// waits.
+    pub max_connections: usize,
+    /// Time requests in flight get to finish once shutdown begins.
+    pub shutdown_timeout: Duration,
+    /// How SQLite makes commits durable (PostgreSQL ignores it).
+    pub sqlite_synchronous: Synchronous,
+}
+
+impl Config {
+    /// A configuration with every default, listening on `listen` and
+    /// storing in `database_url`.
+    pub fn new(listen: &str, database_url: &str) -> Config {
+        Config {
+            listen: listen.to_owned(),
+            database_url: database_url.to_owned(),
+            public_url: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            scan_limit: crate::domain::SCAN_LIMIT,
+            allow_private_webhooks: false,
+            patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
+            max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
+            max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            sqlite_synchronous: Synchronous::Full,
+        }
+    }
+}
+
+/// Why a `--public-url` is refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PublicUrlError {
+    #[error("`{0}` is not a URL; write the scheme too, e.g. https://{0}")]
+    NoScheme(String),
+    #[error("`{0}` is not a URL: {1}")]
+    Malformed(String, String),
+    #[error("`{0}` has the scheme `{1}`; the public URL must start with https:// (or http://)")]
+    Scheme(String, String),
+    #[error("`{0}` has no host name")]
+    NoHost(String),
+    #[error("`{0}` carries a user name or password; leave them out")]
+    UserInfo(String),
+    #[error(
+        "`{0}` has a query or a fragment; the public URL is a base: scheme, host, port and path only"
+    )]
+    QueryOrFragment(String),
+}
+
+/// Checks a public base URL: `http` or `https`, a host, an optional port
+/// and path, nothing else. Returns it without a trailing `/`.
+pub fn parse_public_url(text: &str) -> Result<String, PublicUrlError> {
+    let text = text.trim();
+    let parsed = match url::Url::parse(text) {
+        Ok(parsed) => parsed,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            return Err(PublicUrlError::NoScheme(text.to_owned()));
+        }
+        Err(error) => {
+            return Err(PublicUrlError::Malformed(
+                text.to_owned(),
+                error.to_string(),
+            ));
+        }
+    };
+    match parsed.scheme() {
+        "http" | "https" => {}
+        // `scim.example.com:443/` parses with the scheme `scim.example.com`.
+        _ if !text.contains("://") => return Err(PublicUrlError::NoScheme(text.to_owned())),
+        scheme => return Err(PublicUrlError::Scheme(text.to_owned(), scheme.to_owned())),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(PublicUrlError::NoHost(text.to_owned()));
+    }
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(PublicUrlError::UserInfo(text.to_owned()));
+    }
+    if parsed.query().is_some() || parsed.fragment().is_some() {
+        return Err(PublicUrlError::QueryOrFragment(text.to_owned()));
+    }
+    Ok(text.trim_end_matches('/').to_owned())
 }
 
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    limits: ConnectionLimits,
     state: AppState,
     store: Store,
     clock: SharedClock,
@@ -61,9 +182,10 @@ pub struct Application {
 pub async fn open_domain(
     database_url: &str,
     public_url: &str,
+    synchronous: Synchronous,
     clock: SharedClock,
 ) -> anyhow::Result<(Domain, Store)> {
-    let store = Store::connect(database_url)
+    let store = Store::connect(database_url, synchronous)
         .await
         .with_context(|| format!("cannot open the database at {}", redact(database_url)))?;
     store
@@ -82,15 +204,24 @@ impl Application {
     /// Binds the listener (port 0 picks a free port), migrates the
     /// database and, on an empty one, creates the tenant `default`.
     pub async fn build(config: &Config, clock: SharedClock) -> anyhow::Result<Application> {
+        let public_url = config
+            .public_url
+            .as_deref()
+            .map(parse_public_url)
+            .transpose()
+            .context("--public-url is not usable")?;
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{address}"));
-        let (domain, store) = open_domain(&config.database_url, &public_url, clock.clone()).await?;
+        let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
+        let (domain, store) = open_domain(
+            &config.database_url,
+            &public_url,
+            config.sqlite_synchronous,
+            clock.clone(),
+        )
+        .await?;
         let domain = domain
             .with_scan_limit(config.scan_limit)
             .with_private_webhooks(config.allow_private_webhooks)
@@ -107,9 +238,18 @@ impl Application {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(Application {
             listener,
+            limits: ConnectionLimits {
+                header_timeout: config.header_timeout,
+                idle_timeout: config.idle_timeout,
+                write_timeout: config.write_timeout,
+                max_connections: connection_cap(config.max_connections),
+                shutdown_timeout: config.shutdown_timeout,
+            },
             state: AppState {
                 domain: Arc::new(domain),
                 max_body_bytes: config.max_body_bytes,
+                body_timeout: config.body_timeout,
+                request_timeout: config.request_timeout,
             },
             store,
             clock,
@@ -138,7 +278,8 @@ impl Application {
     }
 
     /// Serves, and delivers webhooks, until `shutdown` resolves; then
-    /// finishes in-flight requests and deliveries. Beside the server, audit
+    /// finishes in-flight requests (within the shutdown deadline) and
+    /// deliveries. Beside the server, audit
     /// events past their tenant's retention are deleted at start and then
     /// hourly.
     pub async fn run_until(
@@ -154,17 +295,19 @@ impl Application {
             stopped,
         ));
         let app = http::service(self.state);
-        // Responses go out as soon as they are written (axum's own
-        // advice); the load tool measured no difference either way.
-        let listener = self.listener.tap_io(|stream| {
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "cannot set TCP_NODELAY on a connection");
-            }
+        // The signal is awaited in a task of its own, as axum::serve did:
+        // a panic there (tracing-subscriber panics when stderr is a closed
+        // pipe) must not take the server down before it has shut down.
+        let (stopping, stop) = tokio::sync::oneshot::channel::<()>();
+        let signal = tokio::spawn(async move {
+            shutdown.await;
+            let _ = stopping.send(());
         });
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server failed");
+        http::serve(self.listener, app, self.limits, async {
+            let _ = stop.await;
+        })
+        .await;
+        signal.abort();
         worker.stop().await;
         // A prune under way finishes first; the store closes after it.
         let _ = stop_pruning.send(true);
@@ -172,8 +315,31 @@ impl Application {
             tracing::error!(%error, "the audit pruning task failed");
         }
         self.store.close().await;
-        served
+        Ok(())
     }
+}
+
+/// The connection cap in force: `wanted`, lowered so that connections
+/// cannot use up the open-file limit (whose soft value is first raised to
+/// the hard one), since then accepting would fail instead of waiting.
+fn connection_cap(wanted: usize) -> usize {
+    let files = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(files) => files,
+        Err(error) => {
+            tracing::warn!(%error, "cannot read the open-file limit");
+            return wanted;
+        }
+    };
+    let room = usize::try_from(files.saturating_sub(RESERVED_FILES)).unwrap_or(usize::MAX);
+    if wanted > room {
+        tracing::warn!(
+            wanted,
+            open_file_limit = files,
+            cap = room,
+            "the open-file limit lowers the connection cap; raise `ulimit -n` for more"
+        );
+    }
+    wanted.min(room).max(1)
 }
 
 /// Deletes audit events past their tenant's retention now and then every
@@ -217,6 +383,26 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_public_url_is_a_base_url_with_a_scheme_and_a_host() {
+        assert_eq!(
+            parse_public_url("https://scim.example.com/").as_deref(),
+            Ok("https://scim.example.com")
+        );
+        assert_eq!(
+            parse_public_url("http://10.0.0.1:8080/scimd").as_deref(),
+            Ok("http://10.0.0.1:8080/scimd")
+        );
+        let refused = |text: &str| parse_public_url(text).expect_err(text).to_string();
+        assert!(refused("scim.example.com/").contains("https://scim.example.com/"));
+        assert!(refused("scim.example.com:443").contains("write the scheme"));
+        assert!(refused("ftp://scim.example.com").contains("https://"));
+        assert!(refused("https://user:pw@scim.example.com").contains("user name"));
+        assert!(refused("https://scim.example.com/?a=b").contains("query"));
+        assert!(refused("https://scim.example.com/#top").contains("fragment"));
+        assert!(refused("https://").contains("https://"));
+    }
 
     #[test]
     fn database_passwords_never_reach_messages() {

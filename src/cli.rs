@@ -2,6 +2,7 @@
 //! equivalent; secrets go to stdout once and never to the log.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -9,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, Application, Config};
 use crate::clock::{SharedClock, SystemClock};
 use crate::domain::{CreatedTenant, Domain, Scope};
+use crate::store::Synchronous;
 
 /// scimd: a SCIM 2.0 provisioning server with safe deprovisioning.
 #[derive(Debug, Parser)]
@@ -30,7 +32,7 @@ pub enum Command {
         listen: String,
         /// Public base URL (e.g. https://scim.example.com) used in resource
         /// locations; defaults to http://<listen address>.
-        #[arg(long, env = "SCIMD_PUBLIC_URL")]
+        #[arg(long, env = "SCIMD_PUBLIC_URL", value_parser = app::parse_public_url)]
         public_url: Option<String>,
         /// Largest accepted request body, in bytes.
         #[arg(long, env = "SCIMD_MAX_BODY_BYTES", default_value_t = app::DEFAULT_MAX_BODY_BYTES)]
@@ -55,6 +57,13 @@ pub enum Command {
         /// JSON (group members not included).
         #[arg(long, env = "SCIMD_MAX_DOCUMENT_BYTES", default_value_t = scim::limits::DEFAULT_MAX_DOCUMENT_BYTES)]
         max_document_bytes: usize,
+        #[command(flatten)]
+        limits: ConnectionFlags,
+        /// SQLite durability: `full` syncs every commit to disk; `normal`
+        /// is faster but commits acknowledged shortly before a power loss
+        /// can roll back.
+        #[arg(long, env = "SCIMD_SQLITE_SYNCHRONOUS", default_value = "full")]
+        sqlite_synchronous: Synchronous,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -64,6 +73,48 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+}
+
+/// Connection-level limits of `serve` (per process); times in seconds.
+#[derive(Debug, clap::Args)]
+pub struct ConnectionFlags {
+    /// Seconds a request head may take from its first byte (or from the
+    /// connection's start); past it the connection is closed.
+    #[arg(long, env = "SCIMD_HEADER_TIMEOUT", default_value = "10", value_parser = seconds)]
+    header_timeout: Duration,
+    /// Seconds a keep-alive connection may wait for its next request.
+    #[arg(long, env = "SCIMD_IDLE_TIMEOUT", default_value = "75", value_parser = seconds)]
+    idle_timeout: Duration,
+    /// Seconds from a request's head to its response; past it the answer
+    /// is 503 with Retry-After.
+    #[arg(long, env = "SCIMD_REQUEST_TIMEOUT", default_value = "30", value_parser = seconds)]
+    request_timeout: Duration,
+    /// Longest pause, in seconds, inside a request body; past it the
+    /// answer is 408.
+    #[arg(long, env = "SCIMD_BODY_TIMEOUT", default_value = "10", value_parser = seconds)]
+    body_timeout: Duration,
+    /// Seconds a response write may make no progress (a client that does
+    /// not read); past it the connection is closed.
+    #[arg(long, env = "SCIMD_WRITE_TIMEOUT", default_value = "30", value_parser = seconds)]
+    write_timeout: Duration,
+    /// Most connections open at once; past it new connections wait to be
+    /// accepted. Lowered to fit the open-file limit.
+    #[arg(long, env = "SCIMD_MAX_CONNECTIONS", default_value_t = app::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C;
+    /// then their connections are closed.
+    #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value = "25", value_parser = seconds)]
+    shutdown_timeout: Duration,
+}
+
+/// A positive number of seconds, fractions allowed.
+fn seconds(text: &str) -> Result<Duration, String> {
+    match text.parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= 86_400.0 => Ok(Duration::from_secs_f64(seconds)),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds between 0 and 86400"
+        )),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +169,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             patch_budget,
             max_string_bytes,
             max_document_bytes,
+            limits,
+            sqlite_synchronous,
         } => {
             let config = Config {
                 listen,
@@ -129,6 +182,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 patch_budget,
                 max_string_bytes,
                 max_document_bytes,
+                header_timeout: limits.header_timeout,
+                idle_timeout: limits.idle_timeout,
+                request_timeout: limits.request_timeout,
+                body_timeout: limits.body_timeout,
+                write_timeout: limits.write_timeout,
+                max_connections: limits.max_connections,
+                shutdown_timeout: limits.shutdown_timeout,
+                sqlite_synchronous,
             };
             serve(&config, clock).await
         }
@@ -204,7 +265,8 @@ async fn token(command: TokenCommand, domain: &Domain) -> anyhow::Result<()> {
 }
 
 async fn open(database_url: &str, clock: SharedClock) -> anyhow::Result<Domain> {
-    let (domain, _store) = app::open_domain(database_url, "http://localhost", clock).await?;
+    let (domain, _store) =
+        app::open_domain(database_url, "http://localhost", Synchronous::Full, clock).await?;
     Ok(domain)
 }
 
@@ -273,5 +335,37 @@ mod tests {
         };
         assert!(!allowed(&["scimd", "serve"]));
         assert!(allowed(&["scimd", "serve", "--allow-private-webhooks"]));
+    }
+
+    #[test]
+    fn limits_default_to_the_documented_values_and_take_seconds() {
+        let serve = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Serve {
+                limits,
+                sqlite_synchronous,
+                ..
+            }) => (limits, sqlite_synchronous),
+            other => panic!("not a serve command: {other:?}"),
+        };
+        let (limits, synchronous) = serve(&["scimd", "serve"]);
+        assert_eq!(limits.header_timeout, app::DEFAULT_HEADER_TIMEOUT);
+        assert_eq!(limits.idle_timeout, app::DEFAULT_IDLE_TIMEOUT);
+        assert_eq!(limits.request_timeout, app::DEFAULT_REQUEST_TIMEOUT);
+        assert_eq!(limits.body_timeout, app::DEFAULT_BODY_TIMEOUT);
+        assert_eq!(limits.write_timeout, app::DEFAULT_WRITE_TIMEOUT);
+        assert_eq!(limits.shutdown_timeout, app::DEFAULT_SHUTDOWN_TIMEOUT);
+        assert_eq!(synchronous, Synchronous::Full);
+        let (limits, synchronous) = serve(&[
+            "scimd",
+            "serve",
+            "--header-timeout",
+            "0.5",
+            "--sqlite-synchronous",
+            "normal",
+        ]);
+        assert_eq!(limits.header_timeout, Duration::from_millis(500));
+        assert_eq!(synchronous, Synchronous::Normal);
+        assert!(Cli::try_parse_from(["scimd", "serve", "--idle-timeout", "0"]).is_err());
+        assert!(Cli::try_parse_from(["scimd", "serve", "--sqlite-synchronous", "off"]).is_err());
     }
 }

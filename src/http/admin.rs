@@ -107,10 +107,13 @@ impl IntoResponse for AdminError {
 /// NUL, which PostgreSQL cannot store: both databases refuse it alike.
 pub struct AdminJson<T>(pub T);
 
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for AdminJson<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for AdminJson<T> {
     type Rejection = Response;
 
-    async fn from_request(request: Request, state: &S) -> Extracted<Self> {
+    async fn from_request(request: Request, state: &AppState) -> Extracted<Self> {
+        let request = super::body::buffer(request, state)
+            .await
+            .map_err(|error| error.admin_response())?;
         let Json(value) = Json::<Value>::from_request(request, state)
             .await
             .map_err(|rejection| json_rejection(&rejection))?;

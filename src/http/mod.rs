@@ -11,18 +11,22 @@ mod bulk;
 #[cfg(feature = "bench-ceiling")]
 mod ceiling;
 mod discovery;
+mod edge;
 pub mod error;
 mod ops;
 mod paths;
 mod pieces;
 mod resources;
+mod server;
+
+pub use server::{ConnectionLimits, serve};
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::Request;
 use axum::middleware;
-use axum::routing::IntoMakeService;
 use axum::routing::{MethodRouter, any, get, post};
 use axum::{Extension, Router};
 use tower::util::{MapRequest, MapRequestLayer};
@@ -55,19 +59,25 @@ pub struct AppState {
     pub domain: Arc<Domain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Longest wait for the next part of a request body.
+    pub body_timeout: Duration,
+    /// Longest time from a request's head to its response's head.
+    pub request_timeout: Duration,
 }
 
 /// Rewrites a request's path before routing.
 type Rewrite = fn(axum::extract::Request) -> axum::extract::Request;
 
+/// The application as served (see [`service`]).
+pub type App = NormalizePath<MapRequest<Router, Rewrite>>;
+
 /// The application as served: the router behind trailing-slash
 /// normalisation (`/scim/v2/Users/` is `/scim/v2/Users`; `/scim/v2/` is
 /// the root) and case-insensitive endpoint names (`/scim/v2/users` is
 /// `/scim/v2/Users`).
-pub fn service(state: AppState) -> IntoMakeService<NormalizePath<MapRequest<Router, Rewrite>>> {
+pub fn service(state: AppState) -> App {
     let canonical = MapRequestLayer::new(paths::canonical_endpoint as Rewrite).layer(router(state));
-    let normalized = NormalizePathLayer::trim_trailing_slash().layer(canonical);
-    axum::ServiceExt::<axum::extract::Request>::into_make_service(normalized)
+    NormalizePathLayer::trim_trailing_slash().layer(canonical)
 }
 
 /// The whole HTTP application.
@@ -119,16 +129,20 @@ pub fn router(state: AppState) -> Router {
     ));
 
     let max_body_bytes = state.max_body_bytes;
+    let request_timeout = state.request_timeout;
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .nest(admin::ADMIN_BASE_PATH, admin)
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz));
+        .route("/readyz", get(ops::readyz))
+        .fallback(edge::unknown_path)
+        .method_not_allowed_fallback(edge::unsupported_method);
     // The load tool's ceiling: never in a build without the feature.
     #[cfg(feature = "bench-ceiling")]
     let routes = routes.route("/bench/ceiling", get(ceiling::user));
     routes.with_state(state).layer(
         ServiceBuilder::new()
+            .layer(MapRequestLayer::new(edge::keep_safe_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
@@ -136,6 +150,11 @@ pub fn router(state: AppState) -> Router {
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(edge::limit_request_head))
+            .layer(middleware::from_fn_with_state(
+                request_timeout,
+                edge::enforce_deadline,
+            ))
             .layer(middleware::from_fn(ops::hide_internal_errors))
             .layer(CatchPanicLayer::new())
             .layer(DefaultBodyLimit::max(max_body_bytes)),

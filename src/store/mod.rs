@@ -170,20 +170,56 @@ pub struct Store {
     write: DatabaseConnection,
 }
 
+/// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL
+/// mode); PostgreSQL ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Every commit is synced to disk before it is acknowledged.
+    #[default]
+    Full,
+    /// Commits are synced at checkpoints: faster, but commits acknowledged
+    /// since the last one can roll back on a power loss or OS crash (not
+    /// on a crash of scimd alone).
+    Normal,
+}
+
+impl std::str::FromStr for Synchronous {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text.to_ascii_lowercase().as_str() {
+            "full" => Ok(Synchronous::Full),
+            "normal" => Ok(Synchronous::Normal),
+            _ => Err(format!("`{text}` is neither `full` nor `normal`")),
+        }
+    }
+}
+
+impl Synchronous {
+    /// The name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Full => "full",
+            Synchronous::Normal => "normal",
+        }
+    }
+}
+
 /// A write transaction.
 pub struct Tx {
     inner: DatabaseTransaction,
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite:` or `postgres:`).
-    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+    /// Connects to `url` (`sqlite:` or `postgres:`); `synchronous` sets
+    /// SQLite's durability.
+    pub async fn connect(url: &str, synchronous: Synchronous) -> Result<Store, StoreError> {
         if url.starts_with("sqlite:") {
-            let write = connect_sqlite(url, 1).await?;
-            let read = connect_sqlite(url, 8).await?;
+            let write = connect_sqlite(url, 1, synchronous).await?;
+            let read = connect_sqlite(url, 8, synchronous).await?;
             Ok(Store { read, write })
         } else {
-            let pool = Database::connect(options(url, 16)).await?;
+            let pool = Database::connect(options(url, 16, synchronous)).await?;
             Ok(Store {
                 read: pool.clone(),
                 write: pool,
@@ -285,10 +321,14 @@ where
 /// Opens an SQLite pool. Switching a new file to WAL takes a lock that
 /// SQLite's busy timeout does not wait for, so processes opening the same
 /// new file together retry for a while.
-async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConnection, StoreError> {
+async fn connect_sqlite(
+    url: &str,
+    max_connections: u32,
+    synchronous: Synchronous,
+) -> Result<DatabaseConnection, StoreError> {
     let mut attempts = 0;
     loop {
-        match Database::connect(options(url, max_connections)).await {
+        match Database::connect(options(url, max_connections, synchronous)).await {
             Ok(pool) => return Ok(pool),
             Err(error) if attempts < 20 && error.to_string().contains("database is locked") => {
                 attempts += 1;
@@ -299,7 +339,11 @@ async fn connect_sqlite(url: &str, max_connections: u32) -> Result<DatabaseConne
     }
 }
 
-fn options(url: &str, max_connections: u32) -> ConnectOptions {
+fn options(url: &str, max_connections: u32, synchronous: Synchronous) -> ConnectOptions {
+    let synchronous = match synchronous {
+        Synchronous::Full => SqliteSynchronous::Full,
+        Synchronous::Normal => SqliteSynchronous::Normal,
+    };
     let mut options = ConnectOptions::new(url.to_owned());
     options
         .max_connections(max_connections)
@@ -313,9 +357,9 @@ fn options(url: &str, max_connections: u32) -> ConnectOptions {
         // sqlx logs statements with their parameters: filter values and
         // token hashes must never reach the log.
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(synchronous)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 // `LIKE` compares case-sensitively, as on PostgreSQL: filters

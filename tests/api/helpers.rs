@@ -3,7 +3,11 @@
 use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
-use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::app::{
+    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
+};
 use scimd::clock::SystemClock;
 use scimd::domain::Domain;
 use sea_orm::{ConnectionTrait, Database};
@@ -149,6 +153,14 @@ pub async fn spawn_app_on(
         patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
         max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
         max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
+        header_timeout: DEFAULT_HEADER_TIMEOUT,
+        idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        body_timeout: DEFAULT_BODY_TIMEOUT,
+        write_timeout: DEFAULT_WRITE_TIMEOUT,
+        max_connections: DEFAULT_MAX_CONNECTIONS,
+        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+        sqlite_synchronous: Synchronous::Full,
     };
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
@@ -184,6 +196,17 @@ fn start(app: Application, db: TestDb, created: scimd::domain::CreatedTenant) ->
 }
 
 impl TestApp {
+    /// Stops this server as a signal would and waits until it has finished.
+    pub async fn shut_down(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        match self.server.take() {
+            Some(server) => server.await?,
+            None => Ok(()),
+        }
+    }
+
     /// Stops this server (waiting until it has finished) and starts a new
     /// one, configured by `adjust`, on the same database.
     pub async fn restart(mut self, adjust: impl FnOnce(&mut Config)) -> TestApp {
@@ -213,6 +236,14 @@ impl TestApp {
             patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
             max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
             max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            body_timeout: DEFAULT_BODY_TIMEOUT,
+            write_timeout: DEFAULT_WRITE_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
+            sqlite_synchronous: Synchronous::Full,
         };
         adjust(&mut config);
         let app = Application::build(&config, Arc::new(SystemClock))

@@ -19,6 +19,7 @@ mod load;
 mod report;
 mod seed;
 mod server;
+mod slowloris;
 mod workloads;
 
 use std::path::PathBuf;
@@ -82,6 +83,15 @@ struct Args {
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
+    /// SQLite durability of the server: `full` (scimd's default) or
+    /// `normal`, to measure what FULL costs.
+    #[arg(long, default_value = "full")]
+    sqlite_synchronous: scimd::app::Synchronous,
+    /// Half-header sockets held open during every workload (slowloris):
+    /// e.g. 1000 with `--workloads get` gives the GET's p99 while they
+    /// are held.
+    #[arg(long, default_value_t = 0)]
+    half_header_sockets: usize,
 }
 
 #[tokio::main]
@@ -125,13 +135,30 @@ async fn main() -> anyhow::Result<()> {
             .context("this program has no directory")?
             .join("scimd"),
     };
-    let server = Server::start(&binary, &args.database_url, &args.server_log).await?;
+    let server = Server::start(
+        &binary,
+        &args.database_url,
+        args.sqlite_synchronous,
+        &args.server_log,
+    )
+    .await?;
+    let _half_headers = if args.half_header_sockets > 0 {
+        eprintln!(
+            "holding {} half-header sockets open…",
+            args.half_header_sockets
+        );
+        Some(slowloris::hold(server.address(), args.half_header_sockets)?)
+    } else {
+        None
+    };
     let shape = Shape {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
     };
     let mut report = Report::new(&args.database_url, &plan, &fixture, shape);
+    report.sqlite_synchronous = args.sqlite_synchronous.as_str();
+    report.half_header_sockets = args.half_header_sockets;
     report.idle_rss_kib = server.rss_kib();
     let nonce = nonce()?;
     for workload in workloads {

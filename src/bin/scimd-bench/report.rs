@@ -52,6 +52,10 @@ pub struct Report {
     pub seeded_in_seconds: Option<f64>,
     /// The server's RSS after start, before any load, in KiB.
     pub idle_rss_kib: Option<u64>,
+    /// SQLite's `synchronous` on the server.
+    pub sqlite_synchronous: &'static str,
+    /// Half-header sockets held open during the workloads.
+    pub half_header_sockets: usize,
     pub rows: Vec<Row>,
 }
 
@@ -72,6 +76,8 @@ impl Report {
             duration_seconds: shape.duration.as_secs_f64(),
             seeded_in_seconds: fixture.seeded_in,
             idle_rss_kib: None,
+            sqlite_synchronous: "full",
+            half_header_sockets: 0,
             rows: Vec::new(),
         }
     }
@@ -126,8 +132,13 @@ impl Report {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "{}, {} users, {} groups (push group: {} members), C = {}, {} s measured after {} s warm-up{}; server RSS idle {}\n",
+            "{}{}, {} users, {} groups (push group: {} members), C = {}, {} s measured after {} s warm-up{}{}; server RSS idle {}\n",
             self.database,
+            if self.database == "SQLite" {
+                format!(" (synchronous={})", self.sqlite_synchronous)
+            } else {
+                String::new()
+            },
             self.users,
             self.groups,
             self.push_group_members,
@@ -137,6 +148,10 @@ impl Report {
             match self.seeded_in_seconds {
                 Some(s) => format!(", seeded in {s:.0} s"),
                 None => String::new(),
+            },
+            match self.half_header_sockets {
+                0 => String::new(),
+                n => format!(", {n} half-header sockets held"),
             },
             mib(self.idle_rss_kib),
         );

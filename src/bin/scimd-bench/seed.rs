@@ -68,8 +68,14 @@ fn user_body(i: usize) -> Value {
 /// Opens the database, seeds the tenant unless it exists, and mints a
 /// SCIM token for this run.
 pub async fn prepare(database_url: &str, plan: &Plan) -> anyhow::Result<Fixture> {
-    let (domain, store) =
-        scimd::app::open_domain(database_url, "http://localhost", Arc::new(SystemClock)).await?;
+    let (domain, store) = scimd::app::open_domain(
+        database_url,
+        "http://localhost",
+        // A fixture, rebuilt if lost: seeding need not sync each commit.
+        scimd::app::Synchronous::Normal,
+        Arc::new(SystemClock),
+    )
+    .await?;
     let domain = Arc::new(domain);
     let mut fixture = match domain.find_tenant(&plan.tenant).await.map_err(anyhow_of)? {
         Some(tenant_id) => reuse(&domain, &tenant_id, plan).await?,

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use scimd::app::Synchronous;
 
 use crate::client::{Call, Connection};
 
@@ -20,8 +21,14 @@ pub struct Server {
 
 impl Server {
     /// Starts `binary serve` on a free port of 127.0.0.1 against
-    /// `database_url`, its log in `log`, and waits until `/readyz` answers.
-    pub async fn start(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<Server> {
+    /// `database_url` with SQLite's `synchronous`, its log in `log`, and
+    /// waits until `/readyz` answers.
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        synchronous: Synchronous,
+        log: &Path,
+    ) -> anyhow::Result<Server> {
         let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(binary)
             .arg("serve")
@@ -29,6 +36,8 @@ impl Server {
             .arg(address.to_string())
             .arg("--database-url")
             .arg(database_url)
+            .arg("--sqlite-synchronous")
+            .arg(synchronous.as_str())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)
