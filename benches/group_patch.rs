@@ -55,6 +55,10 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         max_body_bytes: 4 * DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
         allow_private_webhooks: false,
+        // Measures the server, not its limits.
+        tenant_rate_limit: 0,
+        tenant_rate_burst: 0,
+        tenant_max_waiting: 0,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -166,6 +166,10 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: SCAN_LIMIT,
         allow_private_webhooks: false,
+        // Measures the server, not its limits.
+        tenant_rate_limit: 0,
+        tenant_rate_burst: 0,
+        tenant_max_waiting: 0,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -12,7 +12,10 @@ use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
 use crate::delivery::Worker;
+pub use crate::domain::DEFAULT_TENANT_MAX_WAITING;
 use crate::domain::{CreatedTenant, Domain};
+use crate::http::rate::TenantLimiter;
+pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, SCIM_BASE_PATH};
 use crate::store::Store;
 use scim::Schemas;
@@ -23,6 +26,8 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// How often `serve` deletes audit events past their tenant's retention.
 const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often `serve` writes the token uses authentication noted.
+const TOKEN_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Server configuration, read once at start-up.
 #[derive(Debug, Clone)]
@@ -38,6 +43,13 @@ pub struct Config {
     /// Lets webhook endpoints be private addresses (loopback, RFC 1918,
     /// …); off, only public addresses are reached.
     pub allow_private_webhooks: bool,
+    /// Sustained requests a second of one tenant, per process; 0: no limit.
+    pub tenant_rate_limit: u32,
+    /// Burst of one tenant, in requests (at least the rate).
+    pub tenant_rate_burst: u32,
+    /// Most writes of one tenant waiting for their turn at once, per
+    /// process; 0: no bound.
+    pub tenant_max_waiting: usize,
 }
 
 /// A bound, migrated, ready-to-run server.
@@ -85,6 +97,7 @@ impl Application {
         let (domain, store) = open_domain(&config.database_url, &public_url, clock.clone()).await?;
         let domain = domain
             .with_scan_limit(config.scan_limit)
+            .with_tenant_max_waiting(config.tenant_max_waiting)
             .with_private_webhooks(config.allow_private_webhooks);
         let bootstrap = domain
             .bootstrap()
@@ -95,6 +108,8 @@ impl Application {
             state: AppState {
                 domain: Arc::new(domain),
                 max_body_bytes: config.max_body_bytes,
+                limiter: TenantLimiter::new(config.tenant_rate_limit, config.tenant_rate_burst)
+                    .map(Arc::new),
             },
             store,
             clock,
@@ -136,6 +151,10 @@ impl Application {
         let pruner = tokio::spawn(prune_audit_periodically(
             Arc::clone(&self.state.domain),
             self.clock,
+            stopped.clone(),
+        ));
+        let flusher = tokio::spawn(flush_token_use_periodically(
+            Arc::clone(&self.state.domain),
             stopped,
         ));
         let app = http::service(self.state);
@@ -155,6 +174,11 @@ impl Application {
         let _ = stop_pruning.send(true);
         if let Err(error) = pruner.await {
             tracing::error!(%error, "the audit pruning task failed");
+        }
+        // Its last flush, after the last request, runs before the store
+        // closes.
+        if let Err(error) = flusher.await {
+            tracing::error!(%error, "the token use task failed");
         }
         self.store.close().await;
         served
@@ -181,6 +205,29 @@ async fn prune_audit_periodically(
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "deleted audit events past their retention"),
             Err(error) => tracing::error!(%error, "cannot prune the audit log"),
+        }
+    }
+}
+
+/// Writes the token uses authentication noted (`domain/token_use.rs`)
+/// every [`TOKEN_USE_FLUSH_INTERVAL`], and once more when `stop` turns
+/// true. A failed write keeps its notes for the next one.
+async fn flush_token_use_periodically(
+    domain: Arc<Domain>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(TOKEN_USE_FLUSH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            _ = stop.wait_for(|stopped| *stopped) => true,
+        };
+        if let Err(error) = domain.flush_token_use().await {
+            tracing::warn!(%error, "cannot record token use; retrying at the next flush");
+        }
+        if stopping {
+            return;
         }
     }
 }

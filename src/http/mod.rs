@@ -14,6 +14,7 @@ mod discovery;
 pub mod error;
 mod ops;
 mod paths;
+pub mod rate;
 mod resources;
 
 use std::sync::Arc;
@@ -54,6 +55,8 @@ pub struct AppState {
     pub domain: Arc<Domain>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Each tenant's request rate; `None`: no limit.
+    pub limiter: Option<Arc<rate::TenantLimiter>>,
 }
 
 /// Rewrites a request's path before routing.

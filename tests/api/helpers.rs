@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
-use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
+use scimd::app::{
+    Application, Config, DEFAULT_MAX_BODY_BYTES, DEFAULT_TENANT_MAX_WAITING,
+    DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT,
+};
 use scimd::clock::SystemClock;
 use scimd::domain::Domain;
 use sea_orm::{ConnectionTrait, Database};
@@ -146,6 +149,9 @@ pub async fn spawn_app_on(
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         scan_limit: scimd::domain::SCAN_LIMIT,
         allow_private_webhooks: false,
+        tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
+        tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
+        tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
     };
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
@@ -207,6 +213,9 @@ impl TestApp {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             scan_limit: scimd::domain::SCAN_LIMIT,
             allow_private_webhooks: false,
+            tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
+            tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
+            tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
         };
         adjust(&mut config);
         let app = Application::build(&config, Arc::new(SystemClock))

@@ -76,6 +76,14 @@ struct Args {
     /// Print the report as JSON instead of Markdown.
     #[arg(long)]
     json: bool,
+    /// The server's `--tenant-rate-limit` (requests a second per tenant);
+    /// 0, the default, turns the limit off so that the tool measures the
+    /// server, not its limit.
+    #[arg(long, default_value_t = 0)]
+    tenant_rate_limit: u32,
+    /// The server's `--tenant-rate-burst`; 0: the rate.
+    #[arg(long, default_value_t = 0)]
+    tenant_rate_burst: u32,
 }
 
 #[tokio::main]
@@ -116,7 +124,14 @@ async fn main() -> anyhow::Result<()> {
             .context("this program has no directory")?
             .join("scimd"),
     };
-    let server = Server::start(&binary, &args.database_url, &args.server_log).await?;
+    let server = Server::start(
+        &binary,
+        &args.database_url,
+        &args.server_log,
+        args.tenant_rate_limit,
+        args.tenant_rate_burst,
+    )
+    .await?;
     let shape = Shape {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),

@@ -21,7 +21,16 @@ pub struct Server {
 impl Server {
     /// Starts `binary serve` on a free port of 127.0.0.1 against
     /// `database_url`, its log in `log`, and waits until `/readyz` answers.
-    pub async fn start(binary: &Path, database_url: &str, log: &Path) -> anyhow::Result<Server> {
+    /// Each tenant may send `rate_limit` requests a second with bursts of
+    /// `rate_burst` (0: no limit, which every workload but the fairness one
+    /// uses: the tool measures the server, not its limit).
+    pub async fn start(
+        binary: &Path,
+        database_url: &str,
+        log: &Path,
+        rate_limit: u32,
+        rate_burst: u32,
+    ) -> anyhow::Result<Server> {
         let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(binary)
             .arg("serve")
@@ -29,6 +38,10 @@ impl Server {
             .arg(address.to_string())
             .arg("--database-url")
             .arg(database_url)
+            .arg("--tenant-rate-limit")
+            .arg(rate_limit.to_string())
+            .arg("--tenant-rate-burst")
+            .arg(rate_burst.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)
