@@ -14,6 +14,7 @@
 
 mod client;
 mod export;
+mod fairness;
 mod load;
 mod report;
 mod seed;
@@ -58,7 +59,8 @@ struct Args {
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Workloads, by name or letter: ceiling (g), lookup (a), get (b),
-    /// deactivate (c), create (d), group-push (e), export (f).
+    /// deactivate (c), create (d), group-push (e), export (f), and, not
+    /// run by default, fairness (h), which wants `--tenant-rate-limit`.
     #[arg(long, value_delimiter = ',', default_value = "g,a,b,c,d,e,f")]
     workloads: Vec<String>,
     /// Tenant to seed or reuse.
@@ -117,6 +119,14 @@ async fn main() -> anyhow::Result<()> {
     if args.seed_only {
         return Ok(());
     }
+    let bystander = if workloads.contains(&Workload::Fairness) {
+        if args.tenant_rate_limit == 0 {
+            eprintln!("note: (h) fairness runs without a rate limit; pass --tenant-rate-limit");
+        }
+        Some(seed::bystander(&args.database_url, &args.tenant).await?)
+    } else {
+        None
+    };
     let binary = match &args.server {
         Some(path) => path.clone(),
         None => std::env::current_exe()?
@@ -136,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
+        pace: None,
     };
     let mut report = Report::new(&args.database_url, &plan, &fixture, shape);
     report.idle_rss_kib = server.rss_kib();
@@ -149,6 +160,19 @@ async fn main() -> anyhow::Result<()> {
                 let expected = user_count(&server, &fixture.token).await?;
                 Measured::Export(export::export(&server, &fixture.token, expected).await?)
             }
+            Workload::Fairness => Measured::Fairness(
+                fairness::fairness(
+                    server.address(),
+                    &fixture,
+                    bystander
+                        .as_deref()
+                        .context("the bystander tenant was prepared")?,
+                    shape,
+                    args.tenant_rate_limit,
+                    nonce,
+                )
+                .await?,
+            ),
             Workload::Ceiling if !has_ceiling(&server).await? => Measured::Unavailable(
                 "the server was built without the `bench-ceiling` feature".into(),
             ),

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::export::ExportFigures;
+use crate::fairness::FairnessFigures;
 use crate::load::{Figures, Shape};
 use crate::seed::{Fixture, Plan};
 use crate::workloads::Workload;
@@ -16,6 +17,7 @@ use crate::workloads::Workload;
 pub enum Measured {
     Load(Figures),
     Export(ExportFigures),
+    Fairness(FairnessFigures),
     /// Not measured, and why.
     Unavailable(String),
 }
@@ -104,7 +106,10 @@ impl Report {
             Measured::Load(figures) if row.letter == Workload::Ceiling.letter() => {
                 Some(figures.per_second)
             }
-            Measured::Load(_) | Measured::Export(_) | Measured::Unavailable(_) => None,
+            Measured::Load(_)
+            | Measured::Export(_)
+            | Measured::Fairness(_)
+            | Measured::Unavailable(_) => None,
         });
         for row in &mut self.rows {
             row.ratio_to_ceiling = match (&row.measured, ceiling) {
@@ -170,11 +175,38 @@ impl Report {
                     mib(e.rss_early_kib),
                     mib(e.rss_end_kib),
                 ),
+                // B during A's flood; the ratio and A's figures follow the table.
+                Measured::Fairness(f) => format!(
+                    "| ({}) | {} | B {:.0} | – | {:.2} ms | {:.2} ms | {:.1} ms | {} | {rss} | {cpu} |",
+                    row.letter,
+                    row.what,
+                    f.flooded.per_second,
+                    f.flooded.p50_ms,
+                    f.flooded.p99_ms,
+                    f.flooded.max_ms,
+                    f.flooded.errors,
+                ),
                 Measured::Unavailable(why) => {
                     format!("| ({}) | {} | {why} | | | | | | | |", row.letter, row.what)
                 }
             };
             let _ = writeln!(out, "{line}");
+        }
+        for row in &self.rows {
+            if let Measured::Fairness(f) = &row.measured {
+                let _ = writeln!(
+                    out,
+                    "\n({}) tenant B's p99 during tenant A's flood: {:.2} ms, alone {:.2} ms: ratio {:.2}; \
+                     A sent {:.0} requests/s, {} of {} refused or failed (429 past its rate limit)",
+                    row.letter,
+                    f.flooded.p99_ms,
+                    f.idle.p99_ms,
+                    f.p99_ratio,
+                    f.flood.per_second,
+                    f.flood.errors,
+                    f.flood.requests,
+                );
+            }
         }
         for row in &self.rows {
             if let Measured::Load(Figures {

@@ -30,12 +30,15 @@ pub enum Workload {
     Export,
     /// (g) The ceiling: a static SCIM user of the same binary.
     Ceiling,
+    /// (h) Fairness: a second tenant's lookups, alone and during a flood
+    /// of the seeded tenant (`fairness.rs`).
+    Fairness,
 }
 
 impl Workload {
     /// Every workload, in the order they run: the ceiling first, then
     /// reads, writes, and the export last.
-    pub const ALL: [Workload; 7] = [
+    pub const ALL: [Workload; 8] = [
         Workload::Ceiling,
         Workload::Lookup,
         Workload::Get,
@@ -43,6 +46,7 @@ impl Workload {
         Workload::Create,
         Workload::GroupPush,
         Workload::Export,
+        Workload::Fairness,
     ];
 
     /// The name used on the command line and in reports.
@@ -55,6 +59,7 @@ impl Workload {
             Workload::GroupPush => "group-push",
             Workload::Export => "export",
             Workload::Ceiling => "ceiling",
+            Workload::Fairness => "fairness",
         }
     }
 
@@ -68,6 +73,7 @@ impl Workload {
             Workload::GroupPush => 'e',
             Workload::Export => 'f',
             Workload::Ceiling => 'g',
+            Workload::Fairness => 'h',
         }
     }
 
@@ -81,6 +87,9 @@ impl Workload {
             Workload::GroupPush => "PATCH /Groups/{id} ±100 members",
             Workload::Export => "cursor walk of every user, 1,000 a page",
             Workload::Ceiling => "GET /bench/ceiling (static user)",
+            Workload::Fairness => {
+                "tenant B's userName lookups (1 connection), alone, then during tenant A's GET /Users/{id} flood"
+            }
         }
     }
 
@@ -118,7 +127,7 @@ impl Workload {
                 next: 0,
             }),
             Workload::GroupPush => Box::new(GroupPush::new(fixture, index, connections)),
-            Workload::Ceiling | Workload::Export => Box::new(Ceiling),
+            Workload::Ceiling | Workload::Export | Workload::Fairness => Box::new(Ceiling),
         }
     }
 }
