@@ -181,6 +181,10 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         max_connections: DEFAULT_MAX_CONNECTIONS,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         sqlite_synchronous: Synchronous::Full,
+        // Measures the server, not its limits.
+        tenant_rate_limit: 0,
+        tenant_rate_burst: 0,
+        tenant_max_waiting: 0,
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -11,7 +11,10 @@ use tokio::net::TcpListener;
 
 use crate::clock::SharedClock;
 use crate::delivery::Worker;
+pub use crate::domain::DEFAULT_TENANT_MAX_WAITING;
 use crate::domain::{CreatedTenant, Domain};
+use crate::http::rate::TenantLimiter;
+pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
 use crate::store::Store;
 pub use crate::store::Synchronous;
@@ -45,6 +48,8 @@ pub const DEFAULT_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(25);
 const RESERVED_FILES: u64 = 128;
 /// How often `serve` deletes audit events past their tenant's retention.
 const AUDIT_PRUNE_INTERVAL: Duration = Duration::from_secs(60 * 60);
+/// How often `serve` writes the token uses authentication noted.
+const TOKEN_USE_FLUSH_INTERVAL: Duration = Duration::from_secs(15);
 
 /// Server configuration, read once at start-up.
 #[derive(Debug, Clone)]
@@ -87,6 +92,13 @@ pub struct Config {
     pub shutdown_timeout: Duration,
     /// How SQLite makes commits durable (PostgreSQL ignores it).
     pub sqlite_synchronous: Synchronous,
+    /// Sustained requests a second of one tenant, per process; 0: no limit.
+    pub tenant_rate_limit: u32,
+    /// Burst of one tenant, in requests (at least the rate).
+    pub tenant_rate_burst: u32,
+    /// Most writes of one tenant waiting for their turn at once, per
+    /// process; 0: no bound.
+    pub tenant_max_waiting: usize,
 }
 
 impl Config {
@@ -111,6 +123,9 @@ impl Config {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             sqlite_synchronous: Synchronous::Full,
+            tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
+            tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
+            tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
         }
     }
 }
@@ -225,6 +240,7 @@ impl Application {
         let domain = domain
             .with_scan_limit(config.scan_limit)
             .with_private_webhooks(config.allow_private_webhooks)
+            .with_tenant_max_waiting(config.tenant_max_waiting)
             .with_limits(
                 config.patch_budget,
                 SizeLimits {
@@ -250,6 +266,8 @@ impl Application {
                 max_body_bytes: config.max_body_bytes,
                 body_timeout: config.body_timeout,
                 request_timeout: config.request_timeout,
+                limiter: TenantLimiter::new(config.tenant_rate_limit, config.tenant_rate_burst)
+                    .map(Arc::new),
             },
             store,
             clock,
@@ -292,6 +310,10 @@ impl Application {
         let pruner = tokio::spawn(prune_audit_periodically(
             Arc::clone(&self.state.domain),
             self.clock,
+            stopped.clone(),
+        ));
+        let flusher = tokio::spawn(flush_token_use_periodically(
+            Arc::clone(&self.state.domain),
             stopped,
         ));
         let app = http::service(self.state);
@@ -313,6 +335,11 @@ impl Application {
         let _ = stop_pruning.send(true);
         if let Err(error) = pruner.await {
             tracing::error!(%error, "the audit pruning task failed");
+        }
+        // Its last flush, after the last request, runs before the store
+        // closes.
+        if let Err(error) = flusher.await {
+            tracing::error!(%error, "the token use task failed");
         }
         self.store.close().await;
         Ok(())
@@ -362,6 +389,29 @@ async fn prune_audit_periodically(
             Ok(0) => {}
             Ok(pruned) => tracing::info!(pruned, "deleted audit events past their retention"),
             Err(error) => tracing::error!(%error, "cannot prune the audit log"),
+        }
+    }
+}
+
+/// Writes the token uses authentication noted (`domain/token_use.rs`)
+/// every [`TOKEN_USE_FLUSH_INTERVAL`], and once more when `stop` turns
+/// true. A failed write keeps its notes for the next one.
+async fn flush_token_use_periodically(
+    domain: Arc<Domain>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(TOKEN_USE_FLUSH_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let stopping = tokio::select! {
+            _ = ticks.tick() => false,
+            _ = stop.wait_for(|stopped| *stopped) => true,
+        };
+        if let Err(error) = domain.flush_token_use().await {
+            tracing::warn!(%error, "cannot record token use; retrying at the next flush");
+        }
+        if stopping {
+            return;
         }
     }
 }

@@ -64,6 +64,18 @@ pub enum Command {
         /// can roll back.
         #[arg(long, env = "SCIMD_SQLITE_SYNCHRONOUS", default_value = "full")]
         sqlite_synchronous: Synchronous,
+        /// Sustained requests a second of one tenant (per process); past
+        /// it, 429 with Retry-After. 0 turns the limit off.
+        #[arg(long, env = "SCIMD_TENANT_RATE_LIMIT", default_value_t = app::DEFAULT_TENANT_RATE_LIMIT)]
+        tenant_rate_limit: u32,
+        /// Requests one tenant may send in a burst above its rate (per
+        /// process); at least the rate.
+        #[arg(long, env = "SCIMD_TENANT_RATE_BURST", default_value_t = app::DEFAULT_TENANT_RATE_BURST)]
+        tenant_rate_burst: u32,
+        /// Writes of one tenant that may wait for their turn at once (per
+        /// process); past it, 429 with Retry-After. 0: no bound.
+        #[arg(long, env = "SCIMD_TENANT_MAX_WAITING", default_value_t = app::DEFAULT_TENANT_MAX_WAITING)]
+        tenant_max_waiting: usize,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -171,6 +183,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             max_document_bytes,
             limits,
             sqlite_synchronous,
+            tenant_rate_limit,
+            tenant_rate_burst,
+            tenant_max_waiting,
         } => {
             let config = Config {
                 listen,
@@ -190,6 +205,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 max_connections: limits.max_connections,
                 shutdown_timeout: limits.shutdown_timeout,
                 sqlite_synchronous,
+                tenant_rate_limit,
+                tenant_rate_burst,
+                tenant_max_waiting,
             };
             serve(&config, clock).await
         }

@@ -3,7 +3,7 @@
 //! | layer | type | becomes |
 //! |-------|------|---------|
 //! | `scim` crate (parsers, schema validation, PATCH engine) | `ScimError`, always a 400 with its `scimType` | [`DomainError::Invalid`] through `From` |
-//! | `store` | `StoreError` | [`DomainError::Taken`] for unique values, [`DomainError::Invalid`] for filters SQL cannot answer, else [`DomainError::Storage`] |
+//! | `store` | `StoreError` | [`DomainError::Taken`] for unique values, [`DomainError::Invalid`] for filters SQL cannot answer, [`DomainError::Unavailable`] for an exhausted pool or a broken connection, else [`DomainError::Storage`] |
 //! | `domain` | [`DomainError`] | everything a domain function returns |
 //! | `http` | `ApiError` (SCIM) and `AdminError` (admin API) | the response: `http::error::scim_error_of` is the one table for SCIM bodies, `AdminError::into_response` the one for admin JSON |
 //!
@@ -15,6 +15,10 @@ use scim::{ScimError, ScimType};
 
 use super::guard::Refusal;
 use crate::store::{Scope, StoreError, UniqueField};
+
+/// What a request refused because the database is unavailable is told to
+/// wait, in seconds.
+const RETRY_AFTER_SECS: u64 = 2;
 
 /// Errors of the domain layer.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,22 @@ pub enum DomainError {
     /// The request is larger than the service accepts (Bulk operations).
     #[error("{0}")]
     TooLarge(String),
+    /// Too many requests of this tenant: over its rate limit, or too many
+    /// of its writes already waiting for their turn. Answered 429 with
+    /// `Retry-After`.
+    #[error("{detail}")]
+    TooManyRequests {
+        detail: String,
+        retry_after_secs: u64,
+    },
+    /// The service cannot take the request now: the process's database
+    /// pool is exhausted, or the database connection broke. Answered 503
+    /// with `Retry-After`.
+    #[error("{detail}")]
+    Unavailable {
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// The deprovisioning guard refused the change.
     #[error("{}", .0.detail)]
     Refused(Box<Refusal>),
@@ -102,6 +122,26 @@ impl From<StoreError> for DomainError {
                 scim_type: Some(ScimType::InvalidFilter),
                 detail,
             },
+            StoreError::Exhausted => {
+                tracing::warn!("no database connection came free in time");
+                DomainError::Unavailable {
+                    detail: format!(
+                        "the service is overloaded: {error}; retry after {RETRY_AFTER_SECS} s",
+                        error = StoreError::Exhausted
+                    ),
+                    retry_after_secs: RETRY_AFTER_SECS,
+                }
+            }
+            StoreError::Disconnected(error) => {
+                tracing::warn!(%error, "the database connection broke");
+                DomainError::Unavailable {
+                    detail: format!(
+                        "the connection to the database was lost (a restart or failover), \
+                         so the request did not complete; retry after {RETRY_AFTER_SECS} s"
+                    ),
+                    retry_after_secs: RETRY_AFTER_SECS,
+                }
+            }
             other @ (StoreError::Taken(UniqueField::Other)
             | StoreError::Corrupt(_)
             | StoreError::Database(_)) => DomainError::Storage(other),

@@ -16,6 +16,7 @@ mod bulk;
 mod cursor;
 mod error;
 mod facts;
+mod gate;
 mod groups;
 mod guard;
 mod limits;
@@ -26,6 +27,7 @@ mod render;
 mod scan;
 mod seed;
 mod tenants;
+mod token_use;
 mod tokens;
 mod users;
 mod webhooks;
@@ -54,6 +56,7 @@ pub use audit::{AuditEvent, AuditListQuery, AuditPage, AuditUser, UserRef};
 pub use bulk::{BulkMethod, BulkOutcome, MAX_BULK_OPERATIONS};
 pub use cursor::CURSOR_TIMEOUT_SECONDS;
 pub use error::DomainError;
+pub use gate::DEFAULT_TENANT_MAX_WAITING;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
 pub use listing::{Listing, Pieces, PiecewiseGroup, PiecewiseList};
 pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
@@ -91,6 +94,28 @@ fn check_indexed(name: &str, value: Option<&str>) -> Result<(), ScimError> {
     }
 }
 
+/// A write held open by [`Domain::hold_write_turn`] or
+/// [`Domain::hold_write`]; released when dropped.
+#[must_use = "the hold ends when this value is dropped"]
+pub struct WriteHold {
+    _held: Held,
+}
+
+/// What a [`WriteHold`] keeps.
+enum Held {
+    /// The tenant's turn only.
+    Turn { _turn: gate::Turn },
+    /// An open write transaction, which holds the turn and the tenant's
+    /// lock.
+    Transaction { _tx: Tx },
+}
+
+impl std::fmt::Debug for WriteHold {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WriteHold")
+    }
+}
+
 /// The domain services, shared by every request.
 #[derive(Debug, Clone)]
 pub struct Domain {
@@ -112,6 +137,10 @@ pub struct Domain {
     patch_budget: u64,
     /// Size caps on stored strings and documents.
     sizes: SizeLimits,
+    /// Each tenant's bounded queue of writes waiting for their turn.
+    gates: gate::Gates,
+    /// Token uses noted by authentication, written in the background.
+    token_use: token_use::TokenUse,
 }
 
 impl Domain {
@@ -138,6 +167,8 @@ impl Domain {
             deliveries_due: Arc::new(tokio::sync::Notify::new()),
             patch_budget: DEFAULT_PATCH_BUDGET,
             sizes: SizeLimits::default(),
+            gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
+            token_use: token_use::TokenUse::default(),
         })
     }
 
@@ -146,6 +177,14 @@ impl Domain {
     pub fn with_limits(mut self, patch_budget: u64, sizes: SizeLimits) -> Self {
         self.patch_budget = patch_budget;
         self.sizes = sizes;
+        self
+    }
+
+    /// Sets how many writes of one tenant may wait for their turn at once
+    /// in this process (default [`DEFAULT_TENANT_MAX_WAITING`]; 0: no
+    /// bound); past it, writes are refused with 429.
+    pub fn with_tenant_max_waiting(mut self, max_waiting: usize) -> Self {
+        self.gates = gate::Gates::new(max_waiting);
         self
     }
 
@@ -173,6 +212,29 @@ impl Domain {
         &self.scim_base
     }
 
+    /// Takes tenant `tenant_id`'s turn to write in this process and keeps
+    /// it until the returned value is dropped, as a long write would, but
+    /// holding no database connection: the tenant's other writes queue
+    /// behind it (and past the bound are refused). For tests and tools.
+    pub async fn hold_write_turn(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
+        Ok(WriteHold {
+            _held: Held::Turn {
+                _turn: self.gates.enter(tenant_id).await?,
+            },
+        })
+    }
+
+    /// Starts a write of tenant `tenant_id` and keeps its transaction open
+    /// until the returned value is dropped (then rolled back), as a long
+    /// write would: the tenant's turn, its lock, and a write connection
+    /// (on SQLite the only one). For tests and tools.
+    pub async fn hold_write(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
+        let (tx, _) = self.begin_tenant_write(tenant_id).await?;
+        Ok(WriteHold {
+            _held: Held::Transaction { _tx: tx },
+        })
+    }
+
     /// Checks that the database answers.
     pub async fn ready(&self) -> Result<(), DomainError> {
         Ok(self.store.ping().await?)
@@ -190,11 +252,17 @@ impl Domain {
     /// what no concurrent write can change, and because the tenant is
     /// always locked before any row, two writes never wait for each
     /// other's rows in opposite orders (no deadlocks).
+    ///
+    /// Inside the process, a write first waits for its tenant's turn
+    /// (`gate.rs`) holding no connection, so one tenant's queue cannot
+    /// empty the pool; the turn passes on when the transaction ends.
     async fn begin_tenant_write(
         &self,
         tenant_id: &str,
     ) -> Result<(Tx, TenantSettings), DomainError> {
-        let tx = self.store.begin().await?;
+        let turn = self.gates.enter(tenant_id).await?;
+        let mut tx = self.store.begin().await?;
+        tx.hold(turn);
         let settings = tx
             .lock_tenant(tenant_id)
             .await?

@@ -17,9 +17,6 @@ use crate::store::{Action, NewToken, Outcome, Scope, TargetType};
 const TOKEN_PREFIX: &str = "scimd_";
 /// Random bytes per token: 256 bits.
 const TOKEN_BYTES: usize = 32;
-/// How stale `last_used_at` may get before a request refreshes it; keeps
-/// authentication from writing to the database on every request.
-const TOUCH_INTERVAL_MS: i64 = 60_000;
 
 impl FromStr for Scope {
     type Err = DomainError;
@@ -117,13 +114,10 @@ impl Domain {
         if token_scope != scope {
             return Err(DomainError::WrongScope(token_scope, scope));
         }
-        let now = self.now();
-        if token
-            .last_used_at
-            .is_none_or(|t| now - t > TOUCH_INTERVAL_MS)
-        {
-            self.store.touch_token(&token.id, now).await?;
-        }
+        // Written later, in the background (`token_use.rs`): a read never
+        // waits for the write connection.
+        self.token_use
+            .note(&token.id, token.last_used_at, self.now());
         Ok(Principal {
             tenant_id: token.tenant_id,
             token_id: token.id,
@@ -187,15 +181,35 @@ impl Domain {
         Ok(tokens
             .into_iter()
             .map(|t| TokenSummary {
+                last_used_at: self
+                    .token_use
+                    .latest(&t.id, t.last_used_at)
+                    .map(format_millis),
                 id: t.id,
                 scope: t.scope,
                 label: t.label,
                 user_id: t.user_id,
                 created_at: format_millis(t.created_at),
-                last_used_at: t.last_used_at.map(format_millis),
                 revoked_at: t.revoked_at.map(format_millis),
             })
             .collect())
+    }
+
+    /// Writes the token uses noted since the last flush (`token_use.rs`),
+    /// in one transaction; returns how many. On failure the notes are kept
+    /// for the next flush.
+    pub async fn flush_token_use(&self) -> Result<usize, DomainError> {
+        let uses = self.token_use.take();
+        if uses.is_empty() {
+            return Ok(0);
+        }
+        match self.store.record_token_uses(&uses).await {
+            Ok(()) => Ok(uses.len()),
+            Err(error) => {
+                self.token_use.restore(uses);
+                Err(error.into())
+            }
+        }
     }
 
     /// Revokes the token `id` of any tenant (the command line); it stops

@@ -90,6 +90,21 @@ impl IntoResponse for AdminError {
                 });
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }
+            ref error @ (DomainError::TooManyRequests { .. } | DomainError::Unavailable { .. }) => {
+                let (status, kind) = match error {
+                    DomainError::TooManyRequests { .. } => {
+                        (StatusCode::TOO_MANY_REQUESTS, "too_many_requests")
+                    }
+                    _ => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+                };
+                let mut response = admin_error(status, kind, error.to_string());
+                if let Some(seconds) = super::error::retry_after_of(error) {
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                }
+                return response;
+            }
             DomainError::Storage(error) => {
                 tracing::error!(error = %error, "storage failure");
                 (

@@ -1,6 +1,7 @@
 //! Authentication: `Authorization: Bearer <token>`, or HTTP Basic with the
 //! token as the password (Okta's "Basic auth" option). The tenant comes
-//! from the token and nothing else.
+//! from the token and nothing else; its request rate is checked right
+//! after (`rate.rs`).
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -43,6 +44,9 @@ async fn admit(
         .ok_or(DomainError::Unauthorized)?;
     let principal = state.domain.authenticate(&secret, scope).await?;
     tracing::Span::current().record("tenant_id", principal.tenant_id.as_str());
+    if let Some(limiter) = &state.limiter {
+        limiter.check(&principal.tenant_id)?;
+    }
     request.extensions_mut().insert(principal);
     Ok(next.run(request).await)
 }

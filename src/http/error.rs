@@ -69,6 +69,11 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
                 .with_extension(DEPROVISION_BLOCKED, extension)
         }
         DomainError::Refused(refusal) => ScimError::status(409, refusal.detail),
+        // RFC 7644 defines no scimType for 429 or 503 (§3.12): a plain
+        // error whose detail says which limit and when to come back; the
+        // response carries `Retry-After` too.
+        DomainError::TooManyRequests { detail, .. } => ScimError::status(429, detail),
+        DomainError::Unavailable { detail, .. } => ScimError::status(503, detail),
         DomainError::Storage(error) => {
             tracing::error!(error = %error, "storage failure");
             ScimError::status(500, "internal error")
@@ -83,7 +88,13 @@ impl IntoResponse for ApiError {
             ApiError::Domain(error) => error,
         };
         let unauthorized = matches!(error, DomainError::Unauthorized);
+        let retry_after = retry_after_of(&error);
         let mut response = scim_error_response(&scim_error_of(error));
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if unauthorized {
             let challenges = response.headers_mut();
             challenges.append(
@@ -96,6 +107,20 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+/// The `Retry-After` (whole seconds) of an error that tells the client to
+/// come back later: 429 and 503.
+pub fn retry_after_of(error: &DomainError) -> Option<u64> {
+    match error {
+        DomainError::TooManyRequests {
+            retry_after_secs, ..
+        }
+        | DomainError::Unavailable {
+            retry_after_secs, ..
+        } => Some((*retry_after_secs).max(1)),
+        _ => None,
     }
 }
 
@@ -169,6 +194,36 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = body_of(response).await;
         assert!(!body.to_string().contains("secret-detail"));
+    }
+
+    #[tokio::test]
+    async fn limits_answer_429_and_503_with_retry_after_and_no_scim_type() {
+        for (error, status) in [
+            (
+                DomainError::TooManyRequests {
+                    detail: "over the rate; retry after 3 s".into(),
+                    retry_after_secs: 3,
+                },
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+            (
+                DomainError::from(StoreError::Exhausted),
+                StatusCode::SERVICE_UNAVAILABLE,
+            ),
+        ] {
+            let response = ApiError::from(error).into_response();
+            assert_eq!(response.status(), status);
+            let retry_after = response.headers()[header::RETRY_AFTER]
+                .to_str()
+                .expect("ascii")
+                .parse::<u64>()
+                .expect("whole seconds");
+            assert!(retry_after >= 1);
+            let body = body_of(response).await;
+            assert_eq!(body["status"], status.as_u16().to_string());
+            assert!(body.get("scimType").is_none());
+            assert!(body["detail"].as_str().is_some_and(|d| d.contains("retry")));
+        }
     }
 
     #[tokio::test]

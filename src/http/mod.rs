@@ -16,6 +16,7 @@ pub mod error;
 mod ops;
 mod paths;
 mod pieces;
+pub mod rate;
 mod resources;
 mod server;
 
@@ -63,6 +64,8 @@ pub struct AppState {
     pub body_timeout: Duration,
     /// Longest time from a request's head to its response's head.
     pub request_timeout: Duration,
+    /// Each tenant's request rate; `None`: no limit.
+    pub limiter: Option<Arc<rate::TenantLimiter>>,
 }
 
 /// Rewrites a request's path before routing.

@@ -13,6 +13,7 @@ mod deprovisionings;
 mod entity;
 mod groups;
 mod plan;
+mod pool;
 mod query;
 mod secrets;
 mod seed;
@@ -24,6 +25,7 @@ mod users;
 mod versioned;
 mod webhooks;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use migrations::MigratorTrait;
@@ -34,6 +36,8 @@ use sea_orm::{
 };
 
 use scim::resource::Document;
+
+use pool::{ACQUIRE_TIMEOUT, Fault, Health, ReadPool};
 
 pub use assets::{AssetRecord, Owned};
 pub use audit::{AuditRecord, AuditSearch};
@@ -82,8 +86,24 @@ pub enum StoreError {
     /// A stored document could not be read back.
     #[error("the stored document of {0} is not valid JSON")]
     Corrupt(String),
+    /// No pooled connection came free within the acquire timeout: the
+    /// process as a whole is overloaded.
+    #[error("no database connection came free within {} s", ACQUIRE_TIMEOUT.as_secs())]
+    Exhausted,
+    /// The database connection broke (a restart or failover): the write
+    /// did not happen, or was rolled back by the server.
+    #[error("the database connection was lost: {0}")]
+    Disconnected(#[source] DbErr),
     #[error("database error: {0}")]
     Database(#[source] DbErr),
+}
+
+impl StoreError {
+    /// Whether the database cannot serve now but may shortly: answered 503
+    /// with `Retry-After`, never 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Exhausted | StoreError::Disconnected(_))
+    }
 }
 
 /// Which unique value a write collided with.
@@ -110,6 +130,11 @@ impl std::fmt::Display for UniqueField {
 
 impl From<DbErr> for StoreError {
     fn from(error: DbErr) -> Self {
+        match Fault::of(&error) {
+            Fault::Exhausted => return StoreError::Exhausted,
+            Fault::Disconnected => return StoreError::Disconnected(error),
+            Fault::Other => {}
+        }
         if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
             // SQLite names the columns, PostgreSQL the index; both contain these.
             let field = if message.contains("assets") {
@@ -163,11 +188,13 @@ impl ResourceRecord {
 ///
 /// On SQLite the writing pool has one connection, which serializes writers
 /// in the process instead of letting them fail with `SQLITE_BUSY`; on
-/// PostgreSQL both are the same pool.
+/// PostgreSQL both are the same pool. Reads that meet a broken connection
+/// run again on another (`pool.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
-    read: DatabaseConnection,
+    read: ReadPool,
     write: DatabaseConnection,
+    health: Arc<Health>,
 }
 
 /// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL
@@ -208,23 +235,32 @@ impl Synchronous {
 /// A write transaction.
 pub struct Tx {
     inner: DatabaseTransaction,
+    /// Whatever must be held until the transaction ends (the domain's
+    /// place in its tenant's queue); dropped after `inner`.
+    _held: Option<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 impl Store {
     /// Connects to `url` (`sqlite:` or `postgres:`); `synchronous` sets
     /// SQLite's durability.
     pub async fn connect(url: &str, synchronous: Synchronous) -> Result<Store, StoreError> {
-        if url.starts_with("sqlite:") {
-            let write = connect_sqlite(url, 1, synchronous).await?;
-            let read = connect_sqlite(url, 8, synchronous).await?;
-            Ok(Store { read, write })
+        let health = Health::new();
+        let (read, write) = if url.starts_with("sqlite:") {
+            let write = connect_sqlite(url, 1, synchronous, &health).await?;
+            let read = connect_sqlite(url, 8, synchronous, &health).await?;
+            (read, write)
         } else {
-            let pool = Database::connect(options(url, 16, synchronous)).await?;
-            Ok(Store {
-                read: pool.clone(),
-                write: pool,
-            })
-        }
+            let pool = Database::connect(options(url, 16, synchronous, &health)).await?;
+            (pool.clone(), pool)
+        };
+        Ok(Store {
+            read: ReadPool {
+                pool: read,
+                health: Arc::clone(&health),
+            },
+            write,
+            health,
+        })
     }
 
     /// Applies pending migrations. Processes starting together take
@@ -262,20 +298,28 @@ impl Store {
 
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.read.ping().await?;
+        self.read.pool.ping().await?;
         Ok(())
     }
 
-    /// Starts a write transaction.
+    /// Starts a write transaction. A `BEGIN` that meets a broken
+    /// connection is sent once more (nothing has happened yet), on a
+    /// connection checked first.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        Ok(Tx {
-            inner: self.write.begin().await?,
-        })
+        let inner = match self.write.begin().await {
+            Err(error) if Fault::of(&error) == Fault::Disconnected => {
+                tracing::warn!(%error, "a database connection broke; beginning again on another");
+                self.health.broken();
+                self.write.begin().await?
+            }
+            other => other?,
+        };
+        Ok(Tx { inner, _held: None })
     }
 
     /// Closes both pools.
     pub async fn close(self) {
-        let _ = self.read.close().await;
+        let _ = self.read.pool.close().await;
         let _ = self.write.close().await;
     }
 }
@@ -285,6 +329,11 @@ impl Tx {
     pub async fn commit(self) -> Result<(), StoreError> {
         self.inner.commit().await?;
         Ok(())
+    }
+
+    /// Keeps `held` until this transaction commits or is dropped.
+    pub fn hold(&mut self, held: impl std::any::Any + Send + Sync) {
+        self._held = Some(Box::new(held));
     }
 
     fn conn(&self) -> &impl ConnectionTrait {
@@ -325,10 +374,11 @@ async fn connect_sqlite(
     url: &str,
     max_connections: u32,
     synchronous: Synchronous,
+    health: &Arc<Health>,
 ) -> Result<DatabaseConnection, StoreError> {
     let mut attempts = 0;
     loop {
-        match Database::connect(options(url, max_connections, synchronous)).await {
+        match Database::connect(options(url, max_connections, synchronous, health)).await {
             Ok(pool) => return Ok(pool),
             Err(error) if attempts < 20 && error.to_string().contains("database is locked") => {
                 attempts += 1;
@@ -339,21 +389,29 @@ async fn connect_sqlite(
     }
 }
 
-fn options(url: &str, max_connections: u32, synchronous: Synchronous) -> ConnectOptions {
+fn options(
+    url: &str,
+    max_connections: u32,
+    synchronous: Synchronous,
+    health: &Arc<Health>,
+) -> ConnectOptions {
     let synchronous = match synchronous {
         Synchronous::Full => SqliteSynchronous::Full,
         Synchronous::Normal => SqliteSynchronous::Normal,
     };
     let mut options = ConnectOptions::new(url.to_owned());
+    let health = Arc::clone(health);
     options
         .max_connections(max_connections)
         .min_connections(1)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(ACQUIRE_TIMEOUT)
         // sqlx pings a connection on every acquire by default: one more
         // round trip per statement (to PostgreSQL, or to the SQLite worker
         // thread). Only a connection idle long enough to have been dropped
-        // by a server or firewall is checked.
+        // by a server or firewall is checked, and, once a broken connection
+        // has been seen, every connection idle since before then.
         .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .map_sqlx_postgres_before_acquire(move |connection, meta| health.check(connection, meta))
         // sqlx logs statements with their parameters: filter values and
         // token hashes must never reach the log.
         .sqlx_logging(false)

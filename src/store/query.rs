@@ -284,7 +284,7 @@ impl Store {
         if self.read.get_database_backend() != DatabaseBackend::Sqlite {
             return Ok(());
         }
-        let pool = self.read.get_sqlite_connection_pool();
+        let pool = self.read.pool.get_sqlite_connection_pool();
         // Holding them all at once makes each acquire a different one.
         let mut held = Vec::new();
         for _ in 0..pool.size() {

@@ -1,7 +1,7 @@
 //! API tokens, stored as SHA-256 hashes only.
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
 use super::entity::{tenant, token};
@@ -72,14 +72,23 @@ impl Store {
         Ok(rows.into_iter().map(TokenRecord::from).collect())
     }
 
-    /// Records that a token was used; callers throttle how often.
-    pub async fn touch_token(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        token::Entity::update_many()
-            .col_expr(token::Column::LastUsedAt, Expr::value(now))
-            .filter(token::Column::Id.eq(id))
-            .exec(&self.write)
-            .await?;
-        Ok(())
+    /// Records when tokens were last used, in one transaction; a stored
+    /// later use is kept. Callers batch and throttle.
+    pub async fn record_token_uses(&self, uses: &[(String, i64)]) -> Result<(), StoreError> {
+        let tx = self.begin().await?;
+        for (id, at) in uses {
+            token::Entity::update_many()
+                .col_expr(token::Column::LastUsedAt, Expr::value(*at))
+                .filter(token::Column::Id.eq(id.as_str()))
+                .filter(
+                    token::Column::LastUsedAt
+                        .is_null()
+                        .or(token::Column::LastUsedAt.lt(*at)),
+                )
+                .exec(tx.conn())
+                .await?;
+        }
+        tx.commit().await
     }
 
     /// Tenant names by id, for listing tokens.

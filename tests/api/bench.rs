@@ -91,6 +91,34 @@ async fn the_load_tool_seeds_a_tenant_and_measures_every_workload_without_errors
     let again = bench(&db.url, &log, &["--workloads", "a,b,e"]);
     assert!(again["seeded_in_seconds"].is_null(), "{again}");
     assert_eq!(row(&again, "group-push")["measured"]["load"]["errors"], 0);
+
+    // (h) runs only when asked, against a server with a rate limit: the
+    // bystander tenant gets only expected answers beside the flood.
+    let fair = bench(
+        &db.url,
+        &log,
+        &[
+            "--workloads",
+            "h",
+            "--tenant-rate-limit",
+            "20",
+            "--tenant-rate-burst",
+            "20",
+        ],
+    );
+    let fairness = &row(&fair, "fairness")["measured"]["fairness"];
+    for phase in ["idle", "flooded"] {
+        assert_eq!(fairness[phase]["errors"], 0, "{phase}: {fairness}");
+        assert!(
+            fairness[phase]["requests"].as_u64().unwrap() > 0,
+            "{fairness}"
+        );
+    }
+    assert!(
+        fairness["flood"]["requests"].as_u64().unwrap() > 0,
+        "{fairness}"
+    );
+    assert!(fairness["p99_ratio"].as_f64().is_some(), "{fairness}");
 }
 
 #[tokio::test]

@@ -6,7 +6,8 @@ use reqwest::{Client, Method, RequestBuilder, Response};
 use scimd::app::{
     Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
+    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TENANT_MAX_WAITING, DEFAULT_TENANT_RATE_BURST,
+    DEFAULT_TENANT_RATE_LIMIT, DEFAULT_WRITE_TIMEOUT, Synchronous,
 };
 use scimd::clock::SystemClock;
 use scimd::domain::Domain;
@@ -161,6 +162,9 @@ pub async fn spawn_app_on(
         max_connections: DEFAULT_MAX_CONNECTIONS,
         shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
         sqlite_synchronous: Synchronous::Full,
+        tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
+        tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
+        tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
     };
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
@@ -244,6 +248,9 @@ impl TestApp {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
             sqlite_synchronous: Synchronous::Full,
+            tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
+            tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
+            tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
         };
         adjust(&mut config);
         let app = Application::build(&config, Arc::new(SystemClock))

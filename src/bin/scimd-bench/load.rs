@@ -22,6 +22,10 @@ pub struct Shape {
     pub connections: usize,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Least time between the starts of two requests of one connection
+    /// (a client that paces itself); `None`: closed loop, as fast as
+    /// answered.
+    pub pace: Option<Duration>,
 }
 
 /// What one workload measured.
@@ -64,8 +68,16 @@ pub async fn drive(
     for i in 0..shape.connections {
         let mut generator = make(i);
         let token = Arc::clone(&token);
+        let pace = shape.pace;
         tasks.push(tokio::spawn(async move {
-            one_connection(address, &token, generator.as_mut(), measure_from, end).await
+            one_connection(
+                address,
+                &token,
+                generator.as_mut(),
+                (measure_from, end),
+                pace,
+            )
+            .await
         }));
     }
     let mut latencies_us = Vec::new();
@@ -88,8 +100,8 @@ async fn one_connection(
     address: SocketAddr,
     token: &str,
     generator: &mut dyn Generator,
-    measure_from: Instant,
-    end: Instant,
+    (measure_from, end): (Instant, Instant),
+    pace: Option<Duration>,
 ) -> anyhow::Result<Outcome> {
     let mut outcome = Outcome {
         latencies_us: Vec::with_capacity(16_384),
@@ -106,6 +118,9 @@ async fn one_connection(
         let call = generator.next();
         let answer = connection.send(&call).await;
         let elapsed = started.elapsed();
+        if let Some(pace) = pace {
+            tokio::time::sleep_until((started + pace).into()).await;
+        }
         outcome.sent += 1;
         let measured = started >= measure_from;
         let failure = match answer {

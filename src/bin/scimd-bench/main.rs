@@ -14,6 +14,7 @@
 
 mod client;
 mod export;
+mod fairness;
 mod heavy;
 mod load;
 mod report;
@@ -60,8 +61,9 @@ struct Args {
     #[arg(long, default_value_t = 2.0)]
     warmup: f64,
     /// Workloads, by name or letter: ceiling (g), lookup (a), get (b),
-    /// deactivate (c), create (d), group-push (e), export (f),
-    /// heavy-patch (p; not in the default list).
+    /// deactivate (c), create (d), group-push (e), export (f), and, not
+    /// run by default, heavy-patch (p) and fairness (h), which wants
+    /// `--tenant-rate-limit`.
     #[arg(long, value_delimiter = ',', default_value = "g,a,b,c,d,e,f")]
     workloads: Vec<String>,
     /// E-mails of the heavy-patch workload's user (seeded once, in tenant
@@ -92,6 +94,14 @@ struct Args {
     /// are held.
     #[arg(long, default_value_t = 0)]
     half_header_sockets: usize,
+    /// The server's `--tenant-rate-limit` (requests a second per tenant);
+    /// 0, the default, turns the limit off so that the tool measures the
+    /// server, not its limit.
+    #[arg(long, default_value_t = 0)]
+    tenant_rate_limit: u32,
+    /// The server's `--tenant-rate-burst`; 0: the rate.
+    #[arg(long, default_value_t = 0)]
+    tenant_rate_burst: u32,
 }
 
 #[tokio::main]
@@ -128,6 +138,14 @@ async fn main() -> anyhow::Result<()> {
     if args.seed_only {
         return Ok(());
     }
+    let bystander = if workloads.contains(&Workload::Fairness) {
+        if args.tenant_rate_limit == 0 {
+            eprintln!("note: (h) fairness runs without a rate limit; pass --tenant-rate-limit");
+        }
+        Some(seed::bystander(&args.database_url, &args.tenant).await?)
+    } else {
+        None
+    };
     let binary = match &args.server {
         Some(path) => path.clone(),
         None => std::env::current_exe()?
@@ -140,6 +158,8 @@ async fn main() -> anyhow::Result<()> {
         &args.database_url,
         args.sqlite_synchronous,
         &args.server_log,
+        args.tenant_rate_limit,
+        args.tenant_rate_burst,
     )
     .await?;
     let _half_headers = if args.half_header_sockets > 0 {
@@ -155,6 +175,7 @@ async fn main() -> anyhow::Result<()> {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),
         duration: Duration::from_secs_f64(args.duration),
+        pace: None,
     };
     let mut report = Report::new(&args.database_url, &plan, &fixture, shape);
     report.sqlite_synchronous = args.sqlite_synchronous.as_str();
@@ -177,6 +198,19 @@ async fn main() -> anyhow::Result<()> {
                     .context("the heavy user is prepared with the workload")?;
                 Measured::Heavy(heavy::run(&server, &fixture, heavy, shape, nonce).await?)
             }
+            Workload::Fairness => Measured::Fairness(
+                fairness::fairness(
+                    server.address(),
+                    &fixture,
+                    bystander
+                        .as_deref()
+                        .context("the bystander tenant was prepared")?,
+                    shape,
+                    args.tenant_rate_limit,
+                    nonce,
+                )
+                .await?,
+            ),
             Workload::Ceiling if !has_ceiling(&server).await? => Measured::Unavailable(
                 "the server was built without the `bench-ceiling` feature".into(),
             ),

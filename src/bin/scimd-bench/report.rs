@@ -6,6 +6,7 @@ use std::fmt::Write;
 use serde::Serialize;
 
 use crate::export::ExportFigures;
+use crate::fairness::FairnessFigures;
 use crate::heavy::HeavyFigures;
 use crate::load::{Figures, Shape};
 use crate::seed::{Fixture, Plan};
@@ -18,6 +19,7 @@ pub enum Measured {
     Load(Figures),
     Export(ExportFigures),
     Heavy(HeavyFigures),
+    Fairness(FairnessFigures),
     /// Not measured, and why.
     Unavailable(String),
 }
@@ -115,6 +117,7 @@ impl Report {
             Measured::Load(_)
             | Measured::Export(_)
             | Measured::Heavy(_)
+            | Measured::Fairness(_)
             | Measured::Unavailable(_) => None,
         });
         for row in &mut self.rows {
@@ -202,6 +205,17 @@ impl Report {
                     h.heavy.max_ms,
                     h.heavy.errors,
                 ),
+                // B during A's flood; the ratio and A's figures follow the table.
+                Measured::Fairness(f) => format!(
+                    "| ({}) | {} | B {:.0} | – | {:.2} ms | {:.2} ms | {:.1} ms | {} | {rss} | {cpu} |",
+                    row.letter,
+                    row.what,
+                    f.flooded.per_second,
+                    f.flooded.p50_ms,
+                    f.flooded.p99_ms,
+                    f.flooded.max_ms,
+                    f.flooded.errors,
+                ),
                 Measured::Unavailable(why) => {
                     format!("| ({}) | {} | {why} | | | | | | | |", row.letter, row.what)
                 }
@@ -232,6 +246,20 @@ impl Report {
                     line(&h.bystander_during),
                 );
             }
+            if let Measured::Fairness(f) = &row.measured {
+                let _ = writeln!(
+                    out,
+                    "\n({}) tenant B's p99 during tenant A's flood: {:.2} ms, alone {:.2} ms: ratio {:.2}; \
+                     A sent {:.0} requests/s, {} of {} refused or failed (429 past its rate limit)",
+                    row.letter,
+                    f.flooded.p99_ms,
+                    f.idle.p99_ms,
+                    f.p99_ratio,
+                    f.flood.per_second,
+                    f.flood.errors,
+                    f.flood.requests,
+                );
+            }
         }
         for row in &self.rows {
             let first = match &row.measured {
@@ -242,6 +270,12 @@ impl Report {
                     .as_ref()
                     .or(h.bystander_idle.first_error.as_ref())
                     .or(h.bystander_during.first_error.as_ref()),
+                // The flood's 429s are expected; the bystander's are not.
+                Measured::Fairness(f) => f
+                    .idle
+                    .first_error
+                    .as_ref()
+                    .or(f.flooded.first_error.as_ref()),
                 Measured::Export(_) | Measured::Unavailable(_) => None,
             };
             if let Some(error) = first {

@@ -227,6 +227,37 @@ async fn reuse(domain: &Domain, tenant_id: &str, plan: &Plan) -> anyhow::Result<
     })
 }
 
+/// A SCIM token of the bystander tenant `<tenant>-bystander` of the
+/// fairness workload, created (without users) unless an earlier run did.
+pub async fn bystander(database_url: &str, tenant: &str) -> anyhow::Result<String> {
+    let (domain, store) = scimd::app::open_domain(
+        database_url,
+        "http://localhost",
+        scimd::app::Synchronous::Normal,
+        Arc::new(SystemClock),
+    )
+    .await?;
+    let name = format!("{tenant}-bystander");
+    let token = match domain.find_tenant(&name).await.map_err(anyhow_of)? {
+        Some(_) => {
+            domain
+                .create_token(&name, Scope::Scim, "scimd-bench")
+                .await
+                .map_err(anyhow_of)?
+                .1
+        }
+        None => {
+            domain
+                .create_tenant(&name)
+                .await
+                .map_err(anyhow_of)?
+                .scim_token
+        }
+    };
+    store.close().await;
+    Ok(token)
+}
+
 fn anyhow_of(error: scimd::domain::DomainError) -> anyhow::Error {
     anyhow::anyhow!("{error}")
 }

@@ -22,12 +22,17 @@ pub struct Server {
 impl Server {
     /// Starts `binary serve` on a free port of 127.0.0.1 against
     /// `database_url` with SQLite's `synchronous`, its log in `log`, and
-    /// waits until `/readyz` answers.
+    /// waits until `/readyz` answers. Each tenant may send `rate_limit`
+    /// requests a second with bursts of `rate_burst` (0: no limit, which
+    /// every workload but the fairness one uses: the tool measures the
+    /// server, not its limit).
     pub async fn start(
         binary: &Path,
         database_url: &str,
         synchronous: Synchronous,
         log: &Path,
+        rate_limit: u32,
+        rate_burst: u32,
     ) -> anyhow::Result<Server> {
         let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(binary)
@@ -38,6 +43,10 @@ impl Server {
             .arg(database_url)
             .arg("--sqlite-synchronous")
             .arg(synchronous.as_str())
+            .arg("--tenant-rate-limit")
+            .arg(rate_limit.to_string())
+            .arg("--tenant-rate-burst")
+            .arg(rate_burst.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)

@@ -33,12 +33,15 @@ pub enum Workload {
     /// (p) Issue 13's heavy PATCH in a second tenant, beside one
     /// connection of `POST /Users` in the bench tenant.
     HeavyPatch,
+    /// (h) Fairness: a second tenant's lookups, alone and during a flood
+    /// of the seeded tenant (`fairness.rs`).
+    Fairness,
 }
 
 impl Workload {
     /// Every workload, in the order they run: the ceiling first, then
     /// reads, writes, and the export last.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
         Workload::Ceiling,
         Workload::Lookup,
         Workload::Get,
@@ -47,6 +50,7 @@ impl Workload {
         Workload::GroupPush,
         Workload::Export,
         Workload::HeavyPatch,
+        Workload::Fairness,
     ];
 
     /// The name used on the command line and in reports.
@@ -60,6 +64,7 @@ impl Workload {
             Workload::Export => "export",
             Workload::Ceiling => "ceiling",
             Workload::HeavyPatch => "heavy-patch",
+            Workload::Fairness => "fairness",
         }
     }
 
@@ -74,6 +79,7 @@ impl Workload {
             Workload::Export => 'f',
             Workload::Ceiling => 'g',
             Workload::HeavyPatch => 'p',
+            Workload::Fairness => 'h',
         }
     }
 
@@ -89,6 +95,9 @@ impl Workload {
             Workload::Ceiling => "GET /bench/ceiling (static user)",
             Workload::HeavyPatch => {
                 "PATCH of 1,000 non-matching e-mail removes (another tenant) beside POST /Users"
+            }
+            Workload::Fairness => {
+                "tenant B's userName lookups (1 connection), alone, then during tenant A's GET /Users/{id} flood"
             }
         }
     }
@@ -127,7 +136,9 @@ impl Workload {
                 next: 0,
             }),
             Workload::GroupPush => Box::new(GroupPush::new(fixture, index, connections)),
-            Workload::Ceiling | Workload::Export | Workload::HeavyPatch => Box::new(Ceiling),
+            Workload::Ceiling | Workload::Export | Workload::HeavyPatch | Workload::Fairness => {
+                Box::new(Ceiling)
+            }
         }
     }
 }
