@@ -26,5 +26,6 @@ mod query;
 mod races;
 mod robustness;
 mod tenancy;
+mod user_names;
 mod users;
 mod webhooks;
