@@ -361,3 +361,29 @@ async fn a_legacy_user_with_an_empty_key_can_still_be_updated_deactivated_and_de
     assert_eq!(app.delete(path).await.status(), 204);
     assert_eq!(app.get(path).await.status(), 404);
 }
+
+#[tokio::test]
+async fn the_admin_search_and_sorting_compare_user_names_by_key() {
+    let app = spawn_app().await;
+    let created = app.create_user("stra\u{df}e@example.com").await;
+    app.create_user("STRASSB@example.com").await;
+    let (status, page) = app
+        .call_admin(
+            &app.admin_token,
+            Method::GET,
+            "/users?user_name=STRASSE%40EXAMPLE.COM%E2%80%8B",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["users"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["users"][0]["id"], created["id"]);
+    assert_eq!(page["users"][0]["user_name"], "stra\u{df}e@example.com");
+    // By key, "strassb…" sorts before "strasse…" (by code point, "ß" would
+    // sort after every ASCII letter).
+    let sorted = json_of(app.get("/Users?sortBy=userName").await, 200).await;
+    assert_eq!(
+        user_names(&sorted),
+        ["STRASSB@example.com", "stra\u{df}e@example.com"]
+    );
+}
