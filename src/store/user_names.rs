@@ -32,6 +32,12 @@ pub struct Collision {
     pub users: Vec<CollidingUser>,
 }
 
+/// The condition of the partial index `users_user_name_collisions`
+/// (migration 000008), spelled literally: SQLite uses a partial index only
+/// for a query that states its condition with the same constant, never
+/// with a bound parameter.
+const COLLISIONS: &str = "user_name_collision <> 0";
+
 impl Tx {
     /// After a user left `key` (renamed or deleted): if others still
     /// share it and none of them holds 0, the oldest marker becomes 0, so
@@ -81,7 +87,7 @@ impl Store {
             .column(user::Column::UserNameKey)
             .distinct()
             .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::UserNameCollision.ne(0))
+            .filter(Expr::cust(COLLISIONS))
             .order_by_asc(user::Column::UserNameKey)
             .limit(limit)
             .into_tuple()
@@ -120,7 +126,7 @@ impl Store {
     /// older user: what start-up warns about.
     pub async fn count_user_name_collisions(&self) -> Result<u64, StoreError> {
         Ok(user::Entity::find()
-            .filter(user::Column::UserNameCollision.ne(0))
+            .filter(Expr::cust(COLLISIONS))
             .count(&self.read)
             .await?)
     }
