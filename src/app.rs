@@ -212,6 +212,10 @@ pub async fn open_domain(
     let domain = Domain::open(store.clone(), schemas, clock, &scim_base)
         .await
         .map_err(|e| anyhow::anyhow!("cannot prepare the domain: {e}"))?;
+    domain
+        .warn_of_user_name_collisions()
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot count userName collisions: {e}"))?;
     Ok((domain, store))
 }
 

@@ -13,6 +13,7 @@ mod m20261129_000004_webhooks;
 mod m20261129_000005_pending_deprovisionings;
 mod m20261129_000006_admin_source;
 mod m20261129_000007_user_display_names;
+mod m20261129_000008_user_name_keys;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000005_pending_deprovisionings::Migration),
             Box::new(m20261129_000006_admin_source::Migration),
             Box::new(m20261129_000007_user_display_names::Migration),
+            Box::new(m20261129_000008_user_name_keys::Migration),
         ]
     }
 }

@@ -11,11 +11,14 @@
 //! - a multi-valued attribute matches when any of its values matches;
 //!   `emails eq "x"` compares `emails.value`;
 //! - strings compare ignoring case unless the attribute is `caseExact`,
-//!   by Unicode code point;
+//!   by Unicode code point; `userName` compares its key (NFKC_Casefold,
+//!   [`crate::user_name::key`]), as its uniqueness does (DESIGN §8);
 //! - date-times compare as instants, to the millisecond;
 //! - `a ne v` is `not (a eq v)`: true when `a` has no value equal to `v`,
 //!   including when it has no value at all; `a eq null` is `not (a pr)`;
 //! - `pr` is true for a value that is not null, not `""`, `[]` or `{}`.
+
+use std::borrow::Cow;
 
 use chrono::DateTime;
 use serde_json::Value;
@@ -38,9 +41,8 @@ pub enum Op {
     Le,
 }
 
-/// A comparison value, already in the form comparisons use: text is
-/// lowercased for attributes that are not `caseExact`, instants are
-/// milliseconds since the epoch.
+/// A comparison value, already in the form comparisons use: text is in
+/// its [`comparable`] form, instants are milliseconds since the epoch.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operand {
     Bool(bool),
@@ -267,8 +269,7 @@ fn compare(
             Value::String(s) if s.contains('\0') => {
                 return refuse("values cannot contain a NUL character");
             }
-            Value::String(s) if attr.case_exact => Operand::Text(s.clone()),
-            Value::String(s) => Operand::Text(s.to_lowercase()),
+            Value::String(s) => Operand::Text(comparable(&attr, s).into_owned()),
             _ => return refuse("compare a string attribute with a quoted string"),
         },
     };
@@ -282,6 +283,19 @@ fn compare(
     } else {
         query
     })
+}
+
+/// The form of a string value of `attr` that filters and sorting
+/// compare: as is for `caseExact` attributes, the userName key for
+/// `userName`, else lowercased. The store's shadow columns hold the same.
+pub fn comparable<'t>(attr: &Resolved, text: &'t str) -> Cow<'t, str> {
+    if attr.case_exact {
+        Cow::Borrowed(text)
+    } else if attr.is("userName", None) {
+        Cow::Owned(crate::user_name::key(text))
+    } else {
+        Cow::Owned(text.to_lowercase())
+    }
 }
 
 /// A boolean comparison value: `true`/`false`, or the strings `"True"`
@@ -366,13 +380,8 @@ fn compare_value(attr: &Resolved, op: Op, operand: &Operand, actual: &Value) -> 
         (Operand::Number(n), Value::Number(a)) => a.as_f64().and_then(|a| a.partial_cmp(n)),
         (Operand::Instant(t), Value::String(a)) => parse_instant(a).map(|a| a.cmp(t)),
         (Operand::Text(t), Value::String(a)) => {
-            let lowered;
-            let a: &str = if attr.case_exact {
-                a
-            } else {
-                lowered = a.to_lowercase();
-                &lowered
-            };
+            let a = comparable(attr, a);
+            let a = a.as_ref();
             match op {
                 Op::Co => return a.contains(t.as_str()),
                 Op::Sw => return a.starts_with(t.as_str()),
@@ -517,6 +526,29 @@ mod tests {
             (r#"id eq "2819c223-7f76-453a-919d-413861904646""#, true),
             (r#"emails pr"#, true),
             (r#"name pr"#, true),
+        ];
+        for (filter, expected) in cases {
+            assert_eq!(eval(filter, &user), expected, "{filter}");
+        }
+    }
+
+    #[test]
+    fn user_names_compare_by_their_key() {
+        let mut user = barbara();
+        user["userName"] = json!("Stra\u{df}e.Jos\u{e9}\u{200b} ");
+        let cases = [
+            ("userName eq \"STRASSE.JOSE\u{301}\"", true),
+            ("userName eq \"strasse.jos\u{e9}\"", true),
+            ("userName eq \"strasse.jose\"", false),
+            ("userName ne \"STRASSE.JOS\u{c9}\"", false),
+            ("userName sw \"STRASS\"", true),
+            ("userName ew \"E.JOS\u{c9}\"", true),
+            ("userName co \"SSE.J\"", true),
+            ("userName gt \"strasse\"", true),
+            ("userName lt \"strasse\"", false),
+            // Other attributes still compare lowercased only.
+            ("title eq \"TOUR GUIDE\"", true),
+            ("name.familyName eq \"O'MALLEY\"", true),
         ];
         for (filter, expected) in cases {
             assert_eq!(eval(filter, &user), expected, "{filter}");

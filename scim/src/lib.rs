@@ -1,6 +1,6 @@
 //! The SCIM protocol, free of HTTP and storage: schemas and schema-driven
 //! validation, the filter language, list and pagination types, discovery
-//! documents and `ScimError`.
+//! documents, `ScimError`, and the key that compares userNames.
 
 pub mod discovery;
 pub mod error;
@@ -14,6 +14,7 @@ pub mod path;
 pub mod projection;
 pub mod resource;
 pub mod schema;
+pub mod user_name;
 
 pub use error::{ScimError, ScimType};
 pub use schema::Schemas;

@@ -106,7 +106,9 @@ impl From<StoreError> for DomainError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Taken(UniqueField::UserName) => DomainError::Taken(
-                "a user with this userName already exists (userName is unique, ignoring case)"
+                "a user with this userName already exists (userNames are compared by their \
+                 NFKC_Casefold key: case, compatibility forms such as full-width letters, \
+                 white space at either end and invisible characters are ignored)"
                     .into(),
             ),
             StoreError::Taken(UniqueField::GroupDisplayName) => {

@@ -29,6 +29,7 @@ mod seed;
 mod tenants;
 mod token_use;
 mod tokens;
+mod user_names;
 mod users;
 mod webhooks;
 
@@ -64,6 +65,7 @@ pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, TokenSummary};
+pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
 pub use webhooks::{
     Attempt, DeliveryView, DueDelivery, RETRY_WINDOW_MILLIS, SECRET_PREFIX, WebhookView,

@@ -110,7 +110,7 @@ impl Heir<'_> {
     fn is_named_by(&self, reference: &str) -> bool {
         reference == self.id
             || self.external_id == Some(reference)
-            || reference.to_lowercase() == self.user_name.to_lowercase()
+            || scim::user_name::key(reference) == scim::user_name::key(self.user_name)
     }
 }
 
@@ -431,7 +431,8 @@ impl Domain {
                     (old.created_at, now),
                     (is_admin, Access::Deactivated),
                 );
-                tx.update_user(tenant_id, &row, old.version, false).await?;
+                tx.update_user(tenant_id, &row, old_facts.user_name, old.version, false)
+                    .await?;
             }
             Requested::Delete => {
                 tx.delete_user(tenant_id, &old.id, now).await?;

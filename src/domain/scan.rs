@@ -12,7 +12,7 @@ use super::query::{Page, Rows, Sorting, relation};
 use super::{Domain, DomainError};
 use crate::store::{Key, Kind, Order, Plan, Window};
 use scim::ScimError;
-use scim::eval::{Query, parse_instant};
+use scim::eval::{Query, comparable, parse_instant};
 use scim::path::Resolved;
 use scim::projection::Projection;
 use scim::schema::AttributeType;
@@ -135,8 +135,9 @@ impl Domain {
 }
 
 /// The sort value of a resource (RFC 7644 §3.4.2.3): the primary value of
-/// a multi-valued attribute, else its first; lowercased unless caseExact;
-/// instants as milliseconds.
+/// a multi-valued attribute, else its first; text in the form the store's
+/// columns hold ([`comparable`]: the key for userName, lowercased unless
+/// caseExact); instants as milliseconds.
 fn sort_value(attr: &Resolved, resource: &Value) -> Value {
     let holder = match &attr.extension {
         Some(urn) => resource.get(urn),
@@ -161,7 +162,7 @@ fn sort_value(attr: &Resolved, resource: &Value) -> Value {
         (Some(Value::String(s)), AttributeType::DateTime) => {
             parse_instant(s).map_or(Value::Null, Value::from)
         }
-        (Some(Value::String(s)), _) if !attr.case_exact => Value::String(s.to_lowercase()),
+        (Some(Value::String(s)), _) => Value::String(comparable(attr, s).into_owned()),
         (Some(v), _) => v.clone(),
         (None, _) => Value::Null,
     }

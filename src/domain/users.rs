@@ -109,11 +109,33 @@ fn sets_active(operations: &[Operation]) -> bool {
     })
 }
 
-fn require_user_name(doc: &Document) -> Result<(), ScimError> {
-    match doc.get("userName").and_then(Value::as_str) {
-        Some(name) if !name.trim().is_empty() => Ok(()),
-        _ => Err(ScimError::invalid_value("userName must not be empty")),
+/// Checks the userName a write leaves in `doc`, given the user's
+/// `previous` one (`None` for a new user). A name being set or changed
+/// needs a key (DESIGN §8) that is neither empty nor too long to index; a
+/// name left as it was is never refused, so that a user with a legacy name
+/// can still be deactivated or deleted.
+fn check_user_name(doc: &Document, previous: Option<&str>) -> Result<(), ScimError> {
+    let Some(name) = doc.get("userName").and_then(Value::as_str) else {
+        return Err(ScimError::invalid_value("userName must not be empty"));
+    };
+    if previous == Some(name) {
+        return Ok(());
     }
+    let key = scim::user_name::key(name);
+    if key.is_empty() {
+        return Err(ScimError::invalid_value(
+            "userName must not be empty: nothing is left once white space at either end and \
+             invisible characters (such as zero-width spaces) are removed",
+        ));
+    }
+    if key.len() > super::MAX_INDEXED_BYTES {
+        return Err(ScimError::invalid_value(format!(
+            "userName is {} bytes long once normalized (NFKC_Casefold); at most {} are accepted",
+            key.len(),
+            super::MAX_INDEXED_BYTES
+        )));
+    }
+    Ok(())
 }
 
 impl Domain {
@@ -126,7 +148,7 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let tenant_id = &who.tenant_id;
         let mut doc = normalize(&self.schemas.user, body)?;
-        require_user_name(&doc)?;
+        check_user_name(&doc, None)?;
         default_active(&mut doc);
         self.check_sizes(&doc, None)?;
         let ignored = unknown_in_body(&self.schemas.user, body);
@@ -333,7 +355,7 @@ impl Domain {
                 doc
             }
         };
-        require_user_name(&doc)?;
+        check_user_name(&doc, Some(old_facts.user_name))?;
         let facts = UserFacts::of(&doc);
         if old_facts.active && !facts.active {
             // A deactivation is never refused for the size of what it keeps.
@@ -418,7 +440,13 @@ impl Domain {
         // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
         let emails_changed = doc.get("emails") != old.document.get("emails");
         if !tx
-            .update_user(tenant_id, &row, old.version, emails_changed)
+            .update_user(
+                tenant_id,
+                &row,
+                old_facts.user_name,
+                old.version,
+                emails_changed,
+            )
             .await?
         {
             return Err(not_found(id));
@@ -547,7 +575,7 @@ impl Domain {
         let mut docs = Vec::with_capacity(bodies.len());
         for body in bodies {
             let mut doc = normalize(&self.schemas.user, body)?;
-            require_user_name(&doc)?;
+            check_user_name(&doc, None)?;
             default_active(&mut doc);
             self.check_sizes(&doc, None)?;
             docs.push(doc);

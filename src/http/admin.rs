@@ -217,6 +217,7 @@ type Extracted<T> = std::result::Result<T, Response>;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/users", get(list_users))
+        .route("/users/name-collisions", get(name_collisions))
         .route("/users/{id}", get(get_user).delete(delete_user))
         .route("/users/{id}/deactivate", post(deactivate))
         .route("/users/{id}/reactivate", post(reactivate))
@@ -265,6 +266,14 @@ async fn list_users(
 ) -> Result<Json<Value>> {
     let page = state.domain.admin_users(&who.tenant_id, query).await?;
     Ok(Json(json!(page)))
+}
+
+async fn name_collisions(
+    State(state): State<AppState>,
+    Extension(who): Extension<Principal>,
+) -> Result<Json<Value>> {
+    let collisions = state.domain.user_name_collisions(&who.tenant_id).await?;
+    Ok(Json(json!(collisions)))
 }
 
 async fn get_user(

@@ -20,6 +20,7 @@ mod seed;
 mod states;
 mod tenants;
 mod tokens;
+mod user_names;
 mod user_search;
 mod users;
 mod versioned;

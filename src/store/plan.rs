@@ -53,6 +53,14 @@ struct Side {
 }
 
 const EMAILS: &str = "user_emails";
+const USER_NAME_KEY: &str = "user_name_key";
+/// Never negative (see `user_names.rs`). `userName eq` also says
+/// `user_name_collision >= 0`, always true: SQLite without planner
+/// statistics (it has none until someone runs `ANALYZE`) judges an
+/// equality on two of the unique index's three columns less selective
+/// than walking the creation-order index, and with the range on the third
+/// it picks `users_tenant_user_name`.
+const USER_NAME_COLLISION: &str = "user_name_collision";
 const MEMBERS: &str = "group_members";
 
 fn target(kind: Kind, attr: &Resolved) -> Option<Target> {
@@ -66,7 +74,7 @@ fn target(kind: Kind, attr: &Resolved) -> Option<Target> {
         (_, "externalId", None) => column("external_id", true),
         (Kind::Users, "displayName", None) => column("display_name_lc", true),
         (Kind::Groups, "displayName", None) => column("display_name_lc", false),
-        (Kind::Users, "userName", None) => column("user_name_lc", false),
+        (Kind::Users, "userName", None) => column(USER_NAME_KEY, false),
         (Kind::Users, "active", None) => column("active", false),
         (_, "meta", Some("created")) => column("created_at", false),
         (_, "meta", Some("lastModified")) => column("updated_at", false),
@@ -111,8 +119,16 @@ impl Planner<'_> {
         fold(query, &|leaf| match leaf {
             Query::Compare { attr, .. } | Query::Present(attr) => match target(self.kind, attr) {
                 Some(Target::Column { name, nullable }) => {
-                    let column = Expr::col((Alias::new(self.kind.table()), Alias::new(name)));
-                    (Some(condition_on(column, nullable, leaf)), true)
+                    let column =
+                        |name| Expr::col((Alias::new(self.kind.table()), Alias::new(name)));
+                    let condition = condition_on(column(name), nullable, leaf);
+                    let condition = match leaf {
+                        Query::Compare { op: Op::Eq, .. } if name == USER_NAME_KEY => {
+                            condition.add(column(USER_NAME_COLLISION).gte(0))
+                        }
+                        _ => condition,
+                    };
+                    (Some(condition), true)
                 }
                 Some(Target::Side(side)) => {
                     let column = Expr::col((Alias::new(side.table), Alias::new(side.column)));

@@ -47,7 +47,7 @@ impl SortColumn {
             SortColumn::Created => "created_at",
             SortColumn::Modified => "updated_at",
             SortColumn::Id => "id",
-            SortColumn::UserName => "user_name_lc",
+            SortColumn::UserName => "user_name_key",
             SortColumn::ExternalId => "external_id",
             SortColumn::DisplayName => "display_name_lc",
         }

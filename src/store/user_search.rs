@@ -7,13 +7,15 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{user, user_email};
 use super::plan::escape_like;
+use super::users::{user_name_is, user_name_key};
 use super::{Access, Store, StoreError, UserState};
 
-/// Which users to list; every field narrows the list. Text is compared
-/// lowercased, as the shadow columns store it.
+/// Which users to list; every field narrows the list. userNames are
+/// compared by their key, other text lowercased, as the shadow columns
+/// store them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserSearch {
-    /// `userName`, exactly but for case.
+    /// `userName`, compared by its key (`scim::user_name::key`).
     pub user_name: Option<String>,
     /// The start of `userName`, `displayName` or any e-mail value.
     pub prefix: Option<String>,
@@ -27,21 +29,22 @@ impl UserSearch {
     fn condition(&self, tenant_id: &str) -> Condition {
         let mut condition = Cond::all().add(user::Column::TenantId.eq(tenant_id));
         if let Some(name) = &self.user_name {
-            condition = condition.add(user::Column::UserNameLc.eq(name.to_lowercase()));
+            condition = condition.add(user_name_is(&user_name_key(name)));
         }
         if let Some(prefix) = &self.prefix {
             // `LIKE 'abc%' ESCAPE '\'`: what the user typed is literal.
-            let pattern = || LikeExpr::new(format!("{}%", escape_like(&prefix.to_lowercase())));
+            let like = |text: &str| LikeExpr::new(format!("{}%", escape_like(text))).escape('\\');
+            let pattern = || like(&prefix.to_lowercase());
             let emails = SqlQuery::select()
                 .column(user_email::Column::UserId)
                 .from(user_email::Entity)
                 .and_where(user_email::Column::TenantId.eq(tenant_id))
-                .and_where(user_email::Column::ValueLc.like(pattern().escape('\\')))
+                .and_where(user_email::Column::ValueLc.like(pattern()))
                 .to_owned();
             condition = condition.add(
                 Cond::any()
-                    .add(user::Column::UserNameLc.like(pattern().escape('\\')))
-                    .add(user::Column::DisplayNameLc.like(pattern().escape('\\')))
+                    .add(user::Column::UserNameKey.like(like(&user_name_key(prefix))))
+                    .add(user::Column::DisplayNameLc.like(pattern()))
                     .add(user::Column::Id.in_subquery(emails)),
             );
         }

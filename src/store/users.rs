@@ -117,6 +117,19 @@ fn email_models(tenant_id: &str, row: &UserRow<'_>) -> Vec<user_email::ActiveMod
         .collect()
 }
 
+pub(super) fn user_name_key(user_name: &str) -> String {
+    scim::user_name::key(user_name)
+}
+
+/// The users whose userName has `key`: every user of a legacy collision
+/// too. The range on the marker (always true) makes SQLite without
+/// statistics use the unique index (see `plan.rs`).
+pub(super) fn user_name_is(key: &str) -> sea_orm::sea_query::Condition {
+    sea_orm::sea_query::Condition::all()
+        .add(user::Column::UserNameKey.eq(key))
+        .add(user::Column::UserNameCollision.gte(0))
+}
+
 fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel, StoreError> {
     let document =
         serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))?;
@@ -124,7 +137,10 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
         id: Set(row.id.to_owned()),
         tenant_id: Set(tenant_id.to_owned()),
         user_name: Set(row.user_name.to_owned()),
-        user_name_lc: Set(row.user_name.to_lowercase()),
+        user_name_key: Set(user_name_key(row.user_name)),
+        // A new or renamed user never joins a legacy collision: 0 makes
+        // the unique index refuse it (migration 000008).
+        user_name_collision: Set(0),
         external_id: Set(row.external_id.map(str::to_owned)),
         display_name: Set(row.display_name.map(str::to_owned)),
         display_name_lc: Set(row.display_name.map(str::to_lowercase)),
@@ -222,19 +238,29 @@ impl Store {
 }
 
 impl Tx {
+    /// The row of user `id`, read inside this transaction (and locked on
+    /// PostgreSQL).
+    async fn user_model_for_update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<user::Model>, StoreError> {
+        Ok(by_key(
+            user::Entity::find_by_id(id.to_owned())
+                .filter(user::Column::TenantId.eq(tenant_id))
+                .lock_exclusive(),
+            self.conn(),
+        )
+        .await?)
+    }
+
     /// The user `id`, read inside this transaction (and locked on PostgreSQL).
     pub async fn user_for_update(
         &self,
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<LockedUser>, StoreError> {
-        let found = by_key(
-            user::Entity::find_by_id(id.to_owned())
-                .filter(user::Column::TenantId.eq(tenant_id))
-                .lock_exclusive(),
-            self.conn(),
-        )
-        .await?;
+        let found = self.user_model_for_update(tenant_id, id).await?;
         found
             .map(|model| {
                 let (access, is_admin) = (model.access, model.is_admin);
@@ -288,9 +314,9 @@ impl Tx {
 
     /// The user of the tenant that `reference` names: by `id`, else by
     /// `externalId` (Okta sends its own user id as `manager.value`, and
-    /// that id is the manager's `externalId`), else by `userName` ignoring
-    /// case. `None` when nothing matches, or when two users share that
-    /// `externalId` (an ambiguous reference names nobody).
+    /// that id is the manager's `externalId`), else by `userName` (its
+    /// key). `None` when nothing matches, or when two users share that
+    /// `externalId` or userName key (an ambiguous reference names nobody).
     pub async fn user_by_reference(
         &self,
         tenant_id: &str,
@@ -312,10 +338,13 @@ impl Tx {
         }
         let by_user_name = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::UserNameLc.eq(reference.to_lowercase()))
-            .one(self.conn())
+            .filter(user_name_is(&user_name_key(reference)))
+            .limit(2)
+            .all(self.conn())
             .await?;
-        Ok(by_user_name.map(UserState::from))
+        Ok(<[user::Model; 1]>::try_from(by_user_name)
+            .ok()
+            .map(|[found]| found.into()))
     }
 
     /// Sets a user's admin flag, without touching its document (nor its
@@ -403,20 +432,32 @@ impl Tx {
 
     /// Replaces a user's row when its version is still `expected_version`,
     /// and its e-mail index rows when `emails_changed`; false when the
-    /// version changed or the user is gone.
+    /// version changed or the user is gone. `previous_user_name` is the
+    /// userName the row has now: a user whose key stays keeps its place
+    /// in a legacy collision; a renamed one leaves it.
     pub async fn update_user(
         &self,
         tenant_id: &str,
         row: &UserRow<'_>,
+        previous_user_name: &str,
         expected_version: i64,
         emails_changed: bool,
     ) -> Result<bool, StoreError> {
-        let model = active_model(tenant_id, row)?;
+        let mut model = active_model(tenant_id, row)?;
+        let previous_key = user_name_key(previous_user_name);
+        let renamed =
+            row.user_name != previous_user_name && user_name_key(row.user_name) != previous_key;
+        if !renamed {
+            model.user_name_collision = sea_orm::ActiveValue::NotSet;
+        }
         if !self
             .update_versioned(tenant_id, row.id, expected_version, model)
             .await?
         {
             return Ok(false);
+        }
+        if renamed {
+            self.settle_user_name_key(tenant_id, &previous_key).await?;
         }
         if !emails_changed {
             return Ok(true);
@@ -439,14 +480,16 @@ impl Tx {
     ) -> Result<bool, StoreError> {
         // Lock first: a group adding this user holds a share lock until it
         // commits, so its membership is seen below.
-        if self.user_for_update(tenant_id, id).await?.is_none() {
+        let Some(model) = self.user_model_for_update(tenant_id, id).await? else {
             return Ok(false);
-        }
+        };
         self.remove_member_everywhere(tenant_id, id, now).await?;
         let result = user::Entity::delete_many()
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
             .exec(self.conn())
+            .await?;
+        self.settle_user_name_key(tenant_id, &model.user_name_key)
             .await?;
         Ok(result.rows_affected == 1)
     }

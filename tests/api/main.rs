@@ -28,5 +28,6 @@ mod races;
 mod robustness;
 mod streaming;
 mod tenancy;
+mod user_names;
 mod users;
 mod webhooks;

@@ -9,7 +9,11 @@ pub struct Model {
     pub id: String,
     pub tenant_id: String,
     pub user_name: String,
-    pub user_name_lc: String,
+    /// The userName key (`scim::user_name::key`): uniqueness and filters.
+    pub user_name_key: String,
+    /// 0, except for the second and later users of a userName key shared
+    /// before keys existed (migration 000008): part of the unique index.
+    pub user_name_collision: i32,
     pub external_id: Option<String>,
     /// `displayName` as given, for `members.display`.
     pub display_name: Option<String>,
