@@ -94,6 +94,11 @@ struct Args {
     /// are held.
     #[arg(long, default_value_t = 0)]
     half_header_sockets: usize,
+    /// Clients that ask for `GET /Users?count=1000`, read its first bytes
+    /// and then nothing, held during every workload: the server's peak
+    /// RSS shows what they cost.
+    #[arg(long, default_value_t = 0)]
+    stalled_readers: usize,
     /// The server's `--tenant-rate-limit` (requests a second per tenant);
     /// 0, the default, turns the limit off so that the tool measures the
     /// server, not its limit.
@@ -171,6 +176,16 @@ async fn main() -> anyhow::Result<()> {
     } else {
         None
     };
+    let _stalled = if args.stalled_readers > 0 {
+        eprintln!("holding {} stalled readers…", args.stalled_readers);
+        Some(slowloris::stall(
+            server.address(),
+            &fixture.token,
+            args.stalled_readers,
+        )?)
+    } else {
+        None
+    };
     let shape = Shape {
         connections: args.connections,
         warmup: Duration::from_secs_f64(args.warmup),
@@ -180,6 +195,7 @@ async fn main() -> anyhow::Result<()> {
     let mut report = Report::new(&args.database_url, &plan, &fixture, shape);
     report.sqlite_synchronous = args.sqlite_synchronous.as_str();
     report.half_header_sockets = args.half_header_sockets;
+    report.stalled_readers = args.stalled_readers;
     report.idle_rss_kib = server.rss_kib();
     let nonce = nonce()?;
     for workload in workloads {

@@ -58,6 +58,8 @@ pub struct Report {
     pub sqlite_synchronous: &'static str,
     /// Half-header sockets held open during the workloads.
     pub half_header_sockets: usize,
+    /// Stalled readers of a 1,000-user page held during every workload.
+    pub stalled_readers: usize,
     pub rows: Vec<Row>,
 }
 
@@ -80,6 +82,7 @@ impl Report {
             idle_rss_kib: None,
             sqlite_synchronous: "full",
             half_header_sockets: 0,
+            stalled_readers: 0,
             rows: Vec::new(),
         }
     }
@@ -152,9 +155,9 @@ impl Report {
                 Some(s) => format!(", seeded in {s:.0} s"),
                 None => String::new(),
             },
-            match self.half_header_sockets {
-                0 => String::new(),
-                n => format!(", {n} half-header sockets held"),
+            match (self.half_header_sockets, self.stalled_readers) {
+                (0, 0) => String::new(),
+                (h, s) => format!(", {h} half-header sockets and {s} stalled readers held"),
             },
             mib(self.idle_rss_kib),
         );
