@@ -11,13 +11,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use scimd::app::{
-    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
-};
+use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
 use scimd::clock::SystemClock;
-use scimd::domain::SCAN_LIMIT;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
@@ -53,27 +48,12 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         }
     };
     let config = Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: url,
-        public_url: None,
         max_body_bytes: 4 * DEFAULT_MAX_BODY_BYTES,
-        scan_limit: SCAN_LIMIT,
-        allow_private_webhooks: false,
-        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
-        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
-        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
-        header_timeout: DEFAULT_HEADER_TIMEOUT,
-        idle_timeout: DEFAULT_IDLE_TIMEOUT,
-        request_timeout: DEFAULT_REQUEST_TIMEOUT,
-        body_timeout: DEFAULT_BODY_TIMEOUT,
-        write_timeout: DEFAULT_WRITE_TIMEOUT,
-        max_connections: DEFAULT_MAX_CONNECTIONS,
-        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        sqlite_synchronous: Synchronous::Full,
         // Measures the server, not its limits.
         tenant_rate_limit: 0,
         tenant_rate_burst: 0,
         tenant_max_waiting: 0,
+        ..Config::new("127.0.0.1:0", &url)
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -18,13 +18,9 @@ use std::time::{Duration, Instant};
 use scim::Schemas;
 use scim::eval::{Unknown, compile};
 use scim::filter::parse;
-use scimd::app::{
-    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_WRITE_TIMEOUT, Synchronous,
-};
+use scimd::app::{Application, Config, DEFAULT_MAX_BODY_BYTES};
 use scimd::clock::SystemClock;
-use scimd::domain::{Kind, SCAN_LIMIT};
+use scimd::domain::Kind;
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::{Value, json};
 
@@ -164,27 +160,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) -> String {
     let db = fresh_database(postgres, size).await;
     let config = Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: db.url.clone(),
-        public_url: None,
         max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        scan_limit: SCAN_LIMIT,
-        allow_private_webhooks: false,
-        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
-        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
-        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
-        header_timeout: DEFAULT_HEADER_TIMEOUT,
-        idle_timeout: DEFAULT_IDLE_TIMEOUT,
-        request_timeout: DEFAULT_REQUEST_TIMEOUT,
-        body_timeout: DEFAULT_BODY_TIMEOUT,
-        write_timeout: DEFAULT_WRITE_TIMEOUT,
-        max_connections: DEFAULT_MAX_CONNECTIONS,
-        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        sqlite_synchronous: Synchronous::Full,
         // Measures the server, not its limits.
         tenant_rate_limit: 0,
         tenant_rate_burst: 0,
         tenant_max_waiting: 0,
+        ..Config::new("127.0.0.1:0", &db.url.clone())
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))
         .await

@@ -164,13 +164,23 @@ impl Store {
         order: Order,
         window: Window<'_>,
     ) -> Result<Vec<Listed>, StoreError> {
-        let select = list_statement(kind, tenant_id, plan, order, window, Columns::Records);
+        let query = (kind, tenant_id, plan, order, window);
+        let rows = self.list_rows(query, Columns::Records).await?;
+        rows.iter().map(|row| listed(row, order.column)).collect()
+    }
+
+    /// The rows of a list statement, with `columns`.
+    async fn list_rows(
+        &self,
+        (kind, tenant_id, plan, order, window): (Kind, &str, &Plan, Order, Window<'_>),
+        columns: Columns,
+    ) -> Result<Vec<QueryResult>, StoreError> {
+        let select = list_statement(kind, tenant_id, plan, order, window, columns);
         let backend = self.read.get_database_backend();
-        let rows = self
+        Ok(self
             .read
             .query_all_raw(windowed(backend, select, window))
-            .await?;
-        rows.iter().map(|row| listed(row, order.column)).collect()
+            .await?)
     }
 
     /// The positions of the rows [`Store::list`] would return, without
@@ -184,12 +194,8 @@ impl Store {
         order: Order,
         window: Window<'_>,
     ) -> Result<Vec<Key>, StoreError> {
-        let select = list_statement(kind, tenant_id, plan, order, window, Columns::Keys);
-        let backend = self.read.get_database_backend();
-        let rows = self
-            .read
-            .query_all_raw(windowed(backend, select, window))
-            .await?;
+        let query = (kind, tenant_id, plan, order, window);
+        let rows = self.list_rows(query, Columns::Keys).await?;
         rows.iter()
             .map(|row| {
                 Ok(Key {

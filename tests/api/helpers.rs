@@ -3,12 +3,7 @@
 use std::sync::Arc;
 
 use reqwest::{Client, Method, RequestBuilder, Response};
-use scimd::app::{
-    Application, Config, DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
-    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
-    DEFAULT_SHUTDOWN_TIMEOUT, DEFAULT_TENANT_MAX_WAITING, DEFAULT_TENANT_RATE_BURST,
-    DEFAULT_TENANT_RATE_LIMIT, DEFAULT_WRITE_TIMEOUT, Synchronous,
-};
+use scimd::app::{Application, Config};
 use scimd::clock::SystemClock;
 use scimd::domain::Domain;
 use sea_orm::{ConnectionTrait, Database};
@@ -144,28 +139,7 @@ pub async fn spawn_app_on(
     clock: Arc<dyn scimd::clock::Clock>,
 ) -> TestApp {
     let db = test_db().await;
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        database_url: db.url.clone(),
-        public_url: None,
-        max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-        scan_limit: scimd::domain::SCAN_LIMIT,
-        allow_private_webhooks: false,
-        patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
-        max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
-        max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
-        header_timeout: DEFAULT_HEADER_TIMEOUT,
-        idle_timeout: DEFAULT_IDLE_TIMEOUT,
-        request_timeout: DEFAULT_REQUEST_TIMEOUT,
-        body_timeout: DEFAULT_BODY_TIMEOUT,
-        write_timeout: DEFAULT_WRITE_TIMEOUT,
-        max_connections: DEFAULT_MAX_CONNECTIONS,
-        shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-        sqlite_synchronous: Synchronous::Full,
-        tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
-        tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
-        tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
-    };
+    let mut config = Config::new("127.0.0.1:0", &db.url);
     adjust(&mut config);
     let mut app = Application::build(&config, clock)
         .await
@@ -230,28 +204,7 @@ impl TestApp {
                 _dir: None,
             },
         );
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            database_url: db.url.clone(),
-            public_url: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            scan_limit: scimd::domain::SCAN_LIMIT,
-            allow_private_webhooks: false,
-            patch_budget: scim::patch::DEFAULT_PATCH_BUDGET,
-            max_string_bytes: scim::limits::DEFAULT_MAX_STRING_BYTES,
-            max_document_bytes: scim::limits::DEFAULT_MAX_DOCUMENT_BYTES,
-            header_timeout: DEFAULT_HEADER_TIMEOUT,
-            idle_timeout: DEFAULT_IDLE_TIMEOUT,
-            request_timeout: DEFAULT_REQUEST_TIMEOUT,
-            body_timeout: DEFAULT_BODY_TIMEOUT,
-            write_timeout: DEFAULT_WRITE_TIMEOUT,
-            max_connections: DEFAULT_MAX_CONNECTIONS,
-            shutdown_timeout: DEFAULT_SHUTDOWN_TIMEOUT,
-            sqlite_synchronous: Synchronous::Full,
-            tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
-            tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
-            tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
-        };
+        let mut config = Config::new("127.0.0.1:0", &db.url);
         adjust(&mut config);
         let app = Application::build(&config, Arc::new(SystemClock))
             .await
