@@ -53,6 +53,7 @@ async fn measure(postgres: Option<&str>, group_size: usize) -> String {
         tenant_rate_limit: 0,
         tenant_rate_burst: 0,
         tenant_max_waiting: 0,
+        tenant_max_in_flight: 0,
         ..Config::new("127.0.0.1:0", &url)
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))

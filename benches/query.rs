@@ -165,6 +165,7 @@ async fn lookup_latency(postgres: Option<&str>, size: usize, requests: usize) ->
         tenant_rate_limit: 0,
         tenant_rate_burst: 0,
         tenant_max_waiting: 0,
+        tenant_max_in_flight: 0,
         ..Config::new("127.0.0.1:0", &db.url.clone())
     };
     let mut app = Application::build(&config, Arc::new(SystemClock))

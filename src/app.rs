@@ -13,6 +13,8 @@ use crate::clock::SharedClock;
 use crate::delivery::Worker;
 pub use crate::domain::DEFAULT_TENANT_MAX_WAITING;
 use crate::domain::{CreatedTenant, Domain};
+pub use crate::http::in_flight::DEFAULT_TENANT_MAX_IN_FLIGHT;
+use crate::http::in_flight::TenantInFlight;
 use crate::http::rate::TenantLimiter;
 pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
@@ -99,6 +101,9 @@ pub struct Config {
     /// Most writes of one tenant waiting for their turn at once, per
     /// process; 0: no bound.
     pub tenant_max_waiting: usize,
+    /// Most requests of one tenant under way at once, per process (so
+    /// also most waiting for a pooled connection); 0: no bound.
+    pub tenant_max_in_flight: usize,
 }
 
 impl Config {
@@ -126,6 +131,7 @@ impl Config {
             tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
             tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
             tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
+            tenant_max_in_flight: DEFAULT_TENANT_MAX_IN_FLIGHT,
         }
     }
 }
@@ -272,6 +278,7 @@ impl Application {
                 request_timeout: config.request_timeout,
                 limiter: TenantLimiter::new(config.tenant_rate_limit, config.tenant_rate_burst)
                     .map(Arc::new),
+                in_flight: TenantInFlight::new(config.tenant_max_in_flight).map(Arc::new),
             },
             store,
             clock,

@@ -76,6 +76,11 @@ pub enum Command {
         /// process); past it, 429 with Retry-After. 0: no bound.
         #[arg(long, env = "SCIMD_TENANT_MAX_WAITING", default_value_t = app::DEFAULT_TENANT_MAX_WAITING)]
         tenant_max_waiting: usize,
+        /// Requests of one tenant that may be under way at once (per
+        /// process), so also the most that may wait for a database
+        /// connection; past it, 429 with Retry-After. 0: no bound.
+        #[arg(long, env = "SCIMD_TENANT_MAX_IN_FLIGHT", default_value_t = app::DEFAULT_TENANT_MAX_IN_FLIGHT)]
+        tenant_max_in_flight: usize,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -186,6 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant_rate_limit,
             tenant_rate_burst,
             tenant_max_waiting,
+            tenant_max_in_flight,
         } => {
             let config = Config {
                 listen,
@@ -208,6 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tenant_rate_limit,
                 tenant_rate_burst,
                 tenant_max_waiting,
+                tenant_max_in_flight,
             };
             serve(&config, clock).await
         }

@@ -1,7 +1,7 @@
 //! Authentication: `Authorization: Bearer <token>`, or HTTP Basic with the
 //! token as the password (Okta's "Basic auth" option). The tenant comes
-//! from the token and nothing else; its request rate is checked right
-//! after (`rate.rs`).
+//! from the token and nothing else; its request rate (`rate.rs`) and its
+//! requests under way (`in_flight.rs`) are checked right after.
 
 use axum::extract::{Request, State};
 use axum::http::header;
@@ -47,8 +47,17 @@ async fn admit(
     if let Some(limiter) = &state.limiter {
         limiter.check(&principal.tenant_id)?;
     }
+    let in_flight = state
+        .in_flight
+        .as_ref()
+        .map(|bound| bound.enter(&principal.tenant_id))
+        .transpose()?;
     request.extensions_mut().insert(principal);
-    Ok(next.run(request).await)
+    let response = next.run(request).await;
+    Ok(match in_flight {
+        Some(in_flight) => in_flight.hold_until_written(response),
+        None => response,
+    })
 }
 
 /// The token in an `Authorization` header, Bearer or Basic.

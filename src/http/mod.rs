@@ -13,6 +13,7 @@ mod ceiling;
 mod discovery;
 mod edge;
 pub mod error;
+pub mod in_flight;
 mod ops;
 mod paths;
 mod pieces;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Each tenant's request rate; `None`: no limit.
     pub limiter: Option<Arc<rate::TenantLimiter>>,
+    /// Each tenant's requests under way; `None`: no bound.
+    pub in_flight: Option<Arc<in_flight::TenantInFlight>>,
 }
 
 /// Rewrites a request's path before routing.

@@ -107,6 +107,9 @@ struct Args {
     /// The server's `--tenant-rate-burst`; 0: the rate.
     #[arg(long, default_value_t = 0)]
     tenant_rate_burst: u32,
+    /// The server's `--tenant-max-in-flight`; 0, the default: no bound.
+    #[arg(long, default_value_t = 0)]
+    tenant_max_in_flight: usize,
 }
 
 #[tokio::main]
@@ -165,6 +168,7 @@ async fn main() -> anyhow::Result<()> {
         &args.server_log,
         args.tenant_rate_limit,
         args.tenant_rate_burst,
+        args.tenant_max_in_flight,
     )
     .await?;
     let _half_headers = if args.half_header_sockets > 0 {

@@ -25,7 +25,8 @@ impl Server {
     /// waits until `/readyz` answers. Each tenant may send `rate_limit`
     /// requests a second with bursts of `rate_burst` (0: no limit, which
     /// every workload but the fairness one uses: the tool measures the
-    /// server, not its limit).
+    /// server, not its limit), with at most `max_in_flight` requests of
+    /// one tenant under way (0: no bound).
     pub async fn start(
         binary: &Path,
         database_url: &str,
@@ -33,6 +34,7 @@ impl Server {
         log: &Path,
         rate_limit: u32,
         rate_burst: u32,
+        max_in_flight: usize,
     ) -> anyhow::Result<Server> {
         let address = TcpListener::bind("127.0.0.1:0")?.local_addr()?;
         let child = Command::new(binary)
@@ -47,6 +49,8 @@ impl Server {
             .arg(rate_limit.to_string())
             .arg("--tenant-rate-burst")
             .arg(rate_burst.to_string())
+            .arg("--tenant-max-in-flight")
+            .arg(max_in_flight.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)

@@ -188,6 +188,100 @@ async fn writes_past_the_waiting_bound_get_429_and_another_tenant_writes_meanwhi
 }
 
 #[tokio::test]
+async fn requests_past_a_tenants_in_flight_bound_get_429_and_another_tenant_is_served() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(|config| {
+        config.tenant_rate_limit = 0;
+        config.tenant_max_in_flight = 3;
+    })
+    .await;
+    let other = app.new_tenant().await;
+    // Three requests of the default tenant stay under way: each has sent
+    // its head and half its body, so it waits inside its handler.
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stalled = Vec::new();
+    for i in 0..3 {
+        let mut socket = tokio::net::TcpStream::connect(&address)
+            .await
+            .expect("connect");
+        let body = new_user(&format!("stalled{i}")).to_string();
+        let head = format!(
+            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+             Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
+            app.scim_token,
+            body.len()
+        );
+        socket.write_all(head.as_bytes()).await.expect("head");
+        socket
+            .write_all(&body.as_bytes()[..body.len() / 2])
+            .await
+            .expect("half a body");
+        stalled.push(socket);
+    }
+    // The fourth is refused once the three are counted (they are counted
+    // as soon as the server has read their heads).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let refused = loop {
+        let response = app.get("/Users?count=1").await;
+        if response.status() == 429 {
+            break response;
+        }
+        assert_eq!(response.status(), 200);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the stalled requests were never counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(retry_after(&refused), 1);
+    let body = assert_scim_error(refused, 429, None).await;
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("at most 3 at once"), "{detail}");
+    // The admin API of the same tenant is bounded too, and answers JSON.
+    let (status, body) = app
+        .call_admin(&app.admin_token, Method::GET, "/tokens", None)
+        .await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["error"], "too_many_requests", "{body}");
+    // Another tenant is served meanwhile, reads and writes.
+    let response = app.scim_as(&other.scim, Method::GET, "/Users").send().await;
+    assert_eq!(response.expect("response").status(), 200);
+    let (status, body) = app
+        .call_scim(
+            &other.scim,
+            Method::POST,
+            "/Users",
+            Some(&new_user("bystander")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // Once the stalled clients hang up, the tenant is served again.
+    drop(stalled);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let response = app.get("/Users?count=1").await;
+        if response.status() == 200 {
+            break;
+        }
+        assert_eq!(response.status(), 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hung-up requests were never released"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (status, body) = app
+        .call_scim(
+            &app.scim_token,
+            Method::POST,
+            "/Users",
+            Some(&new_user("after")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
 async fn a_read_with_a_long_idle_token_succeeds_while_a_long_write_holds_the_write_connection() {
     let clock = std::sync::Arc::new(ManualClock(std::sync::atomic::AtomicI64::new(
         1_800_000_000_000,
