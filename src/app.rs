@@ -13,6 +13,8 @@ use crate::clock::SharedClock;
 use crate::delivery::Worker;
 pub use crate::domain::DEFAULT_TENANT_MAX_WAITING;
 use crate::domain::{CreatedTenant, Domain};
+pub use crate::domain::{DEFAULT_SESSION_ABSOLUTE, DEFAULT_SESSION_IDLE, SessionLifetimes};
+use crate::http::console::ConsoleState;
 use crate::http::rate::TenantLimiter;
 pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
@@ -99,6 +101,19 @@ pub struct Config {
     /// Most writes of one tenant waiting for their turn at once, per
     /// process; 0: no bound.
     pub tenant_max_waiting: usize,
+    /// The console's sessions and sign-in.
+    pub console: ConsoleConfig,
+}
+
+/// The console's settings (`serve`'s console flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsoleConfig {
+    /// How long console sessions last, unused and at most.
+    pub sessions: SessionLifetimes,
+    /// Whether the client address of a console sign-in is the last entry
+    /// of `X-Forwarded-For` (behind a proxy you run) rather than the
+    /// connection's peer.
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -126,6 +141,7 @@ impl Config {
             tenant_rate_limit: DEFAULT_TENANT_RATE_LIMIT,
             tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
             tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -245,6 +261,7 @@ impl Application {
             .with_scan_limit(config.scan_limit)
             .with_private_webhooks(config.allow_private_webhooks)
             .with_tenant_max_waiting(config.tenant_max_waiting)
+            .with_session_lifetimes(config.console.sessions)
             .with_limits(
                 config.patch_budget,
                 SizeLimits {
@@ -272,6 +289,11 @@ impl Application {
                 request_timeout: config.request_timeout,
                 limiter: TenantLimiter::new(config.tenant_rate_limit, config.tenant_rate_burst)
                     .map(Arc::new),
+                console: ConsoleState::new(
+                    config.console.trust_proxy,
+                    config.public_url.as_deref(),
+                    clock.clone(),
+                ),
             },
             store,
             clock,

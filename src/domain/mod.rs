@@ -21,11 +21,13 @@ mod groups;
 mod guard;
 mod limits;
 mod listing;
+mod overview;
 mod pending;
 mod query;
 mod render;
 mod scan;
 mod seed;
+mod sessions;
 mod tenants;
 mod token_use;
 mod tokens;
@@ -60,11 +62,15 @@ pub use error::DomainError;
 pub use gate::DEFAULT_TENANT_MAX_WAITING;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
 pub use listing::{Listing, Pieces, PiecewiseGroup, PiecewiseList};
+pub use overview::Overview;
 pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
+pub use sessions::{
+    ConsoleSession, DEFAULT_SESSION_ABSOLUTE, DEFAULT_SESSION_IDLE, SessionLifetimes, SignIn,
+};
 pub use tenants::CreatedTenant;
-pub use tokens::{Principal, TokenSummary};
+pub use tokens::{Principal, TokenSummary, random_secret};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
 pub use webhooks::{
@@ -143,6 +149,8 @@ pub struct Domain {
     gates: gate::Gates,
     /// Token uses noted by authentication, written in the background.
     token_use: token_use::TokenUse,
+    /// How long console sessions last.
+    session_lifetimes: SessionLifetimes,
 }
 
 impl Domain {
@@ -171,6 +179,7 @@ impl Domain {
             sizes: SizeLimits::default(),
             gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
             token_use: token_use::TokenUse::default(),
+            session_lifetimes: SessionLifetimes::default(),
         })
     }
 

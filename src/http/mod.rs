@@ -10,6 +10,7 @@ mod body;
 mod bulk;
 #[cfg(feature = "bench-ceiling")]
 mod ceiling;
+pub mod console;
 mod discovery;
 mod edge;
 pub mod error;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub request_timeout: Duration,
     /// Each tenant's request rate; `None`: no limit.
     pub limiter: Option<Arc<rate::TenantLimiter>>,
+    /// The console's sign-in limits and proxy settings.
+    pub console: Arc<console::ConsoleState>,
 }
 
 /// Rewrites a request's path before routing.
@@ -136,6 +139,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .nest(admin::ADMIN_BASE_PATH, admin)
+        .nest(console::CONSOLE_BASE_PATH, console::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(edge::unknown_path)
@@ -153,6 +157,7 @@ pub fn router(state: AppState) -> Router {
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(console::secure_console_responses))
             .layer(middleware::from_fn(edge::limit_request_head))
             .layer(middleware::from_fn_with_state(
                 request_timeout,

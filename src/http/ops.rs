@@ -28,8 +28,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Replaces the body of every 500 response (an error, or a caught panic)
 /// with an error that carries only the request id, so clients can quote it
-/// and operators can find the logged cause: a SCIM error, or under the
-/// admin API its `{"error","detail"}`.
+/// and operators can find the logged cause: a SCIM error, under the admin
+/// API its `{"error","detail"}`, under the console its 500 page.
 pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -38,12 +38,16 @@ pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
         .unwrap_or("-")
         .to_owned();
     let admin = request.uri().path().starts_with(ADMIN_BASE_PATH);
+    let console = super::console::is_console_path(request.uri().path());
     let response = next.run(request).await;
     let status = response.status();
     if status != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
     tracing::error!(%request_id, "request failed with an internal error");
+    if console {
+        return super::console::internal_error_page(Some(&request_id));
+    }
     let detail =
         format!("internal error; quote correlation id {request_id} to the service's operators");
     if admin {
