@@ -1,6 +1,7 @@
 //! The console (DESIGN §7): HTTP-level tests with a small cookie-keeping
 //! client ([`Visitor`]), and the browser suite (`browser/`).
 
+mod browser;
 mod http_pages;
 mod security;
 mod sessions;
