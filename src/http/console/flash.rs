@@ -66,7 +66,6 @@ impl Flash {
     }
 
     /// A redirect (303 See Other) to `path` that shows this message.
-    #[allow(dead_code)] // the first form pages come with milestone 2
     pub fn redirect(self, path: &str) -> Response {
         Redirect::to(&format!("{path}?done={}", self.key())).into_response()
     }

@@ -28,8 +28,6 @@ mod csrf;
 mod flash;
 mod headers;
 mod pages;
-// Used by the pages that take a new owner (milestone 2, and helper B's).
-#[allow(dead_code)]
 mod picker;
 mod render;
 mod session;

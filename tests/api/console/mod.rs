@@ -2,6 +2,8 @@
 //! client ([`Visitor`]), and the browser suite (`browser/`).
 
 mod browser;
+mod deprovisionings;
+mod fixtures;
 mod http_pages;
 mod security;
 mod sessions;
