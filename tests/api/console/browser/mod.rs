@@ -75,13 +75,17 @@ fn missing_browser(what: &str) {
         );
     }
     BANNER.call_once(|| {
+        use std::io::Write;
         let line = "=".repeat(78);
-        eprintln!(
+        let banner = format!(
             "\n{line}\n  THE CONSOLE'S BROWSER SUITE DID NOT RUN: {what}.\n  \
              Install Chromium and chromedriver to run it:\n      \
              apt-get install chromium chromium-driver\n  \
              (set SCIMD_REQUIRE_BROWSER=1 to make a missing browser fail the tests)\n{line}\n"
         );
+        // Straight to stderr: the test harness captures `eprintln!` of
+        // passing tests, and this must be seen.
+        let _ = std::io::stderr().write_all(banner.as_bytes());
     });
 }
 
