@@ -13,6 +13,8 @@ use crate::clock::SharedClock;
 use crate::delivery::Worker;
 pub use crate::domain::DEFAULT_TENANT_MAX_WAITING;
 use crate::domain::{CreatedTenant, Domain};
+pub use crate::domain::{DEFAULT_SESSION_ABSOLUTE, DEFAULT_SESSION_IDLE, SessionLifetimes};
+use crate::http::console::ConsoleState;
 pub use crate::http::in_flight::DEFAULT_TENANT_MAX_IN_FLIGHT;
 use crate::http::in_flight::TenantInFlight;
 use crate::http::rate::TenantLimiter;
@@ -104,6 +106,19 @@ pub struct Config {
     /// Most requests of one tenant under way at once, per process (so
     /// also most waiting for a pooled connection); 0: no bound.
     pub tenant_max_in_flight: usize,
+    /// The console's sessions and sign-in.
+    pub console: ConsoleConfig,
+}
+
+/// The console's settings (`serve`'s console flags).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ConsoleConfig {
+    /// How long console sessions last, unused and at most.
+    pub sessions: SessionLifetimes,
+    /// Whether the client address of a console sign-in is the last entry
+    /// of `X-Forwarded-For` (behind a proxy you run) rather than the
+    /// connection's peer.
+    pub trust_proxy: bool,
 }
 
 impl Config {
@@ -132,6 +147,7 @@ impl Config {
             tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
             tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
             tenant_max_in_flight: DEFAULT_TENANT_MAX_IN_FLIGHT,
+            console: ConsoleConfig::default(),
         }
     }
 }
@@ -251,6 +267,8 @@ impl Application {
             .with_scan_limit(config.scan_limit)
             .with_private_webhooks(config.allow_private_webhooks)
             .with_tenant_max_waiting(config.tenant_max_waiting)
+            .with_session_lifetimes(config.console.sessions)
+            .with_public_url(&public_url, config.public_url.is_some())
             .with_limits(
                 config.patch_budget,
                 SizeLimits {
@@ -279,6 +297,11 @@ impl Application {
                 limiter: TenantLimiter::new(config.tenant_rate_limit, config.tenant_rate_burst)
                     .map(Arc::new),
                 in_flight: TenantInFlight::new(config.tenant_max_in_flight).map(Arc::new),
+                console: ConsoleState::new(
+                    config.console.trust_proxy,
+                    config.public_url.as_deref(),
+                    clock.clone(),
+                ),
             },
             store,
             clock,

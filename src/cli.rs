@@ -81,6 +81,8 @@ pub enum Command {
         /// connection; past it, 429 with Retry-After. 0: no bound.
         #[arg(long, env = "SCIMD_TENANT_MAX_IN_FLIGHT", default_value_t = app::DEFAULT_TENANT_MAX_IN_FLIGHT)]
         tenant_max_in_flight: usize,
+        #[command(flatten)]
+        console: ConsoleFlags,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -122,6 +124,35 @@ pub struct ConnectionFlags {
     /// then their connections are closed.
     #[arg(long, env = "SCIMD_SHUTDOWN_TIMEOUT", default_value = "25", value_parser = seconds)]
     shutdown_timeout: Duration,
+}
+
+/// The console's flags (DESIGN §7).
+#[derive(Debug, clap::Args)]
+pub struct ConsoleFlags {
+    /// Seconds a console session may go unused before it ends.
+    #[arg(long, env = "SCIMD_CONSOLE_SESSION_IDLE", default_value = "1800", value_parser = seconds)]
+    console_session_idle: Duration,
+    /// Longest life of a console session in seconds, however much it is
+    /// used; then the admin signs in again.
+    #[arg(long, env = "SCIMD_CONSOLE_SESSION_MAX", default_value = "43200", value_parser = seconds)]
+    console_session_max: Duration,
+    /// Behind a reverse proxy you run: take a console client's address
+    /// (for the limit on failed sign-ins) from the last entry of
+    /// `X-Forwarded-For` instead of the connection's peer.
+    #[arg(long, env = "SCIMD_TRUST_PROXY")]
+    trust_proxy: bool,
+}
+
+impl ConsoleFlags {
+    fn config(&self) -> app::ConsoleConfig {
+        app::ConsoleConfig {
+            sessions: app::SessionLifetimes {
+                idle: self.console_session_idle,
+                absolute: self.console_session_max,
+            },
+            trust_proxy: self.trust_proxy,
+        }
+    }
 }
 
 /// A positive number of seconds, fractions allowed.
@@ -192,6 +223,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant_rate_burst,
             tenant_max_waiting,
             tenant_max_in_flight,
+            console,
         } => {
             let config = Config {
                 listen,
@@ -215,6 +247,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tenant_rate_burst,
                 tenant_max_waiting,
                 tenant_max_in_flight,
+                console: console.config(),
             };
             serve(&config, clock).await
         }

@@ -11,7 +11,7 @@
 //!
 //! | module   | job | may use |
 //! |----------|-----|---------|
-//! | [`http`]   | axum routers (SCIM and the admin API), authentication, body limits, the SCIM media type, error → response | everything below |
+//! | [`http`]   | axum routers (SCIM, the admin API and the console), authentication, body limits, the SCIM media type, error → response | everything below |
 //! | [`domain`] | tenants, tokens, users, groups, assets, call records, audit, the deprovisioning guard: the business rules | `scim`, `store`, `clock` |
 //! | [`delivery`] | the webhook worker: claims due deliveries, signs and sends them over an SSRF-checked client, records attempts | `domain`, `clock` |
 //! | [`store`]  | sea-orm entities, queries, filter push-down to SQL | `scim`, `clock` |

@@ -14,6 +14,7 @@ mod m20261129_000005_pending_deprovisionings;
 mod m20261129_000006_admin_source;
 mod m20261129_000007_user_display_names;
 mod m20261129_000008_user_name_keys;
+mod m20261130_000009_console_sessions;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_admin_source::Migration),
             Box::new(m20261129_000007_user_display_names::Migration),
             Box::new(m20261129_000008_user_name_keys::Migration),
+            Box::new(m20261130_000009_console_sessions::Migration),
         ]
     }
 }

@@ -21,11 +21,13 @@ mod groups;
 mod guard;
 mod limits;
 mod listing;
+mod overview;
 mod pending;
 mod query;
 mod render;
 mod scan;
 mod seed;
+mod sessions;
 mod tenants;
 mod token_use;
 mod tokens;
@@ -43,8 +45,8 @@ use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
 pub use crate::store::{
-    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
-    PendingState, Policy, Reason, Requested, Scope, TargetType,
+    Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
+    Outcome, PendingState, Policy, Reason, Requested, Scope, TargetType,
 };
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
@@ -60,11 +62,15 @@ pub use error::DomainError;
 pub use gate::DEFAULT_TENANT_MAX_WAITING;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
 pub use listing::{Listing, Pieces, PiecewiseGroup, PiecewiseList};
-pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
+pub use overview::Overview;
+pub use pending::{CONSOLE_DEPROVISIONINGS_PATH, DeprovisioningView, IdpSignal, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
+pub use sessions::{
+    ConsoleSession, DEFAULT_SESSION_ABSOLUTE, DEFAULT_SESSION_IDLE, SessionLifetimes, SignIn,
+};
 pub use tenants::CreatedTenant;
-pub use tokens::{Principal, TokenSummary};
+pub use tokens::{Principal, TokenSummary, random_secret};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
 pub use webhooks::{
@@ -126,6 +132,12 @@ pub struct Domain {
     clock: SharedClock,
     /// Absolute SCIM base URL, e.g. `https://scim.example.com/scim/v2`.
     scim_base: Arc<str>,
+    /// The public base URL (`--public-url`, else `http://<bound
+    /// address>`), under which the console's pages are.
+    public_url: Arc<str>,
+    /// Whether the operator set the public URL (`--public-url`): only
+    /// then does a refusal's detail end with its console page.
+    public_url_explicit: bool,
     /// Signs pagination cursors; shared by every process on the database.
     cursor_key: cursor::CursorKey,
     /// Most candidates a filter may read when indexes cannot answer it.
@@ -143,6 +155,8 @@ pub struct Domain {
     gates: gate::Gates,
     /// Token uses noted by authentication, written in the background.
     token_use: token_use::TokenUse,
+    /// How long console sessions last.
+    session_lifetimes: SessionLifetimes,
 }
 
 impl Domain {
@@ -163,6 +177,11 @@ impl Domain {
             schemas,
             clock,
             scim_base: scim_base.trim_end_matches('/').into(),
+            public_url: scim_base
+                .trim_end_matches('/')
+                .trim_end_matches("/scim/v2")
+                .into(),
+            public_url_explicit: false,
             cursor_key,
             scan_limit: SCAN_LIMIT,
             allow_private_webhooks: false,
@@ -171,6 +190,7 @@ impl Domain {
             sizes: SizeLimits::default(),
             gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
             token_use: token_use::TokenUse::default(),
+            session_lifetimes: SessionLifetimes::default(),
         })
     }
 
@@ -187,6 +207,16 @@ impl Domain {
     /// bound); past it, writes are refused with 429.
     pub fn with_tenant_max_waiting(mut self, max_waiting: usize) -> Self {
         self.gates = gate::Gates::new(max_waiting);
+        self
+    }
+
+    /// Sets the public base URL (`https://scim.example.com`) under which
+    /// the console's pages are, and whether the operator set it
+    /// (`--public-url`), in which case refusal details end with the
+    /// console page that resolves them, when that fits.
+    pub fn with_public_url(mut self, public_url: &str, explicit: bool) -> Self {
+        self.public_url = public_url.trim_end_matches('/').into();
+        self.public_url_explicit = explicit;
         self
     }
 

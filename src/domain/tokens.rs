@@ -11,7 +11,7 @@ use validator::Validate;
 
 use super::{Domain, DomainError};
 use crate::clock::format_millis;
-use crate::store::{Action, NewToken, Outcome, Scope, TargetType};
+use crate::store::{Action, NewToken, Outcome, Scope, TargetType, TokenRecord};
 
 /// Prefix of every scimd token, so leaked tokens are easy to recognise.
 const TOKEN_PREFIX: &str = "scimd_";
@@ -76,11 +76,16 @@ pub(super) struct Minted {
     pub hash: String,
 }
 
-pub(super) fn mint() -> Result<Minted, DomainError> {
+/// 256 random bits, base64url without padding (43 characters).
+pub fn random_secret() -> Result<String, DomainError> {
     let mut bytes = [0u8; TOKEN_BYTES];
     getrandom::fill(&mut bytes)
         .map_err(|e| DomainError::invalid(format!("the system random source failed: {e}")))?;
-    let secret = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+pub(super) fn mint() -> Result<Minted, DomainError> {
+    let secret = format!("{TOKEN_PREFIX}{}", random_secret()?);
     Ok(Minted {
         id: uuid::Uuid::new_v4().to_string(),
         hash: hash(&secret),
@@ -88,7 +93,9 @@ pub(super) fn mint() -> Result<Minted, DomainError> {
     })
 }
 
-fn hash(secret: &str) -> String {
+/// Hex SHA-256 of a secret: how tokens and console session ids are
+/// stored.
+pub(super) fn hash(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -96,18 +103,10 @@ fn hash(secret: &str) -> String {
 impl Domain {
     /// Resolves a presented token to its principal, requiring `scope`.
     pub async fn authenticate(&self, secret: &str, scope: Scope) -> Result<Principal, DomainError> {
-        if !secret.starts_with(TOKEN_PREFIX) {
-            return Err(DomainError::Unauthorized);
-        }
-        let presented = hash(secret);
-        let Some(token) = self.store.token_by_hash(&presented).await? else {
+        let Some(token) = self.presented_token(secret).await? else {
             return Err(DomainError::Unauthorized);
         };
-        // The lookup already matched the hash; comparing again in constant
-        // time keeps timing independent of the stored value whatever index
-        // the database used.
-        let equal: bool = token.hash.as_bytes().ct_eq(presented.as_bytes()).into();
-        if !equal || token.revoked_at.is_some() {
+        if token.revoked_at.is_some() {
             return Err(DomainError::Unauthorized);
         }
         let token_scope = token.scope;
@@ -125,6 +124,25 @@ impl Domain {
             label: token.label,
             user_id: token.user_id,
         })
+    }
+
+    /// The stored token whose secret is `secret`, revoked or not.
+    pub(super) async fn presented_token(
+        &self,
+        secret: &str,
+    ) -> Result<Option<TokenRecord>, DomainError> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Ok(None);
+        }
+        let presented = hash(secret);
+        let Some(token) = self.store.token_by_hash(&presented).await? else {
+            return Ok(None);
+        };
+        // The lookup already matched the hash; comparing again in constant
+        // time keeps timing independent of the stored value whatever index
+        // the database used.
+        let equal: bool = token.hash.as_bytes().ct_eq(presented.as_bytes()).into();
+        Ok(equal.then_some(token))
     }
 
     /// Creates a token for the tenant called `tenant`; returns its id and

@@ -81,13 +81,16 @@ impl IntoResponse for AdminError {
                     Reason::SeatLimit => "seat_limit",
                     Reason::OwnsAssets | Reason::LastAdmin => "deprovision_blocked",
                 };
-                let body = json!({
+                let mut body = json!({
                     "error": error,
                     "detail": refusal.detail,
                     "reason": refusal.reason,
                     "blockers": refusal.blockers,
                     "pending_id": refusal.pending_id,
                 });
+                if let Some(url) = &refusal.resolve_url {
+                    body["resolve_url"] = json!(url);
+                }
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }
             ref error @ (DomainError::TooManyRequests { .. } | DomainError::Unavailable { .. }) => {

@@ -2,7 +2,8 @@
 //! (answered here, below hyper's own limits, so that the answer carries a
 //! body), the request deadline, the request id, and the answers for paths
 //! and methods no route knows. Every refusal has the shape of the API the
-//! path belongs to: a SCIM error, or the admin API's `{"error","detail"}`.
+//! path belongs to: a SCIM error, the admin API's `{"error","detail"}`,
+//! or under `/console` the console's error page.
 
 use std::time::Duration;
 
@@ -30,6 +31,9 @@ const RETRY_AFTER_SECONDS: &str = "5";
 
 /// An error answer in the shape of the API `path` belongs to.
 pub fn refusal(path: &str, status: StatusCode, code: &str, detail: String) -> Response {
+    if super::console::is_console_path(path) {
+        return super::console::error_page(status, "Request refused", &detail);
+    }
     if path.starts_with(ADMIN_BASE_PATH) {
         admin_error(status, code, detail)
     } else {

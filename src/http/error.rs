@@ -60,11 +60,15 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
         // user's state forbids the change) with the extension object; a
         // full tenant is a plain 409.
         DomainError::Refused(refusal) if refusal.is_deprovisioning() => {
-            let extension = json!({
+            let mut extension = json!({
                 "reason": refusal.reason,
                 "blockers": refusal.blockers,
                 "pending_id": refusal.pending_id,
             });
+            // The console page only when `--public-url` says where it is.
+            if let Some(url) = &refusal.resolve_url {
+                extension["resolve_url"] = json!(url);
+            }
             ScimError::conflicting_state(refusal.detail)
                 .with_extension(DEPROVISION_BLOCKED, extension)
         }
@@ -239,6 +243,7 @@ mod tests {
             detail: "owns number +1".into(),
             user_id: "u1".into(),
             pending_id: None,
+            resolve_url: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
@@ -260,6 +265,7 @@ mod tests {
             detail: "all 1 seats are taken".into(),
             user_id: "u1".into(),
             pending_id: None,
+            resolve_url: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);

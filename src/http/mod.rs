@@ -10,6 +10,7 @@ mod body;
 mod bulk;
 #[cfg(feature = "bench-ceiling")]
 mod ceiling;
+pub mod console;
 mod discovery;
 mod edge;
 pub mod error;
@@ -69,6 +70,8 @@ pub struct AppState {
     pub limiter: Option<Arc<rate::TenantLimiter>>,
     /// Each tenant's requests under way; `None`: no bound.
     pub in_flight: Option<Arc<in_flight::TenantInFlight>>,
+    /// The console's sign-in limits and proxy settings.
+    pub console: Arc<console::ConsoleState>,
 }
 
 /// Rewrites a request's path before routing.
@@ -139,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .nest(admin::ADMIN_BASE_PATH, admin)
+        .nest(console::CONSOLE_BASE_PATH, console::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .fallback(edge::unknown_path)
@@ -156,6 +160,7 @@ pub fn router(state: AppState) -> Router {
                     .on_response(DefaultOnResponse::new().level(Level::INFO)),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(middleware::from_fn(console::secure_console_responses))
             .layer(middleware::from_fn(edge::limit_request_head))
             .layer(middleware::from_fn_with_state(
                 request_timeout,

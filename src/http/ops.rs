@@ -28,8 +28,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Replaces the body of every 500 response (an error, or a caught panic)
 /// with an error that carries only the request id, so clients can quote it
-/// and operators can find the logged cause: a SCIM error, or under the
-/// admin API its `{"error","detail"}`.
+/// and operators can find the logged cause: a SCIM error, under the admin
+/// API its `{"error","detail"}`, under the console its 500 page.
 pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
     let request_id = request
         .headers()
@@ -38,12 +38,16 @@ pub async fn hide_internal_errors(request: Request, next: Next) -> Response {
         .unwrap_or("-")
         .to_owned();
     let admin = request.uri().path().starts_with(ADMIN_BASE_PATH);
+    let console = super::console::is_console_path(request.uri().path());
     let response = next.run(request).await;
     let status = response.status();
     if status != StatusCode::INTERNAL_SERVER_ERROR {
         return response;
     }
     tracing::error!(%request_id, "request failed with an internal error");
+    if console {
+        return super::console::internal_error_page(Some(&request_id));
+    }
     let detail =
         format!("internal error; quote correlation id {request_id} to the service's operators");
     if admin {
@@ -77,6 +81,26 @@ mod tests {
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let bytes = to_bytes(response.into_body(), 1 << 16).await.expect("body");
         serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn internal_errors_under_the_console_are_its_html_page_with_the_request_id() {
+        let boom = || async { StatusCode::INTERNAL_SERVER_ERROR };
+        let app = Router::new()
+            .route("/console/boom", get(boom))
+            .layer(middleware::from_fn(hide_internal_errors));
+        let request = Request::builder()
+            .uri("/console/boom")
+            .header("x-request-id", "r-2")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let html = String::from_utf8_lossy(&bytes);
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains("Something went wrong"), "{html}");
+        assert!(html.contains("r-2"), "{html}");
     }
 
     #[tokio::test]

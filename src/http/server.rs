@@ -11,12 +11,14 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::server::conn::http1;
@@ -68,9 +70,9 @@ pub async fn serve(
             () = &mut shutdown => break,
             Some(joined) = connections.join_next() => log_join(joined),
             (permit, accepted) = accept(&listener, &permits) => match accepted {
-                Ok(stream) => {
+                Ok((stream, peer)) => {
                     connections.spawn(serve_connection(
-                        stream,
+                        (stream, peer),
                         app.clone(),
                         limits,
                         stopping.clone(),
@@ -107,11 +109,14 @@ pub async fn serve(
 async fn accept(
     listener: &TcpListener,
     permits: &Arc<Semaphore>,
-) -> (Option<OwnedSemaphorePermit>, io::Result<TcpStream>) {
+) -> (
+    Option<OwnedSemaphorePermit>,
+    io::Result<(TcpStream, SocketAddr)>,
+) {
     // The semaphore is never closed; without a permit the cap is lost for
     // this one connection rather than the server stopping.
     let permit = Arc::clone(permits).acquire_owned().await.ok();
-    let accepted = listener.accept().await.map(|(stream, _)| stream);
+    let accepted = listener.accept().await;
     (permit, accepted)
 }
 
@@ -140,7 +145,7 @@ fn log_join(joined: Result<(), tokio::task::JoinError>) {
 
 /// Serves one connection until it closes, times out or the server stops.
 async fn serve_connection(
-    stream: TcpStream,
+    (stream, peer): (TcpStream, SocketAddr),
     app: App,
     limits: ConnectionLimits,
     mut stopping: watch::Receiver<bool>,
@@ -158,7 +163,10 @@ async fn serve_connection(
         let activity = Arc::clone(&activity);
         let app = app.clone();
         async move {
-            let response = match app.oneshot(request.map(Body::new)).await {
+            // The peer's address, for the console's sign-in limit.
+            let mut request = request.map(Body::new);
+            request.extensions_mut().insert(ConnectInfo(peer));
+            let response = match app.oneshot(request).await {
                 Ok(response) => response,
                 Err(never) => match never {},
             };

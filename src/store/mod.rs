@@ -12,11 +12,13 @@ mod deliveries;
 mod deprovisionings;
 mod entity;
 mod groups;
+mod overview;
 mod plan;
 mod pool;
 mod query;
 mod secrets;
 mod seed;
+mod sessions;
 mod states;
 mod tenants;
 mod tokens;
@@ -48,12 +50,13 @@ pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
+pub use sessions::SessionRecord;
 pub use states::{
     Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
     Outcome, PendingState, Policy, Reason, Requested, Scope, StoredState, TargetType,
 };
 pub use tenants::TenantSettings;
-pub use tokens::NewToken;
+pub use tokens::{NewToken, TokenRecord};
 pub use user_search::UserSearch;
 pub use users::{AdminCandidate, LockedUser, Membership, UserRow, UserState};
 pub use webhooks::WebhookRecord;

@@ -133,6 +133,14 @@ impl Tx {
             update = update.filter(token::Column::TenantId.eq(tenant_id));
         }
         let result = update.exec(self.conn()).await?;
+        if result.rows_affected == 1 {
+            // Its console sessions end with it (each request checks the
+            // token as well).
+            super::entity::console_session::Entity::delete_many()
+                .filter(super::entity::console_session::Column::TokenId.eq(id))
+                .exec(self.conn())
+                .await?;
+        }
         Ok(result.rows_affected == 1)
     }
 

@@ -12,6 +12,7 @@ mod bench;
 mod bulk;
 mod cli;
 mod conformance;
+mod console;
 mod deprovisioning;
 mod dialect;
 mod discovery;

@@ -208,6 +208,14 @@ impl Domain {
                 let id = self
                     .record_pending(&tx, who, requested, &refusal, before.as_ref())
                     .await?;
+                let url = self.resolve_url(&id);
+                if let Some(detail) = url
+                    .as_deref()
+                    .and_then(|url| refusal::detail_with_url(&refusal.detail, url))
+                {
+                    refusal.detail = detail;
+                }
+                refusal.resolve_url = url;
                 refusal.pending_id = Some(id);
             }
             let mut detail = refusal.detail.clone();

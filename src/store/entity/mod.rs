@@ -3,6 +3,7 @@
 pub(crate) mod asset;
 pub(crate) mod audit_event;
 pub(crate) mod call_record;
+pub(crate) mod console_session;
 pub(crate) mod deprovisioning;
 pub(crate) mod group;
 pub(crate) mod group_member;
