@@ -8,6 +8,7 @@ mod abuse;
 mod admin;
 mod admin_search;
 mod auth;
+mod backup;
 mod bench;
 mod bulk;
 mod cli;
