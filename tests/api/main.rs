@@ -13,6 +13,7 @@ mod bench;
 mod bulk;
 mod cli;
 mod conformance;
+mod deploy;
 mod deprovisioning;
 mod dialect;
 mod discovery;
