@@ -92,6 +92,12 @@ pub enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Copy a live SQLite database to FILE (never overwritten); for
+    /// PostgreSQL, use pg_dump.
+    Backup(crate::backup::BackupArgs),
+    /// Exit 0 when the server's /healthz answers 200 (for container health
+    /// checks).
+    Healthcheck(crate::healthcheck::HealthcheckArgs),
 }
 
 /// Connection-level limits of `serve` (per process); times in seconds.
@@ -267,6 +273,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(command) => token(command, &open(&cli.database_url, clock).await?).await,
+        Command::Backup(args) => crate::backup::run(&cli.database_url, &args).await,
+        Command::Healthcheck(args) => crate::healthcheck::run(&args).await,
     }
 }
 

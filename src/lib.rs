@@ -18,13 +18,17 @@
 //! | `scim` (crate) | schemas, validation, filter parser, PATCH engine, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |
 //! | [`app`]    | the composition root: config → store → domain → router | everything |
-//! | [`cli`]    | the command line | `app`, `domain` |
+//! | [`cli`]    | the command line | `app`, `domain`, `backup`, `healthcheck` |
+//! | [`backup`] | `scimd backup`: an online copy of an SQLite database | `store`, `app` |
+//! | [`healthcheck`] | `scimd healthcheck`: exit status from `/healthz` | nothing of ours |
 
 pub mod app;
+pub mod backup;
 pub mod cli;
 pub mod clock;
 pub mod delivery;
 pub mod domain;
+pub mod healthcheck;
 pub(crate) mod http;
 pub(crate) mod store;
 

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -58,7 +58,7 @@ impl CursorKey {
         if secret.is_empty() {
             return None;
         }
-        <Hmac<Sha256> as Mac>::new_from_slice(secret)
+        <Hmac<Sha256> as KeyInit>::new_from_slice(secret)
             .ok()
             .map(CursorKey)
     }

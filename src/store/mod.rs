@@ -7,6 +7,7 @@
 
 mod assets;
 mod audit;
+mod backup;
 mod call_records;
 mod deliveries;
 mod deprovisionings;
@@ -44,6 +45,7 @@ use pool::{ACQUIRE_TIMEOUT, Fault, Health, ReadPool};
 
 pub use assets::{AssetRecord, Owned};
 pub use audit::{AuditRecord, AuditSearch};
+pub use backup::{CopySummary, copy_sqlite, sqlite_file};
 pub use call_records::CallRecord;
 pub use deliveries::{AttemptRecord, DeliveryRecord, NewEvent};
 pub use deprovisionings::{PendingFilter, PendingRecord};
