@@ -63,7 +63,7 @@ pub use listing::{Listing, Pieces, PiecewiseGroup, PiecewiseList};
 pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
-pub use tenants::CreatedTenant;
+pub use tenants::{CreatedTenant, TenantView};
 pub use tokens::{Principal, TokenSummary};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
