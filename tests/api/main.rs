@@ -26,6 +26,7 @@ mod pending;
 mod phone;
 mod query;
 mod races;
+mod readme;
 mod robustness;
 mod streaming;
 mod tenancy;
