@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,8 +21,12 @@ use crate::http::in_flight::TenantInFlight;
 use crate::http::rate::TenantLimiter;
 pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
+use crate::secrets;
 use crate::store::Store;
-pub use crate::store::Synchronous;
+pub use crate::store::{
+    DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_READ_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT,
+    DatabaseSettings, Synchronous,
+};
 use scim::Schemas;
 use scim::limits::SizeLimits;
 
@@ -106,6 +111,19 @@ pub struct Config {
     /// Most requests of one tenant under way at once, per process (so
     /// also most waiting for a pooled connection); 0: no bound.
     pub tenant_max_in_flight: usize,
+    /// Connections of the PostgreSQL pool, or of SQLite's reading pool
+    /// (`None`: 16 and 8).
+    pub db_pool_size: Option<u32>,
+    /// PostgreSQL `statement_timeout` of every pooled connection; `None`
+    /// leaves the server's own.
+    pub db_statement_timeout: Option<Duration>,
+    /// Whether to apply pending migrations at start; off, a database that
+    /// needs any is refused (`--no-migrate`).
+    pub migrate: bool,
+    /// Where the first start writes the tokens of tenant `default`, as
+    /// JSON, in a new file only its owner may read; `None`: nowhere (the
+    /// command line prints them).
+    pub bootstrap_output: Option<PathBuf>,
     /// The console's sessions and sign-in.
     pub console: ConsoleConfig,
 }
@@ -148,6 +166,19 @@ impl Config {
             tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
             tenant_max_in_flight: DEFAULT_TENANT_MAX_IN_FLIGHT,
             console: ConsoleConfig::default(),
+            db_pool_size: None,
+            db_statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
+            migrate: true,
+            bootstrap_output: None,
+        }
+    }
+
+    /// How this configuration connects to its database.
+    pub fn database_settings(&self) -> DatabaseSettings {
+        DatabaseSettings {
+            synchronous: self.sqlite_synchronous,
+            pool_size: self.db_pool_size,
+            statement_timeout: self.db_statement_timeout,
         }
     }
 }
@@ -215,20 +246,66 @@ pub struct Application {
     bootstrap: Option<CreatedTenant>,
 }
 
-/// Opens and migrates the database and builds the domain over it.
+/// Opens and migrates the database and builds the domain over it, with
+/// the default connection settings.
 pub async fn open_domain(
     database_url: &str,
     public_url: &str,
     synchronous: Synchronous,
     clock: SharedClock,
 ) -> anyhow::Result<(Domain, Store)> {
-    let store = Store::connect(database_url, synchronous)
+    open_domain_with(
+        database_url,
+        &DatabaseSettings::with_synchronous(synchronous),
+        Migrations::Apply,
+        public_url,
+        clock,
+    )
+    .await
+}
+
+/// What start-up does with migrations the database has not had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Migrations {
+    /// Applies them (every process may: they take turns).
+    Apply,
+    /// Refuses to start while any is pending (`serve --no-migrate`).
+    Require,
+}
+
+/// Opens the database (migrating it or checking that it needs nothing,
+/// as `migrations` says) and builds the domain over it.
+pub async fn open_domain_with(
+    database_url: &str,
+    settings: &DatabaseSettings,
+    migrations: Migrations,
+    public_url: &str,
+    clock: SharedClock,
+) -> anyhow::Result<(Domain, Store)> {
+    let store = Store::connect_with(database_url, settings)
         .await
         .with_context(|| format!("cannot open the database at {}", redact(database_url)))?;
-    store
-        .migrate()
-        .await
-        .context("cannot migrate the database")?;
+    match migrations {
+        Migrations::Apply => store
+            .migrate()
+            .await
+            .context("cannot migrate the database")?,
+        Migrations::Require => {
+            let pending = store
+                .pending_migrations()
+                .await
+                .context("cannot read which migrations the database has had")?;
+            if !pending.is_empty() {
+                anyhow::bail!(
+                    "the database needs {} migration(s) this scimd would apply ({}), and \
+                     --no-migrate is set: run `scimd migrate` once (after a backup), then \
+                     start the servers",
+                    pending.len(),
+                    pending.join(", ")
+                );
+            }
+        }
+    }
     let schemas = Arc::new(Schemas::load().context("the built-in SCIM schemas are invalid")?);
     let scim_base = format!("{}{SCIM_BASE_PATH}", public_url.trim_end_matches('/'));
     let domain = Domain::open(store.clone(), schemas, clock, &scim_base)
@@ -239,6 +316,63 @@ pub async fn open_domain(
         .await
         .map_err(|e| anyhow::anyhow!("cannot count userName collisions: {e}"))?;
     Ok((domain, store))
+}
+
+/// The first start's report: tenant `default`, its tokens and the SCIM
+/// base URL, as `serve --json` prints it and `--bootstrap-output` stores it.
+#[derive(Debug, serde::Serialize)]
+pub struct BootstrapReport<'a> {
+    #[serde(flatten)]
+    pub created: &'a CreatedTenant,
+    pub scim_base_url: &'a str,
+}
+
+/// On an empty database, creates tenant `default` and writes its tokens
+/// to `path`, which is created first (mode 0600, never overwritten), so a
+/// file that cannot be written leaves the database empty.
+async fn bootstrap_to_file(domain: &Domain, path: &Path) -> anyhow::Result<Option<CreatedTenant>> {
+    if !domain
+        .is_empty()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    {
+        return Ok(None);
+    }
+    let file = secrets::create_secret_file(path).map_err(|error| {
+        if error.kind() == std::io::ErrorKind::AlreadyExists {
+            anyhow::anyhow!(
+                "--bootstrap-output {} already exists, and scimd never overwrites it: \
+                 move it away (it may hold an earlier first start's tokens) and start again",
+                path.display()
+            )
+        } else {
+            anyhow::anyhow!(
+                "cannot create --bootstrap-output {}: {error}",
+                path.display()
+            )
+        }
+    })?;
+    let created = match domain.bootstrap().await {
+        Ok(Some(created)) => created,
+        outcome => {
+            // Another process created the tenant first, or it failed.
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return outcome.map_err(|e| anyhow::anyhow!("{e}"));
+        }
+    };
+    let report = BootstrapReport {
+        created: &created,
+        scim_base_url: domain.scim_base(),
+    };
+    secrets::write_secret_file(file, &serde_json::to_string(&report)?).with_context(|| {
+        format!(
+            "tenant `default` was created, but its tokens could not be written to {}; \
+             create new ones with `scimd token create`",
+            path.display()
+        )
+    })?;
+    Ok(Some(created))
 }
 
 impl Application {
@@ -256,10 +390,16 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let address = listener.local_addr()?;
         let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
-        let (domain, store) = open_domain(
+        let migrations = if config.migrate {
+            Migrations::Apply
+        } else {
+            Migrations::Require
+        };
+        let (domain, store) = open_domain_with(
             &config.database_url,
+            &config.database_settings(),
+            migrations,
             &public_url,
-            config.sqlite_synchronous,
             clock.clone(),
         )
         .await?;
@@ -276,10 +416,13 @@ impl Application {
                     max_document_bytes: config.max_document_bytes,
                 },
             );
-        let bootstrap = domain
-            .bootstrap()
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let bootstrap = match &config.bootstrap_output {
+            Some(path) => bootstrap_to_file(&domain, path).await?,
+            None => domain
+                .bootstrap()
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        };
         Ok(Application {
             listener,
             limits: ConnectionLimits {
@@ -452,16 +595,7 @@ async fn flush_token_use_periodically(
 
 /// A database URL without its password, for messages.
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
+    secrets::redact_database_url(url)
 }
 
 #[cfg(test)]
@@ -492,6 +626,10 @@ mod tests {
     fn database_passwords_never_reach_messages() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(
+            redact("postgres://u@h/db?password=secret"),
+            "postgres://u@h/db?password=***"
+        );
         assert_eq!(redact(DEFAULT_DATABASE_URL), DEFAULT_DATABASE_URL);
     }
 }

@@ -18,18 +18,22 @@
 //! | `scim` (crate) | schemas, validation, filter parser, PATCH engine, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |
 //! | [`app`]    | the composition root: config → store → domain → router | everything |
-//! | [`cli`]    | the command line | `app`, `domain`, `backup`, `healthcheck` |
+//! | [`cli`]    | the command line | `app`, `domain`, `backup`, `healthcheck`, `config_file`, `secrets` |
 //! | [`backup`] | `scimd backup`: an online copy of an SQLite database | `store`, `app` |
 //! | [`healthcheck`] | `scimd healthcheck`: exit status from `/healthz` | nothing of ours |
+//! | [`config_file`] | the optional TOML file of `--config`, turned into the command line's defaults | nothing of ours |
+//! | [`secrets`] | redacted database URLs, secrets read from files, the first start's token file | nothing of ours |
 
 pub mod app;
 pub mod backup;
 pub mod cli;
 pub mod clock;
+pub mod config_file;
 pub mod delivery;
 pub mod domain;
 pub mod healthcheck;
 pub(crate) mod http;
+pub mod secrets;
 pub(crate) mod store;
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! of each remaining group at 0 when its 0 leaves. The groups are logged
 //! here and listed by `GET /api/v1/users/name-collisions`.
 
+use std::time::{Duration, Instant};
+
 use sea_orm::{ConnectionTrait, Statement, Value};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::{integer, string};
@@ -134,13 +136,27 @@ impl MigrationTrait for Migration {
 }
 
 /// Sets `column` of every user to `derive(user_name)`, `BATCH` rows per
-/// statement, walking the primary key.
+/// statement, walking the primary key. Logs how far it is at the start,
+/// every [`PROGRESS_EVERY`] and at the end: on a large database this is
+/// the long part of an upgrade.
 async fn fill(
     column: &'static str,
     m: &SchemaManager<'_>,
     derive: impl Fn(&str) -> String,
 ) -> Result<(), DbErr> {
     let conn = m.get_connection();
+    let total: i64 = conn
+        .query_one(
+            &Query::select()
+                .expr_as(Expr::col("id").count(), "total")
+                .from("users")
+                .to_owned(),
+        )
+        .await?
+        .map(|row| row.try_get("", "total"))
+        .transpose()?
+        .unwrap_or(0);
+    let mut progress = Progress::start(column, total);
     let mut after = String::new();
     loop {
         let select = Query::select()
@@ -152,6 +168,7 @@ async fn fill(
             .to_owned();
         let rows = conn.query_all(&select).await?;
         let Some(last) = rows.last() else {
+            progress.finish();
             return Ok(());
         };
         after = last.try_get("", "id")?;
@@ -182,6 +199,63 @@ async fn fill(
             values,
         ))
         .await?;
+        progress.advance(rows.len());
+    }
+}
+
+/// How often a long backfill reports how far it is.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+/// The progress of a backfill, logged for the operator watching an
+/// upgrade (`scimd migrate`, or the first `scimd serve` of a new version).
+struct Progress {
+    column: &'static str,
+    total: i64,
+    done: i64,
+    started: Instant,
+    reported: Instant,
+}
+
+impl Progress {
+    fn start(column: &'static str, total: i64) -> Progress {
+        tracing::info!(
+            column,
+            users = total,
+            "computing {column} for every user, {BATCH} a statement; the server starts \
+             once this migration is done"
+        );
+        let now = Instant::now();
+        Progress {
+            column,
+            total,
+            done: 0,
+            started: now,
+            reported: now,
+        }
+    }
+
+    fn advance(&mut self, rows: usize) {
+        self.done += <i64 as std::convert::TryFrom<usize>>::try_from(rows).unwrap_or(i64::MAX);
+        if self.reported.elapsed() >= PROGRESS_EVERY {
+            self.reported = Instant::now();
+            let column = self.column;
+            tracing::info!(
+                "{column}: {} of {} users done ({}%)",
+                self.done,
+                self.total,
+                self.done.saturating_mul(100) / Ord::max(self.total, 1)
+            );
+        }
+    }
+
+    fn finish(&self) {
+        let column = self.column;
+        tracing::info!(
+            "{column}: {} of {} users done in {:.1} s",
+            self.done,
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }
 

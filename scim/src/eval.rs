@@ -300,7 +300,7 @@ pub fn comparable<'t>(attr: &Resolved, text: &'t str) -> Cow<'t, str> {
 
 /// A boolean comparison value: `true`/`false`, or the strings `"True"`
 /// and `"False"` in any case, as Entra ID compares `primary` in
-/// `roles[primary eq "True"]` (SCIM-NOTES §7).
+/// `roles[primary eq "True"]` (conformance/README.md, Sources: [entra-roles]).
 fn boolean(value: &Value) -> Option<bool> {
     match value {
         Value::Bool(b) => Some(*b),

@@ -70,7 +70,7 @@ pub fn normalize(schema: &ResourceSchema, input: &Value) -> Result<Document, Sci
             put_extension(&mut doc, extension, name, value)?;
         }
         // Anything else is an attribute we do not know: ignored, as IdPs
-        // send vendor attributes freely (SCIM-NOTES §7).
+        // send vendor attributes freely (conformance/README.md, Sources).
     }
     check_required(&schema.core, &doc)?;
     for extension in &schema.extensions {
@@ -324,7 +324,7 @@ fn normalize_single(
         },
         AttributeType::Boolean => match value {
             Value::Bool(_) => value.clone(),
-            // Entra ID sends "True"/"False" strings (SCIM-NOTES §7).
+            // Entra ID sends "True"/"False" strings (conformance/README.md, Sources: [entra-compat]).
             Value::String(s) if s.eq_ignore_ascii_case("true") => Value::Bool(true),
             Value::String(s) if s.eq_ignore_ascii_case("false") => Value::Bool(false),
             _ => return Err(wrong_type()),

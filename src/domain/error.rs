@@ -146,6 +146,7 @@ impl From<StoreError> for DomainError {
             }
             other @ (StoreError::Taken(UniqueField::Other)
             | StoreError::Corrupt(_)
+            | StoreError::Unreachable { .. }
             | StoreError::Database(_)) => DomainError::Storage(other),
         }
     }

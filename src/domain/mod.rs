@@ -69,7 +69,7 @@ pub use render::{Resource, etag, etag_matches};
 pub use sessions::{
     ConsoleSession, DEFAULT_SESSION_ABSOLUTE, DEFAULT_SESSION_IDLE, SessionLifetimes, SignIn,
 };
-pub use tenants::CreatedTenant;
+pub use tenants::{CreatedTenant, TenantView};
 pub use tokens::{Principal, TokenSummary, random_secret};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};

@@ -4,10 +4,20 @@ use serde::Serialize;
 use validator::{Validate, ValidationError};
 
 use super::{Domain, DomainError};
+use crate::clock::format_millis;
 use crate::store::Scope;
 
 /// The tenant created on an empty database.
 pub const DEFAULT_TENANT: &str = "default";
+
+/// A tenant as the command line lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantView {
+    pub id: String,
+    pub name: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
 
 /// A new tenant with its first two tokens, shown once.
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +69,27 @@ impl Domain {
             scim_token: scim.secret,
             admin_token: admin.secret,
         })
+    }
+
+    /// Every tenant, oldest first.
+    pub async fn list_tenants(&self) -> Result<Vec<TenantView>, DomainError> {
+        Ok(self
+            .store
+            .tenants()
+            .await?
+            .into_iter()
+            .map(|t| TenantView {
+                id: t.id,
+                name: t.name,
+                created_at: format_millis(t.created_at),
+            })
+            .collect())
+    }
+
+    /// Whether the database has no tenant yet, so [`Domain::bootstrap`]
+    /// would create one.
+    pub async fn is_empty(&self) -> Result<bool, DomainError> {
+        Ok(self.store.tenant_count().await? == 0)
     }
 
     /// On an empty database, creates the tenant `default`; otherwise nothing.

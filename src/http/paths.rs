@@ -1,6 +1,6 @@
 //! Case-insensitive SCIM endpoint names: `/scim/v2/users` routes as
 //! `/scim/v2/Users` (Microsoft's reference collection spells it so;
-//! SCIM-NOTES §4.5). Only the fixed segments change case; ids, schema URNs
+//! conformance/README.md, Sources: [entra-validator]). Only the fixed segments change case; ids, schema URNs
 //! and the query string stay exactly as sent.
 
 use axum::extract::Request;

@@ -9,6 +9,7 @@ mod assets;
 mod audit;
 mod backup;
 mod call_records;
+mod connect;
 mod deliveries;
 mod deprovisionings;
 mod entity;
@@ -33,10 +34,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use migrations::MigratorTrait;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr,
-    SqlErr, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, TransactionTrait,
 };
 
 use scim::resource::Document;
@@ -47,6 +46,10 @@ pub use assets::{AssetRecord, Owned};
 pub use audit::{AuditRecord, AuditSearch};
 pub use backup::{CopySummary, copy_sqlite, sqlite_file};
 pub use call_records::CallRecord;
+pub use connect::{
+    DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_READ_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT,
+    DatabaseSettings,
+};
 pub use deliveries::{AttemptRecord, DeliveryRecord, NewEvent};
 pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
@@ -100,6 +103,10 @@ pub enum StoreError {
     /// did not happen, or was rolled back by the server.
     #[error("the database connection was lost: {0}")]
     Disconnected(#[source] DbErr),
+    /// The database server could not be reached at start-up: `address`
+    /// names its host and port (never the URL, which may hold a password).
+    #[error("cannot connect to {address}: {reason}")]
+    Unreachable { address: String, reason: String },
     #[error("database error: {0}")]
     Database(#[source] DbErr),
 }
@@ -247,16 +254,24 @@ pub struct Tx {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite:` or `postgres:`); `synchronous` sets
-    /// SQLite's durability.
+    /// Connects to `url` (`sqlite:` or `postgres:`) with the default
+    /// settings; `synchronous` sets SQLite's durability.
     pub async fn connect(url: &str, synchronous: Synchronous) -> Result<Store, StoreError> {
+        Store::connect_with(url, &DatabaseSettings::with_synchronous(synchronous)).await
+    }
+
+    /// Connects to `url` (`sqlite:` or `postgres:`). An unreachable
+    /// PostgreSQL is reported within [`REACH_TIMEOUT`], naming its host
+    /// and port.
+    pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let health = Health::new();
         let (read, write) = if url.starts_with("sqlite:") {
-            let write = connect_sqlite(url, 1, synchronous, &health).await?;
-            let read = connect_sqlite(url, 8, synchronous, &health).await?;
+            let readers = settings.pool_size.unwrap_or(DEFAULT_SQLITE_READ_POOL_SIZE);
+            let write = connect::connect_sqlite(url, 1, settings.synchronous, &health).await?;
+            let read = connect::connect_sqlite(url, readers, settings.synchronous, &health).await?;
             (read, write)
         } else {
-            let pool = Database::connect(options(url, 16, synchronous, &health)).await?;
+            let pool = connect::connect_postgres(url, settings, &health).await?;
             (pool.clone(), pool)
         };
         Ok(Store {
@@ -269,6 +284,19 @@ impl Store {
         })
     }
 
+    /// The names of the migrations this database has not had yet, without
+    /// changing anything (for `serve --no-migrate`). A database migrated
+    /// by a newer scimd is an error: this build does not know its schema.
+    pub async fn pending_migrations(&self) -> Result<Vec<String>, StoreError> {
+        Ok(
+            migrations::Migrator::get_pending_migrations_read_only(&self.write)
+                .await?
+                .iter()
+                .map(|migration| migration.name().to_owned())
+                .collect(),
+        )
+    }
+
     /// Applies pending migrations. Processes starting together take
     /// turns: on PostgreSQL behind a transaction-scoped advisory lock (the
     /// one PostgreSQL-only statement, kept here), on SQLite by retrying a
@@ -277,6 +305,10 @@ impl Store {
         if self.write.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             let tx = self.write.begin().await?;
             tx.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+            // A backfill may rightly take longer than a request's
+            // `statement_timeout`; for this transaction only.
+            tx.execute_unprepared("SET LOCAL statement_timeout = 0")
                 .await?;
             migrations::Migrator::up(&tx, None).await?;
             tx.commit().await?;
@@ -371,65 +403,4 @@ where
     C: ConnectionTrait,
 {
     Ok(select.all(conn).await?.into_iter().next())
-}
-
-/// Opens an SQLite pool. Switching a new file to WAL takes a lock that
-/// SQLite's busy timeout does not wait for, so processes opening the same
-/// new file together retry for a while.
-async fn connect_sqlite(
-    url: &str,
-    max_connections: u32,
-    synchronous: Synchronous,
-    health: &Arc<Health>,
-) -> Result<DatabaseConnection, StoreError> {
-    let mut attempts = 0;
-    loop {
-        match Database::connect(options(url, max_connections, synchronous, health)).await {
-            Ok(pool) => return Ok(pool),
-            Err(error) if attempts < 20 && error.to_string().contains("database is locked") => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(50 * attempts)).await;
-            }
-            Err(error) => return Err(error.into()),
-        }
-    }
-}
-
-fn options(
-    url: &str,
-    max_connections: u32,
-    synchronous: Synchronous,
-    health: &Arc<Health>,
-) -> ConnectOptions {
-    let synchronous = match synchronous {
-        Synchronous::Full => SqliteSynchronous::Full,
-        Synchronous::Normal => SqliteSynchronous::Normal,
-    };
-    let mut options = ConnectOptions::new(url.to_owned());
-    let health = Arc::clone(health);
-    options
-        .max_connections(max_connections)
-        .min_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        // sqlx pings a connection on every acquire by default: one more
-        // round trip per statement (to PostgreSQL, or to the SQLite worker
-        // thread). Only a connection idle long enough to have been dropped
-        // by a server or firewall is checked, and, once a broken connection
-        // has been seen, every connection idle since before then.
-        .test_before_acquire_if_idle_for(Duration::from_secs(30))
-        .map_sqlx_postgres_before_acquire(move |connection, meta| health.check(connection, meta))
-        // sqlx logs statements with their parameters: filter values and
-        // token hashes must never reach the log.
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(move |o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(synchronous)
-                .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
-                // `LIKE` compares case-sensitively, as on PostgreSQL: filters
-                // on caseExact attributes need it, and the others compare
-                // lowercased copies anyway.
-                .pragma("case_sensitive_like", "ON")
-        });
-    options
 }

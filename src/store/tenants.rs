@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QuerySelect, sea_query::Expr, sea_query::LockType,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::Expr, sea_query::LockType,
 };
 
 use super::entity::tenant;
@@ -13,6 +13,15 @@ use super::{AdminSource, Policy, Store, StoreError, Tx, by_key};
 pub struct TenantRecord {
     pub id: String,
     pub name: String,
+}
+
+/// A tenant as `scimd tenant list` shows it.
+#[derive(Debug, Clone)]
+pub struct TenantListed {
+    pub id: String,
+    pub name: String,
+    /// Milliseconds since the Unix epoch.
+    pub created_at: i64,
 }
 
 /// A tenant's deprovisioning and seat settings, as stored.
@@ -51,6 +60,23 @@ impl Store {
             id: t.id,
             name: t.name,
         }))
+    }
+
+    /// Every tenant, oldest first (by creation, then id).
+    pub async fn tenants(&self) -> Result<Vec<TenantListed>, StoreError> {
+        let rows = tenant::Entity::find()
+            .order_by_asc(tenant::Column::CreatedAt)
+            .order_by_asc(tenant::Column::Id)
+            .all(&self.read)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|t| TenantListed {
+                id: t.id,
+                name: t.name,
+                created_at: t.created_at,
+            })
+            .collect())
     }
 
     /// How many tenants exist.

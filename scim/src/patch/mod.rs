@@ -5,7 +5,7 @@
 //! error discards them all. The result is validated again by
 //! `resource::normalize`, so a PATCH can never store what a PUT could not.
 //!
-//! Accepted by default, as Okta and Entra ID send it (SCIM-NOTES §7):
+//! Accepted by default, as Okta and Entra ID send it (conformance/README.md, Sources):
 //! `op` and `Operations` in any case; `"True"`/`"False"` strings; path-less
 //! `add`/`replace` whose keys are paths (dotted or URN-prefixed); `manager`
 //! as a bare id, cleared by `""` or `null`; `remove` of a multi-valued

@@ -15,7 +15,7 @@ use crate::resource::Document;
 use crate::schema::{Attribute, AttributeType, ResourceSchema};
 
 /// `manager` may come as a bare id or a list of one; `""` clears it
-/// (SCIM-NOTES §7).
+/// (conformance/README.md, Sources: [entra-compat], [scim-sdk-686]).
 fn manager_value(top: &Attribute, value: &Value) -> Option<Value> {
     let is_manager = top.name == "manager" && top.kind == AttributeType::Complex;
     match value {
