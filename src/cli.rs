@@ -81,6 +81,10 @@ pub enum Command {
         /// connection; past it, 429 with Retry-After. 0: no bound.
         #[arg(long, env = "SCIMD_TENANT_MAX_IN_FLIGHT", default_value_t = app::DEFAULT_TENANT_MAX_IN_FLIGHT)]
         tenant_max_in_flight: usize,
+        /// Address and port of the Prometheus metrics listener (`GET
+        /// /metrics`), apart from the public one; empty turns it off.
+        #[arg(long, env = "SCIMD_METRICS_LISTEN", default_value = app::DEFAULT_METRICS_LISTEN)]
+        metrics_listen: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -192,6 +196,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tenant_rate_burst,
             tenant_max_waiting,
             tenant_max_in_flight,
+            metrics_listen,
         } => {
             let config = Config {
                 listen,
@@ -215,6 +220,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 tenant_rate_burst,
                 tenant_max_waiting,
                 tenant_max_in_flight,
+                metrics_listen: Some(metrics_listen).filter(|address| !address.trim().is_empty()),
             };
             serve(&config, clock).await
         }
@@ -302,6 +308,9 @@ async fn serve(config: &Config, clock: SharedClock) -> anyhow::Result<()> {
         print_tenant("default", &created, Some(application.scim_base()));
     }
     let shutdown = shutdown_signal()?;
+    if let Some(metrics) = application.metrics_addr() {
+        tracing::info!(%metrics, "serving metrics at /metrics");
+    }
     tracing::info!(%address, database = %app::redact(&config.database_url), "scimd is listening");
     application.run_until(shutdown).await
 }
@@ -392,5 +401,15 @@ mod tests {
         assert_eq!(synchronous, Synchronous::Normal);
         assert!(Cli::try_parse_from(["scimd", "serve", "--idle-timeout", "0"]).is_err());
         assert!(Cli::try_parse_from(["scimd", "serve", "--sqlite-synchronous", "off"]).is_err());
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_by_default_and_an_empty_address_turns_them_off() {
+        let metrics = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Serve { metrics_listen, .. }) => metrics_listen,
+            other => panic!("not a serve command: {other:?}"),
+        };
+        assert_eq!(metrics(&["scimd", "serve"]), app::DEFAULT_METRICS_LISTEN);
+        assert_eq!(metrics(&["scimd", "serve", "--metrics-listen", ""]), "");
     }
 }

@@ -14,6 +14,7 @@ mod discovery;
 mod edge;
 pub mod error;
 pub mod in_flight;
+pub mod metrics;
 mod ops;
 mod paths;
 mod pieces;
@@ -136,6 +137,7 @@ pub fn router(state: AppState) -> Router {
 
     let max_body_bytes = state.max_body_bytes;
     let request_timeout = state.request_timeout;
+    let metrics = state.domain.metrics().clone();
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .nest(admin::ADMIN_BASE_PATH, admin)
@@ -148,6 +150,10 @@ pub fn router(state: AppState) -> Router {
     let routes = routes.route("/bench/ceiling", get(ceiling::user));
     routes.with_state(state).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(
+                metrics,
+                metrics::record_request,
+            ))
             .layer(MapRequestLayer::new(edge::keep_safe_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(

@@ -12,6 +12,7 @@ mod deliveries;
 mod deprovisionings;
 mod entity;
 mod groups;
+mod operations;
 mod plan;
 mod pool;
 mod query;

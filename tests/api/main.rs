@@ -19,6 +19,7 @@ mod errors;
 mod groups;
 mod helpers;
 mod idp_shapes;
+mod metrics;
 mod ops;
 mod patch;
 mod pending;
