@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, Application, Config};
 use crate::clock::{SharedClock, SystemClock};
 use crate::domain::{CreatedTenant, Domain, Scope};
+use crate::logging::LogFormat;
 use crate::store::Synchronous;
 
 /// scimd: a SCIM 2.0 provisioning server with safe deprovisioning.
@@ -19,6 +20,10 @@ pub struct Cli {
     /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
     #[arg(long, global = true, env = "SCIMD_DATABASE_URL", default_value = app::DEFAULT_DATABASE_URL)]
     pub database_url: String,
+    /// How log lines on stderr are written: `text`, or `json` (one object
+    /// per line) for log pipelines.
+    #[arg(long, global = true, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -411,5 +416,16 @@ mod tests {
         };
         assert_eq!(metrics(&["scimd", "serve"]), app::DEFAULT_METRICS_LISTEN);
         assert_eq!(metrics(&["scimd", "serve", "--metrics-listen", ""]), "");
+    }
+
+    #[test]
+    fn logs_are_text_unless_json_is_asked_for() {
+        let format = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.log_format);
+        assert_eq!(format(&["scimd", "migrate"]).ok(), Some(LogFormat::Text));
+        assert_eq!(
+            format(&["scimd", "serve", "--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(format(&["scimd", "migrate", "--log-format", "yaml"]).is_err());
     }
 }

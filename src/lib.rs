@@ -18,6 +18,7 @@
 //! | `scim` (crate) | schemas, validation, filter parser, PATCH engine, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |
 //! | [`metrics`] | the process's Prometheus metrics: counters, histograms, gauges, their text encoding | nothing of ours |
+//! | [`logging`] | the log subscriber: text or JSON lines on stderr | nothing of ours |
 //! | [`app`]    | the composition root: config → store → domain → router | everything |
 //! | [`cli`]    | the command line | `app`, `domain` |
 
@@ -27,6 +28,7 @@ pub mod clock;
 pub mod delivery;
 pub mod domain;
 pub(crate) mod http;
+pub mod logging;
 pub mod metrics;
 pub(crate) mod store;
 
@@ -138,5 +140,6 @@ mod tests {
         check("delivery", &["http", "store", "app", "cli"]);
         let everything = ["http", "domain", "store", "delivery", "app", "cli"];
         check_file("metrics.rs", &everything);
+        check_file("logging.rs", &everything);
     }
 }

@@ -37,8 +37,7 @@ use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::domain::{Domain, Kind};
 use error::ApiError;
@@ -159,7 +158,7 @@ pub fn router(state: AppState) -> Router {
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(log_response),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(edge::limit_request_head))
@@ -173,8 +172,9 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// A request's span: its id, method and path (never the query string,
-/// which carries filter values, nor any header).
+/// A request's span: its id, method, route template and path (never the
+/// query string, which carries filter values, nor any header); the tenant
+/// id is recorded once the token names it (`auth.rs`).
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let request_id = request
         .headers()
@@ -185,9 +185,20 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         "request",
         request_id,
         method = %request.method(),
+        route = metrics::route_of(request),
         path = request.uri().path(),
         tenant_id = tracing::field::Empty,
     )
+}
+
+/// The one line logged per request, inside its span: status and latency
+/// in microseconds.
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        "request finished"
+    );
 }
 
 /// A SCIM route whose unsupported methods answer 405 with a SCIM body.

@@ -19,6 +19,7 @@ mod errors;
 mod groups;
 mod helpers;
 mod idp_shapes;
+mod logs;
 mod metrics;
 mod ops;
 mod patch;
