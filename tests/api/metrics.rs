@@ -2,7 +2,11 @@
 //! refusals by reason, throttled requests and the database gauges, after
 //! real traffic; never on the public listener.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
 use reqwest::Method;
+use scimd::app::{Application, Config};
 
 use crate::deprovisioning::{give, user};
 use crate::helpers::*;
@@ -36,12 +40,16 @@ async fn scrape(app: &TestApp) -> String {
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_refusals_by_reason_and_throttled_requests() {
-    let app = spawn_app_with(|config| {
-        config.metrics_listen = Some("127.0.0.1:0".into());
-        // A burst large enough for the traffic below, then one a second.
-        config.tenant_rate_limit = 1;
-        config.tenant_rate_burst = 20;
-    })
+    let clock = Arc::new(ManualClock(AtomicI64::new(1_795_000_000_000)));
+    let app = spawn_app_on(
+        |config| {
+            config.metrics_listen = Some("127.0.0.1:0".into());
+            // A burst large enough for the traffic below, then one a second.
+            config.tenant_rate_limit = 1;
+            config.tenant_rate_burst = 20;
+        },
+        clock.clone(),
+    )
     .await;
     let t = app.new_tenant().await;
 
@@ -78,6 +86,8 @@ async fn metrics_count_requests_by_route_refusals_by_reason_and_throttled_reques
         assert_eq!(status, 200);
     }
     assert!(throttled, "the rate limit answered 429");
+
+    clock.advance_seconds(90);
 
     let text = scrape(&app).await;
     let requests = |route: &str, method: &str, status: u16| {
@@ -140,7 +150,11 @@ async fn metrics_count_requests_by_route_refusals_by_reason_and_throttled_reques
         "{text}"
     );
     assert_eq!(sample(&text, "scimd_suspended_users"), Some(1.0), "{text}");
-    assert!(sample(&text, "scimd_oldest_pending_deprovisioning_age_seconds").is_some());
+    assert_eq!(
+        sample(&text, "scimd_oldest_pending_deprovisioning_age_seconds"),
+        Some(90.0),
+        "{text}"
+    );
 
     // Writes waited for their tenant's lock: the user, the asset and the
     // refused deletion at least.
@@ -183,4 +197,22 @@ async fn metrics_are_not_served_on_the_public_listener() {
 async fn without_a_metrics_address_no_metrics_listener_runs() {
     let app = spawn_app().await;
     assert!(app.metrics_address.is_none());
+}
+
+#[tokio::test]
+async fn a_metrics_address_already_taken_stops_the_server_at_start_and_says_so() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let db = test_db().await;
+    let mut config = Config::new("127.0.0.1:0", &db.url);
+    config.metrics_listen = Some(address.clone());
+    let error = match Application::build(&config, Arc::new(scimd::clock::SystemClock)).await {
+        Ok(_) => panic!("the server started without its metrics listener"),
+        Err(error) => format!("{error:#}"),
+    };
+    assert!(
+        error.contains(&format!("cannot listen for metrics on {address}"))
+            && error.contains("--metrics-listen"),
+        "{error}"
+    );
 }
