@@ -12,13 +12,14 @@ use crate::deprovisioning::{give, user};
 use crate::helpers::*;
 
 /// The value of the sample `name{labels}` (or `name` alone) in a scrape.
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
 }
 
-async fn scrape(app: &TestApp) -> String {
+/// One scrape of `app`'s metrics listener, checked for its media type.
+pub async fn scrape(app: &TestApp) -> String {
     let address = app.metrics_address.as_deref().expect("a metrics listener");
     let response = app
         .client
