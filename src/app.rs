@@ -27,8 +27,8 @@ use scim::limits::SizeLimits;
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
 /// Default address of the metrics listener (`serve --metrics-listen`):
-/// loopback only, the port Prometheus's exporter registry lists for
-/// OpenTelemetry-style exporters.
+/// loopback only, on 9464, the port OpenTelemetry's Prometheus exporters
+/// use by default.
 pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
