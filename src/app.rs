@@ -22,6 +22,7 @@ use crate::http::rate::TenantLimiter;
 pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
 use crate::secrets;
+use crate::metrics::Metrics;
 use crate::store::Store;
 pub use crate::store::{
     DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_READ_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT,
@@ -32,6 +33,10 @@ use scim::limits::SizeLimits;
 
 /// Default database: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://scimd.db?mode=rwc";
+/// Default address of the metrics listener (`serve --metrics-listen`):
+/// loopback only, on 9464, the port OpenTelemetry's Prometheus exporters
+/// use by default.
+pub const DEFAULT_METRICS_LISTEN: &str = "127.0.0.1:9464";
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default time a request head may take from its first byte.
@@ -111,6 +116,9 @@ pub struct Config {
     /// Most requests of one tenant under way at once, per process (so
     /// also most waiting for a pooled connection); 0: no bound.
     pub tenant_max_in_flight: usize,
+    /// Address of the metrics listener (`GET /metrics`); `None`: no
+    /// metrics listener.
+    pub metrics_listen: Option<String>,
     /// Connections of the PostgreSQL pool, or of SQLite's reading pool
     /// (`None`: 16 and 8).
     pub db_pool_size: Option<u32>,
@@ -141,7 +149,8 @@ pub struct ConsoleConfig {
 
 impl Config {
     /// A configuration with every default, listening on `listen` and
-    /// storing in `database_url`.
+    /// storing in `database_url`; unlike `scimd serve`, without a metrics
+    /// listener (set [`Config::metrics_listen`] for one).
     pub fn new(listen: &str, database_url: &str) -> Config {
         Config {
             listen: listen.to_owned(),
@@ -165,6 +174,7 @@ impl Config {
             tenant_rate_burst: DEFAULT_TENANT_RATE_BURST,
             tenant_max_waiting: DEFAULT_TENANT_MAX_WAITING,
             tenant_max_in_flight: DEFAULT_TENANT_MAX_IN_FLIGHT,
+            metrics_listen: None,
             console: ConsoleConfig::default(),
             db_pool_size: None,
             db_statement_timeout: Some(DEFAULT_STATEMENT_TIMEOUT),
@@ -239,6 +249,7 @@ pub fn parse_public_url(text: &str) -> Result<String, PublicUrlError> {
 /// A bound, migrated, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
     limits: ConnectionLimits,
     state: AppState,
     store: Store,
@@ -388,6 +399,15 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let metrics_listener = match &config.metrics_listen {
+            Some(address) => Some(TcpListener::bind(address).await.with_context(|| {
+                format!(
+                    "cannot listen for metrics on {address}; choose another address with \
+                     --metrics-listen, or an empty one to serve no metrics"
+                )
+            })?),
+            None => None,
+        };
         let address = listener.local_addr()?;
         let public_url = public_url.unwrap_or_else(|| format!("http://{address}"));
         let migrations = if config.migrate {
@@ -404,6 +424,7 @@ impl Application {
         )
         .await?;
         let domain = domain
+            .with_metrics(Metrics::new())
             .with_scan_limit(config.scan_limit)
             .with_private_webhooks(config.allow_private_webhooks)
             .with_tenant_max_waiting(config.tenant_max_waiting)
@@ -425,6 +446,7 @@ impl Application {
         };
         Ok(Application {
             listener,
+            metrics_listener,
             limits: ConnectionLimits {
                 header_timeout: config.header_timeout,
                 idle_timeout: config.idle_timeout,
@@ -455,6 +477,13 @@ impl Application {
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address the metrics listener bound, when there is one.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|listener| listener.local_addr().ok())
     }
 
     /// The domain services this server runs on (for tools that seed data).
@@ -491,8 +520,15 @@ impl Application {
         ));
         let flusher = tokio::spawn(flush_token_use_periodically(
             Arc::clone(&self.state.domain),
-            stopped,
+            stopped.clone(),
         ));
+        // Metrics are served until the store closes, through the drain.
+        let metrics_server = self.metrics_listener.map(|listener| {
+            tokio::spawn(http::metrics::serve_metrics(
+                listener,
+                Arc::clone(&self.state.domain),
+            ))
+        });
         let app = http::service(self.state);
         // The signal is awaited in a task of its own, as axum::serve did:
         // a panic there (tracing-subscriber panics when stderr is a closed
@@ -517,6 +553,9 @@ impl Application {
         // closes.
         if let Err(error) = flusher.await {
             tracing::error!(%error, "the token use task failed");
+        }
+        if let Some(server) = metrics_server {
+            server.abort();
         }
         self.store.close().await;
         Ok(())

@@ -18,6 +18,7 @@ use crate::clock::{SharedClock, SystemClock};
 use crate::config_file::{self, ConfigFile};
 use crate::domain::{CreatedTenant, Domain, Scope};
 use crate::secrets;
+use crate::logging::LogFormat;
 use crate::store::Synchronous;
 
 /// The environment variable of `--database-url-file`.
@@ -58,6 +59,10 @@ pub struct Cli {
     /// --database-url and --database-url-file.
     #[arg(skip)]
     database_url_origins: Origins,
+    /// How log lines on stderr are written: `text`, or `json` (one object
+    /// per line) for log pipelines.
+    #[arg(long, global = true, env = "SCIMD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -149,6 +154,10 @@ pub enum Command {
         database: DatabaseFlags,
         #[command(flatten)]
         bootstrap: BootstrapFlags,
+        /// Address and port of the Prometheus metrics listener (`GET
+        /// /metrics`), apart from the public one; empty turns it off.
+        #[arg(long, env = "SCIMD_METRICS_LISTEN", default_value = app::DEFAULT_METRICS_LISTEN)]
+        metrics_listen: String,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -405,6 +414,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             console,
             database,
             bootstrap,
+            metrics_listen,
         } => {
             let config = Config {
                 listen,
@@ -434,6 +444,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .filter(|timeout| !timeout.is_zero()),
                 migrate: !database.no_migrate,
                 bootstrap_output: bootstrap.bootstrap_output,
+                metrics_listen: Some(metrics_listen).filter(|address| !address.trim().is_empty()),
             };
             serve(&config, bootstrap.json, clock).await
         }
@@ -560,6 +571,9 @@ async fn serve(config: &Config, json: bool, clock: SharedClock) -> anyhow::Resul
         }
     }
     let shutdown = shutdown_signal()?;
+    if let Some(metrics) = application.metrics_addr() {
+        tracing::info!(%metrics, "serving metrics at /metrics");
+    }
     tracing::info!(%address, database = %app::redact(&config.database_url), "scimd is listening");
     application.run_until(shutdown).await
 }
@@ -877,5 +891,26 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_by_default_and_an_empty_address_turns_them_off() {
+        let metrics = |args: &[&str]| match Cli::try_parse_from(args).map(|cli| cli.command) {
+            Ok(Command::Serve { metrics_listen, .. }) => metrics_listen,
+            other => panic!("not a serve command: {other:?}"),
+        };
+        assert_eq!(metrics(&["scimd", "serve"]), app::DEFAULT_METRICS_LISTEN);
+        assert_eq!(metrics(&["scimd", "serve", "--metrics-listen", ""]), "");
+    }
+
+    #[test]
+    fn logs_are_text_unless_json_is_asked_for() {
+        let format = |args: &[&str]| Cli::try_parse_from(args).map(|cli| cli.log_format);
+        assert_eq!(format(&["scimd", "migrate"]).ok(), Some(LogFormat::Text));
+        assert_eq!(
+            format(&["scimd", "serve", "--log-format", "json"]).ok(),
+            Some(LogFormat::Json)
+        );
+        assert!(format(&["scimd", "migrate", "--log-format", "yaml"]).is_err());
     }
 }

@@ -12,11 +12,13 @@
 //! | module   | job | may use |
 //! |----------|-----|---------|
 //! | [`http`]   | axum routers (SCIM, the admin API and the console), authentication, body limits, the SCIM media type, error → response | everything below |
-//! | [`domain`] | tenants, tokens, users, groups, assets, call records, audit, the deprovisioning guard: the business rules | `scim`, `store`, `clock` |
-//! | [`delivery`] | the webhook worker: claims due deliveries, signs and sends them over an SSRF-checked client, records attempts | `domain`, `clock` |
+//! | [`domain`] | tenants, tokens, users, groups, assets, call records, audit, the deprovisioning guard: the business rules | `scim`, `store`, `clock`, `metrics` |
+//! | [`delivery`] | the webhook worker: claims due deliveries, signs and sends them over an SSRF-checked client, records attempts | `domain`, `clock`, `metrics` |
 //! | [`store`]  | sea-orm entities, queries, filter push-down to SQL | `scim`, `clock` |
 //! | `scim` (crate) | schemas, validation, filter parser, PATCH engine, list types, discovery, `ScimError` | nothing of ours |
 //! | [`clock`]  | the one reader of the wall clock | nothing of ours |
+//! | [`metrics`] | the process's Prometheus metrics: counters, histograms, gauges, their text encoding | nothing of ours |
+//! | [`logging`] | the log subscriber: text or JSON lines on stderr | nothing of ours |
 //! | [`app`]    | the composition root: config → store → domain → router | everything |
 //! | [`cli`]    | the command line | `app`, `domain`, `backup`, `healthcheck`, `config_file`, `secrets` |
 //! | [`backup`] | `scimd backup`: an online copy of an SQLite database | `store`, `app` |
@@ -34,6 +36,8 @@ pub mod domain;
 pub mod healthcheck;
 pub(crate) mod http;
 pub mod secrets;
+pub mod logging;
+pub mod metrics;
 pub(crate) mod store;
 
 #[cfg(test)]
@@ -82,6 +86,20 @@ mod tests {
             .collect()
     }
 
+    /// A one-file module `src/<file>` and the crate modules it must not use.
+    fn check_file(file: &str, forbidden: &[&str]) {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(file);
+        let source = fs::read_to_string(&path).expect("read file");
+        for module in crate_modules(&source) {
+            assert!(
+                !forbidden.contains(&module.as_str()),
+                "{} uses crate::{module}, which it may not depend on",
+                path.display()
+            );
+        }
+        assert!(!source.contains("axum"), "{} uses axum", path.display());
+    }
+
     /// Every `.rs` file under `src/<layer>` and the crate modules it must not use.
     fn check(layer: &str, forbidden: &[&str]) {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -124,9 +142,12 @@ mod tests {
     fn layering_is_respected() {
         // `scim` is its own crate with no dependency on this one: the
         // compiler enforces its layer.
-        check("store", &["http", "domain", "app", "cli"]);
+        check("store", &["http", "domain", "metrics", "app", "cli"]);
         check("domain", &["http", "app", "cli"]);
         check("http", &["app", "cli"]);
         check("delivery", &["http", "store", "app", "cli"]);
+        let everything = ["http", "domain", "store", "delivery", "app", "cli"];
+        check_file("metrics.rs", &everything);
+        check_file("logging.rs", &everything);
     }
 }

@@ -19,6 +19,7 @@ use tokio::task::{Id, JoinSet};
 
 use crate::clock::SharedClock;
 use crate::domain::{Attempt, DeliveryState, Domain, DueDelivery};
+use crate::metrics::WebhookResult;
 
 pub use client::{MAX_RESPONSE_BYTES, REQUEST_TIMEOUT, signature};
 
@@ -124,11 +125,13 @@ async fn deliver(
     };
     match domain.record_attempt(&delivery, attempt).await {
         Ok(state) => {
-            let state = match state {
-                DeliveryState::Pending => "retrying",
-                DeliveryState::Delivered => "delivered",
-                DeliveryState::Failed => "failed",
+            let result = match state {
+                DeliveryState::Pending => WebhookResult::Retrying,
+                DeliveryState::Delivered => WebhookResult::Delivered,
+                DeliveryState::Failed => WebhookResult::Failed,
             };
+            domain.metrics().webhook_attempt(result);
+            let state = result.as_str();
             tracing::debug!(
                 tenant_id = %delivery.tenant_id,
                 delivery_id = %delivery.id,

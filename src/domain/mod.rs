@@ -22,6 +22,7 @@ mod guard;
 mod limits;
 mod listing;
 mod overview;
+mod operations;
 mod pending;
 mod query;
 mod render;
@@ -36,8 +37,10 @@ mod users;
 mod webhooks;
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::clock::SharedClock;
+use crate::metrics::{Metrics, Throttle};
 use crate::store::{Store, StoreError, StoredState, TenantSettings, Tx};
 use scim::limits::SizeLimits;
 use scim::patch::DEFAULT_PATCH_BUDGET;
@@ -157,6 +160,8 @@ pub struct Domain {
     token_use: token_use::TokenUse,
     /// How long console sessions last.
     session_lifetimes: SessionLifetimes,
+    /// The process's metrics: refusals, the write queue, lock waits.
+    metrics: Metrics,
 }
 
 impl Domain {
@@ -191,7 +196,20 @@ impl Domain {
             gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
             token_use: token_use::TokenUse::default(),
             session_lifetimes: SessionLifetimes::default(),
+            metrics: Metrics::new(),
         })
+    }
+
+    /// Records into `metrics` (by default, a set of its own that nobody
+    /// serves).
+    pub fn with_metrics(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// The metrics this domain records into, for the layers around it.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Sets the work budget of one PATCH (default
@@ -251,7 +269,7 @@ impl Domain {
     pub async fn hold_write_turn(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
         Ok(WriteHold {
             _held: Held::Turn {
-                _turn: self.gates.enter(tenant_id).await?,
+                _turn: self.take_turn(tenant_id).await?,
             },
         })
     }
@@ -288,17 +306,32 @@ impl Domain {
     /// Inside the process, a write first waits for its tenant's turn
     /// (`gate.rs`) holding no connection, so one tenant's queue cannot
     /// empty the pool; the turn passes on when the transaction ends.
+    ///
+    /// The time from asking for the turn to holding the lock is the
+    /// tenant-lock wait the metrics show.
     async fn begin_tenant_write(
         &self,
         tenant_id: &str,
     ) -> Result<(Tx, TenantSettings), DomainError> {
-        let turn = self.gates.enter(tenant_id).await?;
+        let asked = Instant::now();
+        let turn = self.take_turn(tenant_id).await?;
         let mut tx = self.store.begin().await?;
         tx.hold(turn);
         let settings = tx
             .lock_tenant(tenant_id)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
+        self.metrics.tenant_lock_waited(asked.elapsed());
         Ok((tx, settings))
+    }
+
+    /// Waits for tenant `tenant_id`'s turn to write (`gate.rs`), counting
+    /// a refusal for a full queue.
+    async fn take_turn(&self, tenant_id: &str) -> Result<gate::Turn, DomainError> {
+        let turn = self.gates.enter(tenant_id).await;
+        if let Err(DomainError::TooManyRequests { .. }) = &turn {
+            self.metrics.throttled(Throttle::WriteQueue);
+        }
+        turn
     }
 }

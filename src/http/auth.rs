@@ -14,6 +14,7 @@ use super::AppState;
 use super::admin::AdminError;
 use super::error::ApiError;
 use crate::domain::{DomainError, Scope};
+use crate::metrics::Throttle;
 
 /// Admits requests that carry a live token with scope `scim`, and hands
 /// the handlers its [`crate::domain::Principal`] as an extension.
@@ -44,14 +45,18 @@ async fn admit(
         .ok_or(DomainError::Unauthorized)?;
     let principal = state.domain.authenticate(&secret, scope).await?;
     tracing::Span::current().record("tenant_id", principal.tenant_id.as_str());
+    let metrics = state.domain.metrics();
     if let Some(limiter) = &state.limiter {
-        limiter.check(&principal.tenant_id)?;
+        limiter
+            .check(&principal.tenant_id)
+            .inspect_err(|_| metrics.throttled(Throttle::Rate))?;
     }
     let in_flight = state
         .in_flight
         .as_ref()
         .map(|bound| bound.enter(&principal.tenant_id))
-        .transpose()?;
+        .transpose()
+        .inspect_err(|_| metrics.throttled(Throttle::InFlight))?;
     request.extensions_mut().insert(principal);
     let response = next.run(request).await;
     Ok(match in_flight {

@@ -15,6 +15,7 @@ mod discovery;
 mod edge;
 pub mod error;
 pub mod in_flight;
+pub mod metrics;
 mod ops;
 mod paths;
 mod pieces;
@@ -37,8 +38,7 @@ use tower::{Layer, ServiceBuilder};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::{NormalizePath, NormalizePathLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
+use tower_http::trace::TraceLayer;
 
 use crate::domain::{Domain, Kind};
 use error::ApiError;
@@ -139,6 +139,7 @@ pub fn router(state: AppState) -> Router {
 
     let max_body_bytes = state.max_body_bytes;
     let request_timeout = state.request_timeout;
+    let metrics = state.domain.metrics().clone();
     let routes = Router::new()
         .nest(SCIM_BASE_PATH, scim)
         .nest(admin::ADMIN_BASE_PATH, admin)
@@ -152,12 +153,16 @@ pub fn router(state: AppState) -> Router {
     let routes = routes.route("/bench/ceiling", get(ceiling::user));
     routes.with_state(state).layer(
         ServiceBuilder::new()
+            .layer(middleware::from_fn_with_state(
+                metrics,
+                metrics::record_request,
+            ))
             .layer(MapRequestLayer::new(edge::keep_safe_request_id))
             .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(request_span)
-                    .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                    .on_response(log_response),
             )
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(middleware::from_fn(console::secure_console_responses))
@@ -172,8 +177,9 @@ pub fn router(state: AppState) -> Router {
     )
 }
 
-/// A request's span: its id, method and path (never the query string,
-/// which carries filter values, nor any header).
+/// A request's span: its id, method, route template and path (never the
+/// query string, which carries filter values, nor any header); the tenant
+/// id is recorded once the token names it (`auth.rs`).
 fn request_span<B>(request: &Request<B>) -> tracing::Span {
     let request_id = request
         .headers()
@@ -184,9 +190,20 @@ fn request_span<B>(request: &Request<B>) -> tracing::Span {
         "request",
         request_id,
         method = %request.method(),
+        route = metrics::route_of(request),
         path = request.uri().path(),
         tenant_id = tracing::field::Empty,
     )
+}
+
+/// The one line logged per request, inside its span: status and latency
+/// in microseconds.
+fn log_response<B>(response: &axum::http::Response<B>, latency: Duration, _span: &tracing::Span) {
+    tracing::info!(
+        status = response.status().as_u16(),
+        latency_us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX),
+        "request finished"
+    );
 }
 
 /// A SCIM route whose unsupported methods answer 405 with a SCIM body.

@@ -15,6 +15,7 @@ mod deprovisionings;
 mod entity;
 mod groups;
 mod overview;
+mod operations;
 mod plan;
 mod pool;
 mod query;

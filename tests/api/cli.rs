@@ -33,6 +33,8 @@ pub fn scimd(database_url: &str, args: &[&str]) -> String {
 pub fn start_server(database_url: &str) -> (std::process::Child, Vec<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        // Servers run side by side: none takes the metrics port.
+        .env("SCIMD_METRICS_LISTEN", "")
         .env("SCIMD_DATABASE_URL", database_url)
         .env("RUST_LOG", "scimd=info")
         .stdout(Stdio::piped())

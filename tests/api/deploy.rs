@@ -99,6 +99,8 @@ impl Deployment {
             .env_clear()
             .env("PATH", "/usr/bin:/bin")
             .env("SCIMD_DATABASE_URL", database)
+            // Servers of parallel tests would share the default metrics port.
+            .env("SCIMD_METRICS_LISTEN", "")
             .env("RUST_BACKTRACE", "0")
             .envs(env.iter().copied());
         command

@@ -87,6 +87,8 @@ pub async fn test_db() -> TestDb {
 /// A running server with the tokens of its `default` tenant.
 pub struct TestApp {
     pub address: String,
+    /// `http://…` of the metrics listener, when the config asked for one.
+    pub metrics_address: Option<String>,
     pub scim_base: String,
     pub scim_token: String,
     pub admin_token: String,
@@ -153,6 +155,7 @@ pub async fn spawn_app_on(
 /// Runs a built server as a [`TestApp`] with the tokens of `created`.
 fn start(app: Application, db: TestDb, created: scimd::domain::CreatedTenant) -> TestApp {
     let address = format!("http://{}", app.local_addr().expect("bound"));
+    let metrics_address = app.metrics_addr().map(|bound| format!("http://{bound}"));
     let scim_base = app.scim_base().to_owned();
     let domain = app.domain();
     let (tx, rx) = oneshot::channel::<()>();
@@ -161,6 +164,7 @@ fn start(app: Application, db: TestDb, created: scimd::domain::CreatedTenant) ->
     }));
     TestApp {
         address,
+        metrics_address,
         scim_base,
         scim_token: created.scim_token,
         admin_token: created.admin_token,

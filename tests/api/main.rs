@@ -22,6 +22,8 @@ mod errors;
 mod groups;
 mod helpers;
 mod idp_shapes;
+mod logs;
+mod metrics;
 mod operator;
 mod ops;
 mod patch;

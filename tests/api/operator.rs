@@ -49,6 +49,8 @@ fn serve(database_url: &str, args: &[&str]) -> Served {
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
         .env("SCIMD_DATABASE_URL", database_url)
+        // Servers of parallel tests would share the default metrics port.
+        .env("SCIMD_METRICS_LISTEN", "")
         .env("RUST_LOG", "scimd=info")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -85,6 +85,8 @@ fn serve(database_url: &str) -> Server {
 pub fn serve_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(["serve", "--listen", "127.0.0.1:0"])
+        // Servers run side by side: none takes the metrics port.
+        .env("SCIMD_METRICS_LISTEN", "")
         .envs(env.iter().copied())
         .env("SCIMD_DATABASE_URL", database_url)
         .env("RUST_LOG", "scimd=info")

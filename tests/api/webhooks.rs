@@ -374,6 +374,50 @@ async fn a_manual_retry_makes_a_delivery_due_at_once() {
 }
 
 #[tokio::test]
+async fn webhook_attempts_are_counted_by_how_they_ended() {
+    let app = spawn_app_with(|config| {
+        config.allow_private_webhooks = true;
+        config.metrics_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    let receiver = Receiver::start(&[500]).await;
+    let (webhook_id, _) = register(&app, &receiver.url, &["user.suspended"]).await;
+    let path = format!("/webhooks/{webhook_id}/ping");
+    app.call_admin(&app.admin_token, Method::POST, &path, None)
+        .await;
+    let failed = wait_for_delivery(&app, &webhook_id, |d| d["attempts"] == 1).await;
+    let path = format!(
+        "/webhooks/{webhook_id}/deliveries/{}/retry",
+        failed["id"].as_str().unwrap()
+    );
+    app.call_admin(&app.admin_token, Method::POST, &path, None)
+        .await;
+    wait_for_delivery(&app, &webhook_id, |d| d["state"] == "delivered").await;
+
+    // The worker counts an attempt right after recording it.
+    let started = Instant::now();
+    let counted = |text: &str, result: &str| {
+        crate::metrics::sample(
+            text,
+            &format!("scimd_webhook_attempts_total{{result=\"{result}\"}}"),
+        )
+    };
+    loop {
+        let text = crate::metrics::scrape(&app).await;
+        if counted(&text, "delivered") == Some(1.0) {
+            assert_eq!(counted(&text, "retrying"), Some(1.0), "{text}");
+            assert_eq!(counted(&text, "failed"), Some(0.0), "{text}");
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the delivery was never counted: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
 async fn after_a_rotation_both_secrets_sign_each_delivery() {
     let app = private_app().await;
     let receiver = Receiver::start(&[]).await;

@@ -51,6 +51,9 @@ impl Server {
             .arg(rate_burst.to_string())
             .arg("--tenant-max-in-flight")
             .arg(max_in_flight.to_string())
+            // No metrics listener: it would need a port of its own.
+            .arg("--metrics-listen")
+            .arg("")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(log).with_context(|| format!("cannot create {}", log.display()))?)

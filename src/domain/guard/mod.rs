@@ -12,6 +12,7 @@ mod decide;
 mod refusal;
 
 pub(crate) use decide::{Facts, Reassignment, Subject, Transition, Verdict, decide, heir_id};
+use refusal::refusal_reason;
 pub use refusal::{Blocker, DEPROVISION_BLOCKED, Refusal};
 
 use super::pending::requested;
@@ -251,7 +252,10 @@ impl Domain {
             Ok::<(), DomainError>(())
         };
         match recorded.await {
-            Ok(()) => DomainError::Refused(Box::new(refusal)),
+            Ok(()) => {
+                self.metrics.refused(refusal_reason(refusal.reason));
+                DomainError::Refused(Box::new(refusal))
+            }
             Err(fault) => fault,
         }
     }

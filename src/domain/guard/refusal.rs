@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::metrics::RefusalReason;
 use crate::store::{AdminSource, BlockerKind, Owned, Reason};
 
 /// Schema URN of the extension object a refusal carries.
@@ -59,6 +60,15 @@ impl Refusal {
             Reason::OwnsAssets | Reason::LastAdmin => true,
             Reason::SeatLimit => false,
         }
+    }
+}
+
+/// A refusal's reason as the metrics label it.
+pub(super) fn refusal_reason(reason: Reason) -> RefusalReason {
+    match reason {
+        Reason::OwnsAssets => RefusalReason::OwnsAssets,
+        Reason::LastAdmin => RefusalReason::LastAdmin,
+        Reason::SeatLimit => RefusalReason::SeatLimit,
     }
 }
 

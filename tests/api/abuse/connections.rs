@@ -399,6 +399,7 @@ async fn a_public_url_without_a_scheme_is_refused_at_start() {
         let output = Command::new(env!("CARGO_BIN_EXE_scimd"))
             .args(["serve", "--listen", "127.0.0.1:0", "--public-url", url])
             .env("SCIMD_DATABASE_URL", &db.url)
+            .env("SCIMD_METRICS_LISTEN", "")
             .env("RUST_LOG", "warn")
             .output()
             .expect("run scimd");
