@@ -32,6 +32,7 @@ mod tenants;
 mod token_use;
 mod tokens;
 mod user_names;
+mod user_profile;
 mod users;
 mod webhooks;
 
@@ -45,8 +46,8 @@ use scim::{Schemas, ScimError};
 
 pub use crate::store::Kind;
 pub use crate::store::{
-    Access, Action, AssetKind, BlockerKind, DeliveryState, Direction, EventType, Outcome,
-    PendingState, Policy, Reason, Requested, Scope, TargetType,
+    Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
+    Outcome, PendingState, Policy, Reason, Requested, Scope, TargetType,
 };
 /// The SQL push-down planner, for the query benchmark.
 pub use crate::store::{Plan, plan};
@@ -72,6 +73,7 @@ pub use sessions::{
 pub use tenants::CreatedTenant;
 pub use tokens::{Principal, TokenSummary, random_secret};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
+pub use user_profile::{GroupRef, UserProfile};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
 pub use webhooks::{
     Attempt, DeliveryView, DueDelivery, RETRY_WINDOW_MILLIS, SECRET_PREFIX, WebhookView,

@@ -1,9 +1,16 @@
 //! The console (DESIGN §7): HTTP-level tests with a small cookie-keeping
 //! client ([`Visitor`]), and the browser suite (`browser/`).
 
+mod audit;
+mod connect;
+mod fixtures;
 mod http_pages;
+mod isolation;
 mod security;
 mod sessions;
+mod settings;
+mod users;
+mod webhooks;
 
 use std::collections::BTreeMap;
 
