@@ -2,6 +2,7 @@
 //! client ([`Visitor`]), and the browser suite (`browser/`).
 
 mod audit;
+mod browser;
 mod connect;
 mod fixtures;
 mod http_pages;

@@ -1,0 +1,1 @@
+//! The security checks of the issue, in Chromium.
