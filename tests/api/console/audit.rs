@@ -43,13 +43,19 @@ async fn the_audit_log_filters_by_outcome_user_action_and_time() {
     // Newest first: the refusal comes before the users' creation.
     let table = &all.body[all.body.find("<tbody>").expect("a table")..];
     let blocked_at = table.find("outcome-blocked").expect("the refusal");
-    let created_at = table.find("<td>user.create</td>").expect("a creation");
+    let created_at = table
+        .find("<td class=\"nowrap\">user.create</td>")
+        .expect("a creation");
     assert!(blocked_at < created_at, "{}", all.body);
 
     let blocked = visitor.get("/console/audit?outcome=blocked").await;
     assert_eq!(blocked.status, 200);
     assert_eq!(rows(&blocked.body), 1, "{}", blocked.body);
-    assert!(blocked.body.contains("<td>user.deactivate</td>"));
+    assert!(
+        blocked
+            .body
+            .contains("<td class=\"nowrap\">user.deactivate</td>")
+    );
     assert!(blocked.body.contains("+1 555 0142"), "{}", blocked.body);
     assert!(blocked.body.contains("<option value=\"blocked\" selected>"));
 

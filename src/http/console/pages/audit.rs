@@ -65,23 +65,26 @@ pub struct EventRow {
     pub user_link: Option<String>,
     /// What the event is about, in words.
     pub target: String,
+    /// The id of what the event is about, when it is not a user.
+    pub other_id: Option<String>,
 }
 
 impl From<AuditEvent> for EventRow {
     fn from(event: AuditEvent) -> Self {
-        let (user_link, target) = match (&event.user, &event.target_id) {
-            (Some(user), _) if user.deleted => (None, format!("{} (deleted)", user.user_name)),
-            (Some(user), _) => (
+        let (user_link, target, other_id) = match &event.user {
+            Some(user) if user.deleted => (None, format!("{} (deleted)", user.user_name), None),
+            Some(user) => (
                 Some(format!("/console/users/{}", user.id)),
                 user.user_name.clone(),
+                None,
             ),
-            (None, Some(id)) => (None, format!("{} {id}", event.target_type)),
-            (None, None) => (None, event.target_type.to_string()),
+            None => (None, event.target_type.to_string(), event.target_id.clone()),
         };
         EventRow {
             event,
             user_link,
             target,
+            other_id,
         }
     }
 }

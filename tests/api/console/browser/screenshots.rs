@@ -15,14 +15,22 @@ pub const CONSOLE_PAGES: &[(&str, &str)] = &[
     ("sign-in", "/console/sign-in"),
     ("overview", "/console"),
     ("not-found", "/console/no-such-page"),
+    ("users", "/console/users"),
+    ("user", "/console/users/{user}"),
+    ("audit", "/console/audit"),
+    ("settings", "/console/settings"),
+    ("connect", "/console/connect"),
+    ("webhooks", "/console/webhooks"),
 ];
 
 /// 2026-06-01 09:30 UTC: the fixed clock of the screenshots.
 pub const FIXED_NOW_MILLIS: i64 = 1_780_306_200_000;
 
 /// Fixed data for the screenshots; returns the ids the page paths name.
-pub async fn seed(_app: &TestApp) -> HashMap<&'static str, String> {
-    HashMap::new()
+pub async fn seed(app: &TestApp) -> HashMap<&'static str, String> {
+    let mut ids = HashMap::new();
+    ids.extend(super::seed_b::seed(app).await);
+    ids
 }
 
 fn path_of(template: &str, ids: &HashMap<&'static str, String>) -> String {
@@ -50,7 +58,8 @@ fn every_console_page_has_a_screenshot() {
 #[tokio::test]
 async fn screenshots_of_every_console_page() {
     let clock = Arc::new(ManualClock(AtomicI64::new(FIXED_NOW_MILLIS)));
-    let app = spawn_app_on(|_| {}, clock).await;
+    // The webhooks page's endpoint is a receiver on 127.0.0.1.
+    let app = spawn_app_on(|config| config.allow_private_webhooks = true, clock).await;
     let ids = seed(&app).await;
     let Some(browser) = Browser::start(&app).await else {
         return;
