@@ -262,6 +262,7 @@ impl Application {
             .with_private_webhooks(config.allow_private_webhooks)
             .with_tenant_max_waiting(config.tenant_max_waiting)
             .with_session_lifetimes(config.console.sessions)
+            .with_public_url(&public_url, config.public_url.is_some())
             .with_limits(
                 config.patch_budget,
                 SizeLimits {

@@ -51,4 +51,9 @@ impl MigrationTrait for Migration {
         )
         .await
     }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table("console_sessions").to_owned())
+            .await
+    }
 }

@@ -64,7 +64,7 @@ pub use gate::DEFAULT_TENANT_MAX_WAITING;
 pub use guard::{Blocker, DEPROVISION_BLOCKED, Refusal};
 pub use listing::{Listing, Pieces, PiecewiseGroup, PiecewiseList};
 pub use overview::Overview;
-pub use pending::{DeprovisioningView, IdpSignal, PendingUser};
+pub use pending::{CONSOLE_DEPROVISIONINGS_PATH, DeprovisioningView, IdpSignal, PendingUser};
 pub use query::SCAN_LIMIT;
 pub use render::{Resource, etag, etag_matches};
 pub use sessions::{
@@ -134,6 +134,12 @@ pub struct Domain {
     clock: SharedClock,
     /// Absolute SCIM base URL, e.g. `https://scim.example.com/scim/v2`.
     scim_base: Arc<str>,
+    /// The public base URL (`--public-url`, else `http://<bound
+    /// address>`), under which the console's pages are.
+    public_url: Arc<str>,
+    /// Whether the operator set the public URL (`--public-url`): only
+    /// then does a refusal's detail end with its console page.
+    public_url_explicit: bool,
     /// Signs pagination cursors; shared by every process on the database.
     cursor_key: cursor::CursorKey,
     /// Most candidates a filter may read when indexes cannot answer it.
@@ -173,6 +179,11 @@ impl Domain {
             schemas,
             clock,
             scim_base: scim_base.trim_end_matches('/').into(),
+            public_url: scim_base
+                .trim_end_matches('/')
+                .trim_end_matches("/scim/v2")
+                .into(),
+            public_url_explicit: false,
             cursor_key,
             scan_limit: SCAN_LIMIT,
             allow_private_webhooks: false,
@@ -198,6 +209,16 @@ impl Domain {
     /// bound); past it, writes are refused with 429.
     pub fn with_tenant_max_waiting(mut self, max_waiting: usize) -> Self {
         self.gates = gate::Gates::new(max_waiting);
+        self
+    }
+
+    /// Sets the public base URL (`https://scim.example.com`) under which
+    /// the console's pages are, and whether the operator set it
+    /// (`--public-url`), in which case refusal details end with the
+    /// console page that resolves them, when that fits.
+    pub fn with_public_url(mut self, public_url: &str, explicit: bool) -> Self {
+        self.public_url = public_url.trim_end_matches('/').into();
+        self.public_url_explicit = explicit;
         self
     }
 

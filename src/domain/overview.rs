@@ -49,7 +49,7 @@ impl Domain {
             .await?
             .into_iter()
             .next()
-            .map(DeprovisioningView::from);
+            .map(|r| self.deprovisioning_view(r));
         let since = self.now().saturating_sub(REFUSAL_WINDOW_DAYS * DAY_MILLIS);
         let recent_refusals = self
             .store

@@ -48,12 +48,16 @@ pub struct DeprovisioningView {
     pub last_idp_signal: Option<IdpSignal>,
     pub resolved_at: Option<String>,
     pub resolved_by: Option<String>,
+    /// The console's page of this request.
+    pub resolve_url: String,
 }
 
-impl From<PendingRecord> for DeprovisioningView {
-    fn from(r: PendingRecord) -> Self {
+impl DeprovisioningView {
+    /// The view of a stored request, whose console page is `resolve_url`.
+    fn of(r: PendingRecord, resolve_url: String) -> Self {
         let blockers = serde_json::from_str(&r.blockers).unwrap_or_default();
         DeprovisioningView {
+            resolve_url,
             id: r.id,
             user: PendingUser {
                 id: r.user_id,
@@ -147,11 +151,29 @@ fn blockers_json(blockers: &[Blocker]) -> String {
     serde_json::to_string(blockers).unwrap_or_else(|_| "[]".to_owned())
 }
 
+/// Where the console shows a request: `<base>/console/deprovisionings/{id}`.
+pub const CONSOLE_DEPROVISIONINGS_PATH: &str = "/console/deprovisionings";
+
 fn no_request(id: &str) -> DomainError {
     DomainError::NotFound(format!("no deprovisioning request has id {id}"))
 }
 
 impl Domain {
+    /// The console page of request `pending_id` (the refusal's
+    /// `resolve_url`), under the public URL.
+    pub fn resolve_url(&self, pending_id: &str) -> String {
+        format!(
+            "{}{CONSOLE_DEPROVISIONINGS_PATH}/{pending_id}",
+            self.public_url
+        )
+    }
+
+    /// The admin API's and the console's view of a stored request.
+    pub(super) fn deprovisioning_view(&self, record: PendingRecord) -> DeprovisioningView {
+        let url = self.resolve_url(&record.id);
+        DeprovisioningView::of(record, url)
+    }
+
     /// Records a refused deprovisioning in `tx`: a new pending request, or
     /// the user's existing one updated (one more attempt, the current
     /// reason and blockers; a DELETE upgrades a deactivation). Returns its
@@ -588,7 +610,11 @@ impl Domain {
             after: r.requested_at,
             id: r.id.clone(),
         });
-        Ok((page.into_iter().map(Into::into).collect(), next))
+        let page = page
+            .into_iter()
+            .map(|r| self.deprovisioning_view(r))
+            .collect();
+        Ok((page, next))
     }
 
     /// `GET /deprovisionings/{id}`.
@@ -598,7 +624,9 @@ impl Domain {
         id: &str,
     ) -> Result<DeprovisioningView, DomainError> {
         let record = self.store.deprovisioning(tenant_id, id).await?;
-        record.map(Into::into).ok_or_else(|| no_request(id))
+        record
+            .map(|r| self.deprovisioning_view(r))
+            .ok_or_else(|| no_request(id))
     }
 
     /// `POST /deprovisionings/{id}/retry`: runs the request again under the

@@ -87,6 +87,7 @@ impl IntoResponse for AdminError {
                     "reason": refusal.reason,
                     "blockers": refusal.blockers,
                     "pending_id": refusal.pending_id,
+                    "resolve_url": refusal.resolve_url,
                 });
                 return (StatusCode::CONFLICT, Json(body)).into_response();
             }

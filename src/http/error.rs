@@ -64,6 +64,7 @@ pub fn scim_error_of(error: DomainError) -> ScimError {
                 "reason": refusal.reason,
                 "blockers": refusal.blockers,
                 "pending_id": refusal.pending_id,
+                "resolve_url": refusal.resolve_url,
             });
             ScimError::conflicting_state(refusal.detail)
                 .with_extension(DEPROVISION_BLOCKED, extension)
@@ -239,6 +240,7 @@ mod tests {
             detail: "owns number +1".into(),
             user_id: "u1".into(),
             pending_id: None,
+            resolve_url: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);
@@ -247,7 +249,7 @@ mod tests {
         assert_eq!(body["schemas"], json!([ERROR_SCHEMA, DEPROVISION_BLOCKED]));
         assert_eq!(
             body[DEPROVISION_BLOCKED],
-            json!({"reason": "owns_assets", "blockers": [{"kind": "number", "id": "a1", "name": "+1"}], "pending_id": null})
+            json!({"reason": "owns_assets", "blockers": [{"kind": "number", "id": "a1", "name": "+1"}], "pending_id": null, "resolve_url": null})
         );
     }
 
@@ -260,6 +262,7 @@ mod tests {
             detail: "all 1 seats are taken".into(),
             user_id: "u1".into(),
             pending_id: None,
+            resolve_url: None,
         };
         let response = ApiError::from(DomainError::Refused(Box::new(refusal))).into_response();
         assert_eq!(response.status(), StatusCode::CONFLICT);

@@ -84,6 +84,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn internal_errors_under_the_console_are_its_html_page_with_the_request_id() {
+        let boom = || async { StatusCode::INTERNAL_SERVER_ERROR };
+        let app = Router::new()
+            .route("/console/boom", get(boom))
+            .layer(middleware::from_fn(hide_internal_errors));
+        let request = Request::builder()
+            .uri("/console/boom")
+            .header("x-request-id", "r-2")
+            .body(Body::empty())
+            .expect("request");
+        let response = app.oneshot(request).await.expect("response");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = to_bytes(response.into_body(), 1 << 16).await.expect("body");
+        let html = String::from_utf8_lossy(&bytes);
+        assert!(html.starts_with("<!doctype html>"), "{html}");
+        assert!(html.contains("Something went wrong"), "{html}");
+        assert!(html.contains("r-2"), "{html}");
+    }
+
+    #[tokio::test]
     async fn internal_errors_keep_the_shape_of_their_api_and_only_the_request_id() {
         let admin = body_of("/api/v1/boom").await;
         assert_eq!(admin["error"], "internal");

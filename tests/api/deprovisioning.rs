@@ -162,7 +162,7 @@ fn bulk_body(method: &str, path: &str, data: Option<Value>) -> Value {
 }
 
 /// A user's full document for PUT, with `active` and `roles` set.
-fn full_user(name: &str, active: bool, admin: bool) -> Value {
+pub fn full_user(name: &str, active: bool, admin: bool) -> Value {
     let mut body = json!({
         "schemas": [USER_SCHEMA],
         "userName": name,
@@ -183,10 +183,23 @@ fn scim_refusal(body: &Value) -> (String, Value, String) {
     let detail = body["detail"].as_str().unwrap().to_owned();
     assert!(detail.chars().count() <= 200, "{detail}");
     let extension = &body[BLOCKED];
-    assert_eq!(extension.as_object().unwrap().len(), 3, "{extension}");
-    // A refused deactivation or deletion is recorded; a demotion is not.
+    assert_eq!(extension.as_object().unwrap().len(), 4, "{extension}");
+    // A refused deactivation or deletion is recorded, with the console
+    // page that resolves it; a demotion is not.
     let recorded = !detail.contains("cannot be demoted");
     assert_eq!(extension["pending_id"].is_string(), recorded, "{extension}");
+    assert_eq!(
+        extension["resolve_url"].is_string(),
+        recorded,
+        "{extension}"
+    );
+    if let Some(pending_id) = extension["pending_id"].as_str() {
+        let url = extension["resolve_url"].as_str().unwrap();
+        assert!(
+            url.ends_with(&format!("/console/deprovisionings/{pending_id}")),
+            "{url}"
+        );
+    }
     (
         extension["reason"].as_str().unwrap().to_owned(),
         extension["blockers"].clone(),

@@ -196,7 +196,7 @@ pub(crate) fn decide(facts: &Facts<'_>) -> Verdict {
     }
     let reassign = match ownership_rule(facts) {
         Ok(reassign) => reassign,
-        Err(refusal) => return Verdict::Refused(refusal),
+        Err(refusal) => return Verdict::Refused(*refusal),
     };
     if let Some(refusal) = seat_rule(facts) {
         return Verdict::Refused(refusal);
@@ -222,13 +222,14 @@ fn last_admin_rule(facts: &Facts<'_>) -> Option<Refusal> {
         detail: last_admin_detail(before.user_name, transition.verb(), facts.admin_source),
         user_id: before.id.to_owned(),
         pending_id: None,
+        resolve_url: None,
     })
 }
 
 /// 2. A user being deactivated or deleted (not demoted) hands over what
 ///    it owns to the policy's heir, or the change is refused. Returns the
 ///    reassignment to make, if any.
-fn ownership_rule(facts: &Facts<'_>) -> Result<Option<Reassignment>, Refusal> {
+fn ownership_rule(facts: &Facts<'_>) -> Result<Option<Reassignment>, Box<Refusal>> {
     let transition = &facts.transition;
     let Some(before) = transition.before.as_ref() else {
         return Ok(None);
@@ -247,13 +248,14 @@ fn ownership_rule(facts: &Facts<'_>) -> Result<Option<Reassignment>, Refusal> {
             owned: facts.owned.clone(),
             policy: facts.policy,
         })),
-        None => Err(Refusal {
+        None => Err(Box::new(Refusal {
             reason: Reason::OwnsAssets,
             detail: owns_assets_detail(&facts.owned, heir_gap(facts), transition.noun()),
             blockers: facts.owned.iter().cloned().map(Blocker::from).collect(),
             user_id: before.id.to_owned(),
             pending_id: None,
-        }),
+            resolve_url: None,
+        })),
     }
 }
 
@@ -272,6 +274,7 @@ fn seat_rule(facts: &Facts<'_>) -> Option<Refusal> {
         detail: seat_limit_detail(limit),
         user_id: after.id.to_owned(),
         pending_id: None,
+        resolve_url: None,
     })
 }
 

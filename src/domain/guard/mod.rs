@@ -208,6 +208,13 @@ impl Domain {
                 let id = self
                     .record_pending(&tx, who, requested, &refusal, before.as_ref())
                     .await?;
+                let url = self.resolve_url(&id);
+                if self.public_url_explicit
+                    && let Some(detail) = refusal::detail_with_url(&refusal.detail, &url)
+                {
+                    refusal.detail = detail;
+                }
+                refusal.resolve_url = Some(url);
                 refusal.pending_id = Some(id);
             }
             let mut detail = refusal.detail.clone();

@@ -41,6 +41,8 @@ pub struct Refusal {
     pub user_id: String,
     /// The pending deprovisioning that records it, once recorded.
     pub pending_id: Option<String>,
+    /// The console's page of that request, once recorded.
+    pub resolve_url: Option<String>,
 }
 
 impl Refusal {
@@ -165,6 +167,17 @@ pub(super) fn last_admin_detail(user_name: &str, verb: &str, source: AdminSource
     format!("{user_name} is the last active admin and cannot be {verb}; {role} {tail}")
 }
 
+/// `detail` ending with `url`, the console page that resolves the
+/// refusal, if the whole still fits in [`DETAIL_LIMIT`] characters: as it
+/// is, else without naming the admin API (the URL says where to go).
+pub(super) fn detail_with_url(detail: &str, url: &str) -> Option<String> {
+    let short = detail.replace(" in scimd's admin API", "");
+    [detail, short.as_str()]
+        .into_iter()
+        .map(|detail| format!("{detail}: {url}"))
+        .find(|with_url| with_url.chars().count() <= DETAIL_LIMIT)
+}
+
 pub(super) fn seat_limit_detail(limit: i64) -> String {
     format!(
         "all {limit} seats are taken; deactivate a user or raise seat_limit in scimd's admin API, then your IdP's retry will succeed"
@@ -276,6 +289,33 @@ mod tests {
                 assert!(detail.chars().count() <= DETAIL_LIMIT, "{detail}");
             }
         }
+    }
+
+    #[test]
+    fn a_resolve_url_ends_the_detail_only_when_it_fits() {
+        let url =
+            "https://scim.example.com/console/deprovisionings/5d0c7e8a-1b2c-4d5e-8f90-123456789abc";
+        let short = "owns number +1; reassign them in scimd's admin API and the deactivation finishes by itself";
+        let with = detail_with_url(short, url).expect("fits");
+        assert!(with.ends_with(url), "{with}");
+        assert!(with.chars().count() <= DETAIL_LIMIT);
+        let longer = owns_assets_detail(
+            &[
+                owned(BlockerKind::Number, "+91 80 4000 1234"),
+                owned(BlockerKind::Workflow, "Escalation"),
+            ],
+            HeirGap::NoPolicy,
+            "deactivation",
+        );
+        let with = detail_with_url(&longer, url).expect("fits once shortened");
+        assert_eq!(
+            with,
+            format!(
+                "owns number +91 80 4000 1234 and workflow Escalation; reassign them and the \
+                 deactivation finishes by itself: {url}"
+            )
+        );
+        assert_eq!(detail_with_url(&"x".repeat(150), url), None);
     }
 
     #[test]

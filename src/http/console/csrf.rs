@@ -66,7 +66,6 @@ struct CsrfField {
 #[derive(Debug)]
 pub struct SignedForm<T> {
     pub session: Session,
-    #[allow(dead_code)] // sign-out has no fields; the pages' forms do
     pub form: T,
 }
 

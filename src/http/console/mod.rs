@@ -28,8 +28,6 @@ mod csrf;
 mod flash;
 mod headers;
 mod pages;
-// Used by the pages that take a new owner (milestone 2, and helper B's).
-#[allow(dead_code)]
 mod picker;
 mod render;
 mod session;
@@ -43,19 +41,15 @@ use axum::routing::get;
 use super::AppState;
 use crate::clock::SharedClock;
 
-// The pages' toolkit; not every item is used by every milestone's pages.
-#[allow(unused_imports)]
+// The pages' toolkit.
 pub(crate) use csrf::SignedForm;
-#[allow(unused_imports)]
 pub(crate) use flash::{Done, Flash};
 pub(crate) use headers::secure_console_responses;
-#[allow(unused_imports)]
 pub(crate) use picker::UserPicker;
+pub(crate) use render::{Chrome, Section, error_page, internal_error_page, page, page_with_status};
+// Also reachable as `render::…`, where the pages take them from.
 #[allow(unused_imports)]
-pub(crate) use render::{
-    Chrome, ConsoleError, ConsoleResult, Section, error_page, internal_error_page, page,
-    page_with_status,
-};
+pub(crate) use render::{ConsoleError, ConsoleResult};
 pub(crate) use session::Session;
 
 /// Base path of the console.

@@ -4,9 +4,9 @@
 //! optional `console.js` filters the listed options as you type.
 //!
 //! In a template: `{% import "console/macros.html" as ui %}`, then
-//! `{% call ui::user_picker_search(picker, "/console/…", "owner_q") %}`
+//! `{% call ui::user_picker_search(picker, "/console/…", "owner_q") %}{% endcall %}`
 //! outside the POST form and `{% call ui::user_picker_select(picker, "New
-//! owner") %}` inside it; the POST carries the chosen id in the field
+//! owner") %}{% endcall %}` inside it (askama wants the `endcall`); the POST carries the chosen id in the field
 //! named by [`UserPicker::select_id`].
 
 use crate::domain::{Domain, DomainError, UserListQuery};

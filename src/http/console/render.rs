@@ -111,6 +111,23 @@ impl Chrome {
     pub fn flash_text(&self) -> Option<&'static str> {
         self.flash.map(Flash::text)
     }
+
+    /// [`human_time`], for templates: `{{ chrome.when(x.at.as_str()) }}`.
+    pub fn when(&self, rfc3339: &str) -> String {
+        human_time(rfc3339)
+    }
+}
+
+/// An RFC 3339 instant as people read it: `1 Jun 2026, 09:30 UTC`
+/// (the text as it is when it is no instant).
+pub fn human_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .map(|t| {
+            t.with_timezone(&chrono::Utc)
+                .format("%-d %b %Y, %H:%M UTC")
+                .to_string()
+        })
+        .unwrap_or_else(|_| rfc3339.to_owned())
 }
 
 /// A rendered page with status 200.
@@ -187,6 +204,20 @@ pub async fn method_not_allowed() -> Response {
         "Not allowed",
         "This page cannot be used that way.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_read_as_day_month_year_and_utc_time() {
+        assert_eq!(
+            human_time("2026-06-01T09:30:00.000Z"),
+            "1 Jun 2026, 09:30 UTC"
+        );
+        assert_eq!(human_time("soon"), "soon");
+    }
 }
 
 /// Why a console request fails, rendered as a page.

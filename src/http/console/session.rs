@@ -59,7 +59,6 @@ pub struct Session {
     /// The token every form of this session carries (field `csrf`).
     pub csrf_token: String,
     /// Who acts, for the domain functions.
-    #[allow(dead_code)] // for the pages that write
     pub principal: Principal,
 }
 

@@ -4,7 +4,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::Visitor;
-use super::fixtures::{count, default_tenant};
+use super::fixtures::default_tenant;
+use super::markup::count;
 use crate::deprovisioning::{give, user};
 use crate::helpers::{USER_SCHEMA, spawn_app};
 

@@ -5,7 +5,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::Visitor;
-use super::fixtures::{default_tenant, input_value};
+use super::fixtures::default_tenant;
+use super::markup::input_value;
 use crate::deprovisioning::user;
 use crate::helpers::spawn_app;
 

@@ -1,8 +1,16 @@
-//! Small helpers for the console's page tests.
+//! Data the console tests share: a leaver whose Okta deactivation was
+//! refused because they own a number and a workflow.
 
+use reqwest::Method;
+use serde_json::json;
+
+use crate::deprovisioning::{Deprovision, deprovision, give, user};
 use crate::helpers::{Tenant, TestApp};
 
-/// The default tenant's tokens, as a [`Tenant`].
+/// The extension URN of a refusal.
+pub const BLOCKED: &str = "urn:scimd:api:messages:2.0:DeprovisionBlocked";
+
+/// The default tenant of `app`, as the deprovisioning helpers take it.
 pub fn default_tenant(app: &TestApp) -> Tenant {
     Tenant {
         scim: app.scim_token.clone(),
@@ -10,40 +18,62 @@ pub fn default_tenant(app: &TestApp) -> Tenant {
     }
 }
 
-/// The `value` of the input whose `id` is `id`.
-pub fn input_value(body: &str, id: &str) -> String {
-    let marker = format!("id=\"{id}\"");
-    let start = body
-        .find(&marker)
-        .unwrap_or_else(|| panic!("no input {id} in {body}"));
-    let tag_start = body[..start].rfind('<').expect("tag start");
-    let tag_end = start + body[start..].find('>').expect("tag end");
-    let tag = &body[tag_start..tag_end];
-    let value = tag
-        .split_once("value=\"")
-        .unwrap_or_else(|| panic!("no value in {tag}"))
-        .1;
-    value[..value.find('"').expect("closing quote")].to_owned()
+/// A refused deprovisioning and the users around it.
+pub struct Leaver {
+    pub leaver: String,
+    /// An active user who can take the assets.
+    pub heir: String,
+    pub pending: String,
+    pub number: String,
+    pub workflow: String,
+    /// The 409's body.
+    pub refusal: serde_json::Value,
 }
 
-/// How many times `needle` occurs in `body`.
-pub fn count(body: &str, needle: &str) -> usize {
-    body.matches(needle).count()
+/// In `app`'s default tenant: an admin `root@example.com`, the heir
+/// `heir@example.com` ("heir@example.com Display") and the leaver
+/// `leaver@example.com` owning number `+1 555 0100` and workflow
+/// `Night routing`, whose Okta-shaped `PATCH active=false` was refused.
+pub async fn leaver_owning_a_number_and_a_workflow(app: &TestApp) -> Leaver {
+    let t = default_tenant(app);
+    user(app, &t, "root@example.com", true, None).await;
+    let heir = user(app, &t, "heir@example.com", false, None).await;
+    let leaver = user(app, &t, "leaver@example.com", false, None).await;
+    let number = give(app, &t, "number", "+1 555 0100", &leaver).await;
+    let workflow = give(app, &t, "workflow", "Night routing", &leaver).await;
+    let answer = deprovision(app, &t, Deprovision::OktaPatch, &leaver, "", false).await;
+    assert_eq!(answer.status, 409, "{:?}", answer.body);
+    let pending = answer.body[BLOCKED]["pending_id"]
+        .as_str()
+        .expect("a pending id")
+        .to_owned();
+    Leaver {
+        leaver,
+        heir,
+        pending,
+        number,
+        workflow,
+        refusal: answer.body,
+    }
 }
 
-/// The form posts of the pages, with a path for each: every one must
-/// refuse a post without the CSRF token or from another origin.
-pub fn form_paths(user_id: &str) -> Vec<String> {
-    vec![
-        format!("/console/users/{user_id}/deactivate"),
-        format!("/console/users/{user_id}/reactivate"),
-        format!("/console/users/{user_id}/reassign"),
-        format!("/console/users/{user_id}/admin"),
-        "/console/settings".to_owned(),
-        "/console/connect/tokens".to_owned(),
-        format!("/console/connect/tokens/{user_id}/revoke"),
-        "/console/webhooks".to_owned(),
-        format!("/console/webhooks/{user_id}/delete"),
-        format!("/console/webhooks/{user_id}/ping"),
-    ]
+/// SCIM's `active` of user `id`.
+pub async fn scim_active(app: &TestApp, id: &str) -> Option<bool> {
+    let (status, body) = app
+        .call_scim(&app.scim_token, Method::GET, &format!("/Users/{id}"), None)
+        .await;
+    (status == 200).then(|| body["active"].as_bool().expect("active"))
+}
+
+/// Switches the default tenant's admin source to `scimd`.
+pub async fn admins_from_scimd(app: &TestApp) {
+    let (status, body) = app
+        .call_admin(
+            &app.admin_token,
+            Method::PUT,
+            "/settings",
+            Some(&json!({"deprovision_policy": "block", "admin_source": "scimd"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
 }

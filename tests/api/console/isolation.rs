@@ -5,7 +5,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::Visitor;
-use super::fixtures::{default_tenant, form_paths};
+use super::fixtures::default_tenant;
+use super::markup::form_paths;
 use crate::deprovisioning::{give, user};
 use crate::helpers::spawn_app_with;
 

@@ -4,9 +4,11 @@
 mod audit;
 mod browser;
 mod connect;
+mod deprovisionings;
 mod fixtures;
 mod http_pages;
 mod isolation;
+mod markup;
 mod security;
 mod sessions;
 mod settings;

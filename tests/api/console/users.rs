@@ -5,7 +5,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::Visitor;
-use super::fixtures::{count, default_tenant};
+use super::fixtures::default_tenant;
+use super::markup::count;
 use crate::deprovisioning::{give, give_group, user};
 use crate::helpers::spawn_app;
 

@@ -4,7 +4,7 @@
 use reqwest::Method;
 
 use super::Visitor;
-use super::fixtures::input_value;
+use super::markup::input_value;
 use crate::helpers::{spawn_app, spawn_app_with};
 
 #[tokio::test]

@@ -6,6 +6,9 @@
 pub(super) mod audit;
 mod choice;
 pub(super) mod connect;
+pub(super) mod deprovisioning;
+pub(super) mod deprovisioning_actions;
+pub(super) mod deprovisionings;
 pub(super) mod overview;
 mod problem;
 mod query;
@@ -13,6 +16,7 @@ pub(super) mod settings;
 pub(super) mod sign_in;
 pub(super) mod users;
 pub(super) mod webhooks;
+mod wording;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -37,4 +41,22 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/webhooks", get(webhooks::show).post(webhooks::create))
         .route("/webhooks/{id}/delete", post(webhooks::delete))
         .route("/webhooks/{id}/ping", post(webhooks::ping))
+        .route("/deprovisionings", get(deprovisionings::list))
+        .route("/deprovisionings/{id}", get(deprovisioning::show))
+        .route(
+            "/deprovisionings/{id}/reassign",
+            post(deprovisioning_actions::reassign),
+        )
+        .route(
+            "/deprovisionings/{id}/blockers/{blocker}/owner",
+            post(deprovisioning_actions::move_blocker),
+        )
+        .route(
+            "/deprovisionings/{id}/make-admin",
+            post(deprovisioning_actions::make_admin),
+        )
+        .route(
+            "/deprovisionings/{id}/cancel",
+            post(deprovisioning_actions::cancel),
+        )
 }

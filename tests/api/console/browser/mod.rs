@@ -52,6 +52,13 @@ pub fn browser_required() -> bool {
     std::env::var("SCIMD_REQUIRE_BROWSER").is_ok_and(|v| v == "1")
 }
 
+/// Whether the suite runs on PostgreSQL (`SCIMD_TEST_DATABASE_URL`),
+/// where only the smoke flow runs, to keep CI's time: a browser test that
+/// is not the smoke flow returns at once when this is true.
+pub fn skip_on_postgres() -> bool {
+    std::env::var("SCIMD_TEST_DATABASE_URL").is_ok_and(|v| !v.is_empty())
+}
+
 /// Whether screenshots are to be written (`SCIMD_UPDATE_SCREENSHOTS=1`).
 pub fn updating_screenshots() -> bool {
     std::env::var("SCIMD_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1")
@@ -70,13 +77,17 @@ fn missing_browser(what: &str) {
         );
     }
     BANNER.call_once(|| {
+        use std::io::Write;
         let line = "=".repeat(78);
-        eprintln!(
+        let banner = format!(
             "\n{line}\n  THE CONSOLE'S BROWSER SUITE DID NOT RUN: {what}.\n  \
              Install Chromium and chromedriver to run it:\n      \
              apt-get install chromium chromium-driver\n  \
              (set SCIMD_REQUIRE_BROWSER=1 to make a missing browser fail the tests)\n{line}\n"
         );
+        // Straight to stderr: the test harness captures `eprintln!` of
+        // passing tests, and this must be seen.
+        let _ = std::io::stderr().write_all(banner.as_bytes());
     });
 }
 
@@ -397,7 +408,22 @@ impl Browser {
         if !updating_screenshots() {
             return;
         }
+        // The whole page: the window grows to the document's height.
+        let (width, height) = WINDOW;
+        let needed = self
+            .client
+            .execute(
+                "return document.documentElement.scrollHeight + (window.outerHeight - window.innerHeight)",
+                Vec::new(),
+            )
+            .await
+            .expect("script")
+            .as_u64()
+            .and_then(|h| u32::try_from(h).ok())
+            .unwrap_or(height);
+        self.resize((width, needed.max(height))).await;
         let png = self.client.screenshot().await.expect("a screenshot");
+        self.resize(WINDOW).await;
         let dir = screenshot_dir();
         std::fs::create_dir_all(&dir).expect("docs/console");
         std::fs::write(dir.join(format!("{name}.png")), png).expect("write the screenshot");

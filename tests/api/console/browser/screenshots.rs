@@ -6,14 +6,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::AtomicI64;
 
-use super::{Browser, screenshot_dir};
-use crate::helpers::{ManualClock, TestApp, spawn_app_on};
+use reqwest::Method;
+use serde_json::json;
+
+use super::{Browser, screenshot_dir, skip_on_postgres};
+use crate::console::fixtures::{BLOCKED, default_tenant};
+use crate::deprovisioning::{Deprovision, deprovision, give, give_group};
+use crate::helpers::{ENTERPRISE, ManualClock, TestApp, USER_SCHEMA, spawn_app_on};
 
 /// Every console page: its screenshot's name (`docs/console/<name>.png`)
 /// and its path, where `{key}` is an id from [`seed`]. Add a page here.
 pub const CONSOLE_PAGES: &[(&str, &str)] = &[
     ("sign-in", "/console/sign-in"),
     ("overview", "/console"),
+    ("deprovisionings", "/console/deprovisionings"),
+    ("deprovisioning", "/console/deprovisionings/{pending}"),
     ("not-found", "/console/no-such-page"),
     ("users", "/console/users"),
     ("user", "/console/users/{user}"),
@@ -26,10 +33,51 @@ pub const CONSOLE_PAGES: &[(&str, &str)] = &[
 /// 2026-06-01 09:30 UTC: the fixed clock of the screenshots.
 pub const FIXED_NOW_MILLIS: i64 = 1_780_306_200_000;
 
-/// Fixed data for the screenshots; returns the ids the page paths name.
+/// A user with a display name; returns its id.
+async fn person(app: &TestApp, user_name: &str, display: &str, admin: bool) -> String {
+    let mut body = json!({
+        "schemas": [USER_SCHEMA, ENTERPRISE],
+        "userName": user_name,
+        "displayName": display,
+        "emails": [{"value": user_name, "type": "work", "primary": true}],
+    });
+    if admin {
+        body["roles"] = json!([{"value": "admin"}]);
+    }
+    let (status, user) = app
+        .call_scim(&app.scim_token, Method::POST, "/Users", Some(&body))
+        .await;
+    assert_eq!(status, 201, "{user}");
+    user["id"].as_str().unwrap().to_owned()
+}
+
+/// Fixed data for the screenshots, in the default tenant; returns the ids
+/// the page paths name (`pending`: Jordan Lee's request).
 pub async fn seed(app: &TestApp) -> HashMap<&'static str, String> {
-    let mut ids = HashMap::new();
-    ids.extend(super::seed_b::seed(app).await);
+    // The Users, Audit log, Settings, Connect and Webhooks pages' data
+    // first, so that the webhook endpoint receives the refusals below.
+    let mut ids = super::seed_b::seed(app).await;
+    let t = default_tenant(app);
+    person(app, "ada.admin@example.com", "Ada Lovelace", true).await;
+    person(app, "grace.hopper@example.com", "Grace Hopper", false).await;
+    person(app, "alan.turing@example.com", "Alan Turing", false).await;
+    let jordan = person(app, "jordan.lee@example.com", "Jordan Lee", false).await;
+    give(app, &t, "number", "+91 80 4000 1234", &jordan).await;
+    give(app, &t, "workflow", "Escalation", &jordan).await;
+    give_group(app, &t, "Sales", &jordan).await;
+    let sam = person(app, "sam.patel@example.com", "Sam Patel", false).await;
+    give(app, &t, "number", "+91 80 4000 1235", &sam).await;
+
+    let answer = deprovision(app, &t, Deprovision::OktaPatch, &jordan, "", false).await;
+    assert_eq!(answer.status, 409);
+    let pending = answer.body[BLOCKED]["pending_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answer = deprovision(app, &t, Deprovision::ScimDelete, &sam, "", false).await;
+    assert_eq!(answer.status, 409);
+    super::seed_b::deliveries_done(app).await;
+    ids.insert("pending", pending);
     ids
 }
 
@@ -50,13 +98,17 @@ fn every_console_page_has_a_screenshot() {
         .collect();
     assert!(
         missing.is_empty(),
-        "console pages without a screenshot in docs/console/: {missing:?}; \
-         run `SCIMD_UPDATE_SCREENSHOTS=1 cargo test --test api screenshots` and commit them"
+        "console pages without a screenshot in docs/console/: {missing:?}; run \
+         `SCIMD_UPDATE_SCREENSHOTS=1 cargo test --test api console::browser::screenshots` \
+         and commit them"
     );
 }
 
 #[tokio::test]
 async fn screenshots_of_every_console_page() {
+    if skip_on_postgres() {
+        return;
+    }
     let clock = Arc::new(ManualClock(AtomicI64::new(FIXED_NOW_MILLIS)));
     // The webhooks page's endpoint is a receiver on 127.0.0.1.
     let app = spawn_app_on(|config| config.allow_private_webhooks = true, clock).await;
