@@ -33,6 +33,7 @@ mod tenants;
 mod token_use;
 mod tokens;
 mod user_names;
+mod user_profile;
 mod users;
 mod webhooks;
 
@@ -75,6 +76,7 @@ pub use sessions::{
 pub use tenants::{CreatedTenant, TenantView};
 pub use tokens::{Principal, TokenSummary, random_secret};
 pub use user_names::{CollidingUserView, MAX_COLLISIONS_LISTED, NameCollision, NameCollisions};
+pub use user_profile::{GroupRef, UserProfile};
 pub use webhooks::address::{AddressClass, classify, literal_ip, refuse_private};
 pub use webhooks::{
     Attempt, DeliveryView, DueDelivery, RETRY_WINDOW_MILLIS, SECRET_PREFIX, WebhookView,

@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 
 use super::entity::{asset, group};
@@ -156,33 +156,7 @@ impl Tx {
     /// Everything `owner_id` owns: numbers, workflows, then groups, each
     /// by name.
     pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {
-        let assets = asset::Entity::find()
-            .filter(asset::Column::TenantId.eq(tenant_id))
-            .filter(asset::Column::OwnerId.eq(owner_id))
-            .order_by_asc(asset::Column::Kind)
-            .order_by_asc(asset::Column::Name)
-            .all(self.conn())
-            .await?;
-        let groups = group::Entity::find()
-            .filter(group::Column::TenantId.eq(tenant_id))
-            .filter(group::Column::OwnerId.eq(owner_id))
-            .order_by_asc(group::Column::DisplayNameLc)
-            .all(self.conn())
-            .await?;
-        // Numbers sort before workflows; groups come last.
-        Ok(assets
-            .into_iter()
-            .map(|a| Owned {
-                kind: a.kind.into(),
-                id: a.id,
-                name: a.name,
-            })
-            .chain(groups.into_iter().map(|g| Owned {
-                kind: BlockerKind::Group,
-                id: g.id,
-                name: g.display_name,
-            }))
-            .collect())
+        owned_on(self.conn(), tenant_id, owner_id).await
     }
 
     /// Gives everything `from` owns to `to`.
@@ -284,4 +258,48 @@ impl Tx {
             .await?;
         Ok(result.rows_affected == 1)
     }
+}
+
+impl Store {
+    /// Everything `owner_id` owns, as [`Tx::owned`] lists it, read outside
+    /// a transaction (the console's user page).
+    pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {
+        owned_on(&self.read, tenant_id, owner_id).await
+    }
+}
+
+/// Everything `owner_id` owns: numbers, workflows, then groups, each by
+/// name, read through `conn`.
+async fn owned_on(
+    conn: &impl ConnectionTrait,
+    tenant_id: &str,
+    owner_id: &str,
+) -> Result<Vec<Owned>, StoreError> {
+    let assets = asset::Entity::find()
+        .filter(asset::Column::TenantId.eq(tenant_id))
+        .filter(asset::Column::OwnerId.eq(owner_id))
+        .order_by_asc(asset::Column::Kind)
+        .order_by_asc(asset::Column::Name)
+        .all(conn)
+        .await?;
+    let groups = group::Entity::find()
+        .filter(group::Column::TenantId.eq(tenant_id))
+        .filter(group::Column::OwnerId.eq(owner_id))
+        .order_by_asc(group::Column::DisplayNameLc)
+        .all(conn)
+        .await?;
+    // Numbers sort before workflows; groups come last.
+    Ok(assets
+        .into_iter()
+        .map(|a| Owned {
+            kind: a.kind.into(),
+            id: a.id,
+            name: a.name,
+        })
+        .chain(groups.into_iter().map(|g| Owned {
+            kind: BlockerKind::Group,
+            id: g.id,
+            name: g.display_name,
+        }))
+        .collect())
 }

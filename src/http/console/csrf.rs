@@ -87,6 +87,13 @@ impl<T: DeserializeOwned> FromRequest<AppState> for SignedForm<T> {
         if !tokens_match(&presented.csrf, &session.csrf_token) {
             return Err(ConsoleError::Forged);
         }
+        // PostgreSQL cannot store NUL: refused alike on both databases, as
+        // the admin API does.
+        if bytes.contains(&0) || bytes.to_ascii_lowercase().windows(3).any(|w| w == b"%00") {
+            return Err(ConsoleError::Domain(crate::domain::DomainError::invalid(
+                "text may not contain NUL characters",
+            )));
+        }
         let form = serde_urlencoded::from_bytes(&bytes).map_err(|error| {
             ConsoleError::Domain(crate::domain::DomainError::invalid(format!(
                 "the form is incomplete: {error}"

@@ -22,16 +22,40 @@ pub enum Flash {
     MadeAdmin,
     /// A deprovisioning request was cancelled.
     Cancelled,
+    /// A user was deactivated from the Users page.
+    Deactivated,
+    /// A user was reactivated (or its suspension lifted).
+    Reactivated,
+    /// Everything a user owned moved to a new owner.
+    UserReassigned,
+    /// A user's admin rights were removed.
+    AdminRemoved,
+    /// The settings were saved.
+    SettingsSaved,
+    /// A token was revoked.
+    TokenRevoked,
+    /// A webhook endpoint was removed.
+    WebhookDeleted,
+    /// A test event was queued for a webhook endpoint.
+    WebhookPinged,
 }
 
 impl Flash {
     /// Every message, for parsing keys.
-    const ALL: [Flash; 5] = [
+    const ALL: [Flash; 13] = [
         Flash::Finished,
         Flash::Reassigned,
         Flash::Moved,
         Flash::MadeAdmin,
         Flash::Cancelled,
+        Flash::Deactivated,
+        Flash::Reactivated,
+        Flash::UserReassigned,
+        Flash::AdminRemoved,
+        Flash::SettingsSaved,
+        Flash::TokenRevoked,
+        Flash::WebhookDeleted,
+        Flash::WebhookPinged,
     ];
 
     /// The key in `?done=`.
@@ -42,6 +66,14 @@ impl Flash {
             Flash::Moved => "moved",
             Flash::MadeAdmin => "made-admin",
             Flash::Cancelled => "cancelled",
+            Flash::Deactivated => "deactivated",
+            Flash::Reactivated => "reactivated",
+            Flash::UserReassigned => "user-reassigned",
+            Flash::AdminRemoved => "admin-removed",
+            Flash::SettingsSaved => "settings-saved",
+            Flash::TokenRevoked => "token-revoked",
+            Flash::WebhookDeleted => "webhook-deleted",
+            Flash::WebhookPinged => "webhook-pinged",
         }
     }
 
@@ -57,6 +89,16 @@ impl Flash {
             Flash::Moved => "The new owner was set.",
             Flash::MadeAdmin => "The user is now an admin.",
             Flash::Cancelled => "The request was cancelled; the user keeps their access.",
+            Flash::Deactivated => "The user was deactivated.",
+            Flash::Reactivated => "The user has their access back.",
+            Flash::UserReassigned => "Everything the user owned now belongs to the new owner.",
+            Flash::AdminRemoved => "The user is no longer an admin.",
+            Flash::SettingsSaved => "The settings were saved.",
+            Flash::TokenRevoked => "The token was revoked; it stops working at once.",
+            Flash::WebhookDeleted => "The webhook was removed, with its deliveries.",
+            Flash::WebhookPinged => {
+                "A test event (webhook.ping) is on its way; its delivery is listed below."
+            }
         }
     }
 

@@ -1,12 +1,19 @@
 //! The console (DESIGN §7): HTTP-level tests with a small cookie-keeping
 //! client ([`Visitor`]), and the browser suite (`browser/`).
 
+mod audit;
 mod browser;
+mod connect;
 mod deprovisionings;
 mod fixtures;
 mod http_pages;
+mod isolation;
+mod markup;
 mod security;
 mod sessions;
+mod settings;
+mod users;
+mod webhooks;
 
 use std::collections::BTreeMap;
 

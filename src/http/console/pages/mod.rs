@@ -3,11 +3,19 @@
 //! domain, and renders a template whose layout reads its
 //! [`super::Chrome`].
 
+pub(super) mod audit;
+mod choice;
+pub(super) mod connect;
 pub(super) mod deprovisioning;
 pub(super) mod deprovisioning_actions;
 pub(super) mod deprovisionings;
 pub(super) mod overview;
+mod problem;
+mod query;
+pub(super) mod settings;
 pub(super) mod sign_in;
+pub(super) mod users;
+pub(super) mod webhooks;
 mod wording;
 
 use axum::Router;
@@ -19,6 +27,20 @@ use super::super::AppState;
 /// the console's base path: each page adds its own here.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
+        .route("/users", get(users::list))
+        .route("/users/{id}", get(users::show))
+        .route("/users/{id}/deactivate", post(users::deactivate))
+        .route("/users/{id}/reactivate", post(users::reactivate))
+        .route("/users/{id}/reassign", post(users::reassign))
+        .route("/users/{id}/admin", post(users::set_admin))
+        .route("/audit", get(audit::show))
+        .route("/settings", get(settings::show).post(settings::save))
+        .route("/connect", get(connect::show))
+        .route("/connect/tokens", post(connect::create_token))
+        .route("/connect/tokens/{id}/revoke", post(connect::revoke_token))
+        .route("/webhooks", get(webhooks::show).post(webhooks::create))
+        .route("/webhooks/{id}/delete", post(webhooks::delete))
+        .route("/webhooks/{id}/ping", post(webhooks::ping))
         .route("/deprovisionings", get(deprovisionings::list))
         .route("/deprovisionings/{id}", get(deprovisioning::show))
         .route(

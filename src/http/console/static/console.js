@@ -14,3 +14,24 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+// Read-only fields marked data-copy (a new token, a signing secret, the
+// SCIM base URL): a click selects the whole value, and a "Copy" button
+// copies it. Without JavaScript the field is still there to select.
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("input[data-copy]").forEach(function (input) {
+    input.addEventListener("focus", function () { input.select(); });
+    if (!navigator.clipboard) { return; }
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "secondary copy";
+    button.textContent = "Copy";
+    button.setAttribute("aria-label", "Copy " + (input.labels && input.labels[0] ? input.labels[0].textContent : "the value"));
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(input.value).then(function () {
+        button.textContent = "Copied";
+      });
+    });
+    input.insertAdjacentElement("afterend", button);
+  });
+});

@@ -11,8 +11,10 @@
 //! `docs/console/<name>.png`; otherwise it writes nothing.
 
 mod flows;
+mod flows_b;
 mod screenshots;
 mod security;
+mod seed_b;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -22,6 +22,12 @@ pub const CONSOLE_PAGES: &[(&str, &str)] = &[
     ("deprovisionings", "/console/deprovisionings"),
     ("deprovisioning", "/console/deprovisionings/{pending}"),
     ("not-found", "/console/no-such-page"),
+    ("users", "/console/users"),
+    ("user", "/console/users/{user}"),
+    ("audit", "/console/audit"),
+    ("settings", "/console/settings"),
+    ("connect", "/console/connect"),
+    ("webhooks", "/console/webhooks"),
 ];
 
 /// 2026-06-01 09:30 UTC: the fixed clock of the screenshots.
@@ -48,6 +54,9 @@ async fn person(app: &TestApp, user_name: &str, display: &str, admin: bool) -> S
 /// Fixed data for the screenshots, in the default tenant; returns the ids
 /// the page paths name (`pending`: Jordan Lee's request).
 pub async fn seed(app: &TestApp) -> HashMap<&'static str, String> {
+    // The Users, Audit log, Settings, Connect and Webhooks pages' data
+    // first, so that the webhook endpoint receives the refusals below.
+    let mut ids = super::seed_b::seed(app).await;
     let t = default_tenant(app);
     person(app, "ada.admin@example.com", "Ada Lovelace", true).await;
     person(app, "grace.hopper@example.com", "Grace Hopper", false).await;
@@ -67,7 +76,9 @@ pub async fn seed(app: &TestApp) -> HashMap<&'static str, String> {
         .to_owned();
     let answer = deprovision(app, &t, Deprovision::ScimDelete, &sam, "", false).await;
     assert_eq!(answer.status, 409);
-    HashMap::from([("pending", pending)])
+    super::seed_b::deliveries_done(app).await;
+    ids.insert("pending", pending);
+    ids
 }
 
 fn path_of(template: &str, ids: &HashMap<&'static str, String>) -> String {
@@ -99,7 +110,8 @@ async fn screenshots_of_every_console_page() {
         return;
     }
     let clock = Arc::new(ManualClock(AtomicI64::new(FIXED_NOW_MILLIS)));
-    let app = spawn_app_on(|_| {}, clock).await;
+    // The webhooks page's endpoint is a receiver on 127.0.0.1.
+    let app = spawn_app_on(|config| config.allow_private_webhooks = true, clock).await;
     let ids = seed(&app).await;
     let Some(browser) = Browser::start(&app).await else {
         return;
