@@ -21,8 +21,8 @@ use crate::http::in_flight::TenantInFlight;
 use crate::http::rate::TenantLimiter;
 pub use crate::http::rate::{DEFAULT_TENANT_RATE_BURST, DEFAULT_TENANT_RATE_LIMIT};
 use crate::http::{self, AppState, ConnectionLimits, SCIM_BASE_PATH};
-use crate::secrets;
 use crate::metrics::Metrics;
+use crate::secrets;
 use crate::store::Store;
 pub use crate::store::{
     DEFAULT_POSTGRES_POOL_SIZE, DEFAULT_SQLITE_READ_POOL_SIZE, DEFAULT_STATEMENT_TIMEOUT,

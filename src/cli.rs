@@ -17,8 +17,8 @@ use crate::app::{self, Application, BootstrapReport, Config};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config_file::{self, ConfigFile};
 use crate::domain::{CreatedTenant, Domain, Scope};
-use crate::secrets;
 use crate::logging::LogFormat;
+use crate::secrets;
 use crate::store::Synchronous;
 
 /// The environment variable of `--database-url-file`.

@@ -35,9 +35,9 @@ pub mod delivery;
 pub mod domain;
 pub mod healthcheck;
 pub(crate) mod http;
-pub mod secrets;
 pub mod logging;
 pub mod metrics;
+pub mod secrets;
 pub(crate) mod store;
 
 #[cfg(test)]
