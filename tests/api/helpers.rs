@@ -156,7 +156,9 @@ pub async fn spawn_app_on(
 fn start(app: Application, db: TestDb, created: scimd::domain::CreatedTenant) -> TestApp {
     let address = format!("http://{}", app.local_addr().expect("bound"));
     let metrics_address = app.metrics_addr().map(|bound| format!("http://{bound}"));
-    let scim_base = app.scim_base().to_owned();
+    // Where this test reaches the SCIM API: the bound address, even when
+    // a `--public-url` names another host.
+    let scim_base = format!("{address}/scim/v2");
     let domain = app.domain();
     let (tx, rx) = oneshot::channel::<()>();
     let server = tokio::spawn(app.run_until(async move {

@@ -55,8 +55,19 @@ impl<K: std::hash::Hash + Eq + Clone> Counts<K> {
     }
 
     fn fail(&mut self, key: &K, now: i64) {
-        if self.windows.len() >= KEYS_KEPT {
+        if self.windows.len() >= KEYS_KEPT && !self.windows.contains_key(key) {
             self.windows.retain(|_, w| now - w.started < WINDOW_MILLIS);
+            // Still full of live windows (many addresses failing at once):
+            // the oldest goes, so memory stays bounded.
+            if self.windows.len() >= KEYS_KEPT
+                && let Some(oldest) = self
+                    .windows
+                    .iter()
+                    .min_by_key(|(_, w)| w.started)
+                    .map(|(k, _)| k.clone())
+            {
+                self.windows.remove(&oldest);
+            }
         }
         let window = self.windows.entry(key.clone()).or_insert(Window {
             started: now,
@@ -121,8 +132,25 @@ impl Throttle {
 }
 
 /// The client address of a request: the connection's peer, or with
-/// `trust_proxy` the last address in `X-Forwarded-For`.
+/// `trust_proxy` the last address in `X-Forwarded-For`. An IPv6 address
+/// counts as its /64 network, which one client commonly holds whole.
 pub fn client_address(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
+    address_of(parts, trust_proxy).map(network_of)
+}
+
+/// `address`, or for IPv6 the first address of its /64.
+fn network_of(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(_) => address,
+        IpAddr::V6(v6) => {
+            let mut segments = v6.segments();
+            segments[4..].fill(0);
+            IpAddr::from(segments)
+        }
+    }
+}
+
+fn address_of(parts: &Parts, trust_proxy: bool) -> Option<IpAddr> {
     if trust_proxy
         && let Some(forwarded) = parts
             .headers
@@ -179,6 +207,25 @@ mod tests {
         }
         assert!(throttle.tenant_over("t1"));
         assert!(!throttle.tenant_over("t2"));
+    }
+
+    #[test]
+    fn many_failing_addresses_keep_the_map_bounded() {
+        let throttle = Throttle::new(Arc::new(Fixed::default()));
+        for i in 0..(KEYS_KEPT as u32 + 50) {
+            throttle.fail(Some(IpAddr::from(i.to_be_bytes())), None);
+        }
+        let kept = throttle.addresses.lock().expect("lock").windows.len();
+        assert!(kept <= KEYS_KEPT, "{kept}");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_as_its_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("v6");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("v6");
+        assert_eq!(network_of(a), network_of(b));
+        let v4: IpAddr = "192.0.2.1".parse().expect("v4");
+        assert_eq!(network_of(v4), v4);
     }
 
     #[test]

@@ -110,8 +110,16 @@ async fn screenshots_of_every_console_page() {
         return;
     }
     let clock = Arc::new(ManualClock(AtomicI64::new(FIXED_NOW_MILLIS)));
-    // The webhooks page's endpoint is a receiver on 127.0.0.1.
-    let app = spawn_app_on(|config| config.allow_private_webhooks = true, clock).await;
+    // The webhooks page's endpoint is a receiver on 127.0.0.1; the public
+    // URL keeps the pages' addresses the same from run to run.
+    let app = spawn_app_on(
+        |config| {
+            config.allow_private_webhooks = true;
+            config.public_url = Some("https://scim.example.com".to_owned());
+        },
+        clock,
+    )
+    .await;
     let ids = seed(&app).await;
     let Some(browser) = Browser::start(&app).await else {
         return;
