@@ -187,50 +187,78 @@ async fn writes_past_the_waiting_bound_get_429_and_another_tenant_writes_meanwhi
     }
 }
 
+/// Opens a request of `app`'s default tenant that stays under way: its
+/// head and half its body are sent, so it waits inside its handler.
+async fn stalled_request(app: &TestApp, i: usize) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let address = app.address.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let body = new_user(&format!("stalled{i}")).to_string();
+    let head = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
+        app.scim_token,
+        body.len()
+    );
+    socket.write_all(head.as_bytes()).await.expect("head");
+    socket
+        .write_all(&body.as_bytes()[..body.len() / 2])
+        .await
+        .expect("half a body");
+    socket
+}
+
+/// Whether the server has answered `socket` (a stalled request that
+/// lost the race for a slot to a probe is answered 429 at once).
+async fn answered(socket: &mut tokio::net::TcpStream) -> bool {
+    let mut byte = [0u8; 1];
+    matches!(
+        tokio::time::timeout(std::time::Duration::from_millis(50), socket.peek(&mut byte)).await,
+        Ok(Ok(_))
+    )
+}
+
 #[tokio::test]
 async fn requests_past_a_tenants_in_flight_bound_get_429_and_another_tenant_is_served() {
-    use tokio::io::AsyncWriteExt;
     let app = spawn_app_with(|config| {
         config.tenant_rate_limit = 0;
         config.tenant_max_in_flight = 3;
+        // The stalled requests below must outlast the test's steps.
+        config.body_timeout = std::time::Duration::from_secs(120);
     })
     .await;
     let other = app.new_tenant().await;
-    // Three requests of the default tenant stay under way: each has sent
-    // its head and half its body, so it waits inside its handler.
-    let address = app.address.trim_start_matches("http://").to_owned();
+    // Three requests of the default tenant stay under way.
     let mut stalled = Vec::new();
     for i in 0..3 {
-        let mut socket = tokio::net::TcpStream::connect(&address)
-            .await
-            .expect("connect");
-        let body = new_user(&format!("stalled{i}")).to_string();
-        let head = format!(
-            "POST /scim/v2/Users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/scim+json\r\nContent-Length: {}\r\n\r\n",
-            app.scim_token,
-            body.len()
-        );
-        socket.write_all(head.as_bytes()).await.expect("head");
-        socket
-            .write_all(&body.as_bytes()[..body.len() / 2])
-            .await
-            .expect("half a body");
-        stalled.push(socket);
+        stalled.push(stalled_request(&app, i).await);
     }
-    // The fourth is refused once the three are counted (they are counted
-    // as soon as the server has read their heads).
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    // A probe of the same tenant is refused once the three are counted.
+    // A probe can also take a slot first, and a stalled request is then
+    // the one refused: it is replaced, until the probe alone is refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut opened = 3;
     let refused = loop {
-        let response = app.get("/Users?count=1").await;
-        if response.status() == 429 {
-            break response;
-        }
-        assert_eq!(response.status(), 200);
         assert!(
             std::time::Instant::now() < deadline,
             "the stalled requests were never counted"
         );
+        let response = app.get("/Users?count=1").await;
+        let status = response.status();
+        let mut replaced = false;
+        for socket in &mut stalled {
+            if answered(socket).await {
+                *socket = stalled_request(&app, opened).await;
+                opened += 1;
+                replaced = true;
+            }
+        }
+        if status == 429 && !replaced {
+            break response;
+        }
+        assert!(status == 200 || status == 429, "{status}");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     };
     assert_eq!(retry_after(&refused), 1);
