@@ -325,8 +325,7 @@ impl Browser {
     /// Clicks the button `text` and waits for the next page.
     pub async fn press(&self, text: &str) {
         let button = self.button(text).await;
-        button.click().await.expect("click");
-        self.settle().await;
+        self.navigate_by(button).await;
     }
 
     /// Follows the link whose text is `text`.
@@ -336,7 +335,25 @@ impl Browser {
             .find(Locator::LinkText(text))
             .await
             .unwrap_or_else(|e| panic!("no link {text:?}: {e}"));
-        link.click().await.expect("click");
+        self.navigate_by(link).await;
+    }
+
+    /// Clicks `element`, which leads to another page, and waits for that
+    /// page: the old page's root goes stale once the new one replaced it
+    /// (right after the click the old page still reads "complete").
+    async fn navigate_by(&self, element: Element) {
+        let old = self
+            .client
+            .find(Locator::Css("html"))
+            .await
+            .expect("a page");
+        element.click().await.expect("click");
+        for _ in 0..200 {
+            if old.tag_name().await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         self.settle().await;
     }
 
