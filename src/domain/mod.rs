@@ -292,6 +292,12 @@ impl Domain {
         Ok(self.store.ping().await?)
     }
 
+    /// The time now, in milliseconds since the epoch, from the domain's
+    /// clock (for pages that stamp a form).
+    pub fn now_millis(&self) -> i64 {
+        self.now()
+    }
+
     fn now(&self) -> i64 {
         self.clock.now_millis()
     }

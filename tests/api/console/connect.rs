@@ -202,3 +202,61 @@ async fn a_user_bound_admin_token_cannot_create_tokens_on_the_console_either() {
         "no token was made: {tokens}"
     );
 }
+
+/// The hidden `since` stamp of the token form on `body`.
+fn form_since(body: &str) -> String {
+    let marker = "name=\"since\" value=\"";
+    let start = body.find(marker).expect("a since field") + marker.len();
+    body[start..start + body[start..].find('"').expect("closing quote")].to_owned()
+}
+
+#[tokio::test]
+async fn the_token_form_sent_twice_creates_one_token() {
+    let app = spawn_app().await;
+    let mut visitor = Visitor::signed_in(&app).await;
+    let page = visitor.get("/console/connect").await;
+    let since = form_since(&page.body);
+    let csrf = visitor.csrf().await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("label", "Entra"),
+        ("since", since.as_str()),
+    ];
+    let created = visitor.post("/console/connect/tokens", &form).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let secret = input_value(&created.body, "new-secret");
+    // A reload of that answer sends the same form again.
+    let again = visitor.post("/console/connect/tokens", &form).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already sent"), "{}", again.body);
+    assert!(!again.body.contains("new-secret"), "no second secret");
+    let entra_tokens = |tokens: &serde_json::Value| {
+        tokens["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["label"] == "Entra")
+            .count()
+    };
+    let (_, tokens) = app
+        .call_admin(&app.admin_token, Method::GET, "/tokens", None)
+        .await;
+    assert_eq!(entra_tokens(&tokens), 1, "{tokens}");
+    let (status, _) = app.call_scim(&secret, Method::GET, "/Users", None).await;
+    assert_eq!(status, 200);
+    // A form rendered afterwards makes another token of the same label.
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let page = visitor.get("/console/connect").await;
+    let since = form_since(&page.body);
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("label", "Entra"),
+        ("since", since.as_str()),
+    ];
+    let created = visitor.post("/console/connect/tokens", &form).await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let (_, tokens) = app
+        .call_admin(&app.admin_token, Method::GET, "/tokens", None)
+        .await;
+    assert_eq!(entra_tokens(&tokens), 2, "{tokens}");
+}

@@ -65,6 +65,9 @@ struct ConnectPage {
     okta_steps: &'static [&'static str],
     entra_steps: &'static [&'static str],
     error: Option<Problem>,
+    /// When the creation form was rendered (milliseconds), so that the
+    /// same form sent twice (a reload of the answer) creates one token.
+    form_since: i64,
 }
 
 /// The page, with a token just created or the problem of a form.
@@ -100,6 +103,7 @@ async fn connect_page(
             okta_steps: OKTA_STEPS,
             entra_steps: ENTRA_STEPS,
             error,
+            form_since: state.domain.now_millis(),
         },
     ))
 }
@@ -118,6 +122,9 @@ pub async fn show(
 pub struct TokenForm {
     #[serde(default)]
     label: String,
+    /// When the form was rendered (see [`ConnectPage`]'s `form_since`).
+    #[serde(default)]
+    since: Option<i64>,
 }
 
 /// `POST /console/connect/tokens`: a new SCIM token, shown in this answer
@@ -128,6 +135,29 @@ pub async fn create_token(
     SignedForm { session, form }: SignedForm<TokenForm>,
 ) -> ConsoleResult {
     let label = form.label.trim().to_owned();
+    // The secret is shown in this answer, not after a redirect (it would
+    // have to be stored to survive one), so a reload sends the form
+    // again: a live token of this label created since the form was
+    // rendered means this form already made its token.
+    if let Some(since) = form.since {
+        let since = crate::clock::format_millis(since);
+        let tokens = state.domain.tenant_tokens(&session.tenant_id).await?;
+        if tokens.iter().any(|t| {
+            t.scope == Scope::Scim
+                && t.revoked_at.is_none()
+                && t.label == label
+                && t.created_at >= since
+        }) {
+            let problem = Problem::new(
+                StatusCode::CONFLICT,
+                format!(
+                    "This form was already sent: the token “{label}” was created then and \
+                     shown once. If you did not copy it, revoke it below and create a new one."
+                ),
+            );
+            return connect_page(&state, &session, None, None, String::new(), Some(problem)).await;
+        }
+    }
     match state
         .domain
         .issue_token(&session.principal, Scope::Scim, &label, None)
