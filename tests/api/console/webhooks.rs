@@ -140,3 +140,29 @@ async fn a_refused_endpoint_shows_why_and_keeps_what_was_typed() {
         .await;
     assert_eq!(listed["webhooks"], serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_add_form_sent_twice_adds_one_endpoint() {
+    let app = spawn_app_with(|config| config.allow_private_webhooks = true).await;
+    let mut visitor = Visitor::signed_in(&app).await;
+    let page = visitor.get("/console/webhooks").await;
+    let csrf = page.hidden("csrf");
+    let since = page.hidden("since");
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("since", since.as_str()),
+        ("url", "http://127.0.0.1:9/twice"),
+        ("event.user.suspended", "on"),
+    ];
+    let added = visitor.post("/console/webhooks", &form).await;
+    assert_eq!(added.status, 200, "{}", added.body);
+    // A reload of that answer sends the same form again.
+    let again = visitor.post("/console/webhooks", &form).await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("already sent"), "{}", again.body);
+    let (_, listed) = app
+        .call_admin(&app.admin_token, Method::GET, "/webhooks", None)
+        .await;
+    let endpoints = listed["webhooks"].as_array().expect("a list");
+    assert_eq!(endpoints.len(), 1, "{listed}");
+}

@@ -72,6 +72,9 @@ struct WebhooksPage {
     events: Vec<Choice>,
     created: Option<Created>,
     error: Option<Problem>,
+    /// When the add form was rendered (milliseconds), so that the same
+    /// form sent twice (a reload of the answer) adds one endpoint.
+    form_since: i64,
 }
 
 /// The page, with an endpoint just added or the problem of a form.
@@ -107,6 +110,7 @@ async fn webhooks_page(
             events: event_choices(&checked),
             created,
             error,
+            form_since: state.domain.now_millis(),
         },
     ))
 }
@@ -148,6 +152,26 @@ pub async fn create(
         .filter_map(|key| key.strip_prefix(EVENT_FIELD))
         .map(str::to_owned)
         .collect();
+    // The secret is shown in this answer, not after a redirect, so a
+    // reload sends the form again: an endpoint of this URL added since
+    // the form was rendered means this form already added it.
+    if let Some(since) = form.get("since").and_then(|s| s.parse::<i64>().ok()) {
+        let since = crate::clock::format_millis(since);
+        let same = |stored: &str| stored.trim_end_matches('/') == url.trim_end_matches('/');
+        let webhooks = state.domain.webhooks(&session.tenant_id).await?;
+        if webhooks
+            .iter()
+            .any(|w| same(&w.url) && w.created_at >= since)
+        {
+            let problem = Problem::new(
+                StatusCode::CONFLICT,
+                "This form was already sent: the endpoint was added then and its signing \
+                 secret shown once. If you did not copy it, delete the endpoint below and \
+                 add it again.",
+            );
+            return webhooks_page(&state, &session, None, (url, events), None, Some(problem)).await;
+        }
+    }
     match state
         .domain
         .create_webhook(&session.principal, &url, &events)
