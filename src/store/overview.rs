@@ -2,8 +2,8 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::entity::{audit_event, deprovisioning, user};
-use super::{Access, Outcome, PendingState, Store, StoreError};
+use super::entity::{audit_event, deprovisioning};
+use super::{Outcome, PendingState, Store, StoreError};
 
 impl Store {
     /// How many of the tenant's deprovisioning requests are pending.
@@ -34,11 +34,7 @@ impl Store {
     /// How many of the tenant's users are active admins now (admin,
     /// `active` true, access not suspended).
     pub async fn count_active_admins_now(&self, tenant_id: &str) -> Result<u64, StoreError> {
-        Ok(user::Entity::find()
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::IsAdmin.eq(true))
-            .filter(user::Column::Active.eq(true))
-            .filter(user::Column::Access.eq(Access::Active))
+        Ok(super::users::active_admins(tenant_id)
             .count(&self.read)
             .await?)
     }

@@ -93,6 +93,16 @@ async fn find_user(
     Ok(by_key(select, conn).await?)
 }
 
+/// The tenant's active admins, the last-admin rule's count: `roles` holds
+/// `admin`, `active` is true and access is not suspended.
+pub(super) fn active_admins(tenant_id: &str) -> sea_orm::Select<user::Entity> {
+    user::Entity::find()
+        .filter(user::Column::TenantId.eq(tenant_id))
+        .filter(user::Column::IsAdmin.eq(true))
+        .filter(user::Column::Active.eq(true))
+        .filter(user::Column::Access.eq(Access::Active))
+}
+
 fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
     ResourceRecord::parse(
         model.id,
@@ -281,11 +291,7 @@ impl Tx {
         tenant_id: &str,
         except_id: &str,
     ) -> Result<u64, StoreError> {
-        Ok(user::Entity::find()
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .filter(user::Column::IsAdmin.eq(true))
-            .filter(user::Column::Active.eq(true))
-            .filter(user::Column::Access.eq(Access::Active))
+        Ok(active_admins(tenant_id)
             .filter(user::Column::Id.ne(except_id))
             .count(self.conn())
             .await?)
