@@ -329,7 +329,20 @@ impl Domain {
             .collect();
         let ids = |m: &[Member]| m.iter().map(|m| m.id.clone()).collect::<BTreeSet<_>>();
         if doc == old.document && ids(&current) == ids(&members) {
-            // Nothing changed: no write, no new version.
+            // Nothing changed: no write, no new version; the admin still
+            // learns that the IdP's mapping wrote nothing.
+            if !ignored.is_empty() {
+                self.audit_group(
+                    &tx,
+                    who,
+                    Action::GroupUpdate,
+                    (id, &name),
+                    Vec::new(),
+                    &ignored,
+                )
+                .await?;
+                tx.commit().await?;
+            }
             let group = self.render_group(&old, current.iter());
             return Ok(self.shape(Kind::Groups, group, projection));
         }
@@ -442,7 +455,20 @@ impl Domain {
             tx.commit().await?;
             record
         } else {
-            // Adding members that are there already changes nothing.
+            // Adding members that are there already changes nothing; the
+            // admin still learns that the IdP's mapping wrote nothing.
+            if !ignored.is_empty() {
+                self.audit_group(
+                    &tx,
+                    who,
+                    Action::GroupUpdate,
+                    (id, &name),
+                    Vec::new(),
+                    &ignored,
+                )
+                .await?;
+                tx.commit().await?;
+            }
             old
         };
         let Some(projection) = projection else {

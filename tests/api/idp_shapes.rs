@@ -666,3 +666,52 @@ async fn unknown_extension_namespaces_are_ignored_and_audited_and_known_ones_sta
         .await;
     assert!(status == 200 || status == 204, "{status} {body}");
 }
+
+#[tokio::test]
+async fn a_group_write_that_only_carries_an_unknown_namespace_is_still_audited() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let ns = "urn:example:grp:1.0:Group";
+    let group = json!({"schemas": [GROUP_SCHEMA], "displayName": "Sales"});
+    let (status, body) = app
+        .call_scim(&t.scim, Method::POST, "/Groups", Some(&group))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let gid = body["id"].as_str().unwrap().to_owned();
+    let version = body["meta"]["version"].clone();
+    let before = audit_of(&app, &t, &gid).await.len();
+
+    // A PATCH that only writes the unknown namespace changes nothing, but
+    // the admin learns what the IdP's mapping sent.
+    let only_unknown = patch(json!([{"op": "Add", "path": format!("{ns}:tag"), "value": "1"}]));
+    let (status, body) = app
+        .call_scim(
+            &t.scim,
+            Method::PATCH,
+            &format!("/Groups/{gid}"),
+            Some(&only_unknown),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let events = audit_of(&app, &t, &gid).await;
+    assert_eq!(events.len(), before + 1, "{events:?}");
+    assert_eq!(events[0]["action"], "group.update");
+    assert!(
+        events[0]["detail"].as_str().unwrap().contains(ns),
+        "{events:?}"
+    );
+
+    // So does a PUT that repeats the group with the unknown namespace.
+    let put = json!({"schemas": [GROUP_SCHEMA, ns], "displayName": "Sales", ns: {"tag": "1"}});
+    let (status, body) = app
+        .call_scim(&t.scim, Method::PUT, &format!("/Groups/{gid}"), Some(&put))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["meta"]["version"], version, "no new version");
+    let events = audit_of(&app, &t, &gid).await;
+    assert_eq!(events.len(), before + 2, "{events:?}");
+    assert!(
+        events[0]["detail"].as_str().unwrap().contains(ns),
+        "{events:?}"
+    );
+}
