@@ -522,6 +522,12 @@ impl Application {
             Arc::clone(&self.state.domain),
             stopped.clone(),
         ));
+        // Revocations by other processes end cached token lookups
+        // (`store/revocations.rs`); without this task nothing is cached.
+        let revocation_watcher = tokio::spawn({
+            let store = self.store.clone();
+            async move { store.watch_revocations().await }
+        });
         // Metrics are served until the store closes, through the drain.
         let metrics_server = self.metrics_listener.map(|listener| {
             tokio::spawn(http::metrics::serve_metrics(
@@ -557,6 +563,7 @@ impl Application {
         if let Some(server) = metrics_server {
             server.abort();
         }
+        revocation_watcher.abort();
         self.store.close().await;
         Ok(())
     }

@@ -15,6 +15,7 @@ mod m20261129_000006_admin_source;
 mod m20261129_000007_user_display_names;
 mod m20261129_000008_user_name_keys;
 mod m20261130_000009_console_sessions;
+mod m20261201_000010_token_revocations;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_user_display_names::Migration),
             Box::new(m20261129_000008_user_name_keys::Migration),
             Box::new(m20261130_000009_console_sessions::Migration),
+            Box::new(m20261201_000010_token_revocations::Migration),
         ]
     }
 }

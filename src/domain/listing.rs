@@ -244,18 +244,21 @@ impl Domain {
     async fn read_batch(&self, list: &PiecewiseList, ids: &[String]) -> Result<Batch, Stop> {
         let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
         let tenant_id = &list.tenant_id;
-        let records = self
+        let with_groups = list.kind == Kind::Users && list.projection.wants(relation(Kind::Users));
+        let found = self
             .store
-            .listed_by_ids(list.kind, tenant_id, &wanted)
+            .listed_by_ids(list.kind, tenant_id, &wanted, with_groups)
             .await?;
+        let mut records = HashMap::with_capacity(found.len());
         let mut memberships: HashMap<String, Vec<Membership>> = HashMap::new();
-        if list.kind == Kind::Users && list.projection.wants(relation(Kind::Users)) {
-            for m in self.store.memberships(tenant_id, &wanted).await? {
-                memberships.entry(m.user_id.clone()).or_default().push(m);
+        for (record, groups) in found {
+            if with_groups {
+                memberships.insert(record.id.clone(), groups);
             }
+            records.insert(record.id.clone(), record);
         }
         Ok(Batch {
-            records: records.into_iter().map(|r| (r.id.clone(), r)).collect(),
+            records,
             memberships,
         })
     }

@@ -30,6 +30,7 @@ mod scan;
 mod seed;
 mod sessions;
 mod tenants;
+mod token_cache;
 mod token_use;
 mod tokens;
 mod user_names;
@@ -160,6 +161,8 @@ pub struct Domain {
     gates: gate::Gates,
     /// Token uses noted by authentication, written in the background.
     token_use: token_use::TokenUse,
+    /// Live tokens by hash (`token_cache.rs`).
+    token_cache: std::sync::Arc<token_cache::TokenCache>,
     /// How long console sessions last.
     session_lifetimes: SessionLifetimes,
     /// The process's metrics: refusals, the write queue, lock waits.
@@ -197,6 +200,7 @@ impl Domain {
             sizes: SizeLimits::default(),
             gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
             token_use: token_use::TokenUse::default(),
+            token_cache: std::sync::Arc::default(),
             session_lifetimes: SessionLifetimes::default(),
             metrics: Metrics::new(),
         })

@@ -215,10 +215,18 @@ impl Domain {
         let relations = relation(kind);
         let page = match (plan.exact, sorting.sql) {
             (true, Some(order)) => {
-                let members = kind == Kind::Groups && projection.wants(relations);
-                let rows =
-                    Positions::read(self, kind, tenant_id, &plan, order, walk, index, members)
-                        .await?;
+                let with_relations = projection.wants(relations);
+                let rows = Positions::read(
+                    self,
+                    kind,
+                    tenant_id,
+                    &plan,
+                    order,
+                    walk,
+                    index,
+                    with_relations,
+                )
+                .await?;
                 let (rows, next, previous, whole) = rows.into_page(walk, index);
                 // Lookups (one match or none) need no second query to count,
                 // and a cursor page after the first is not counted at all: an
@@ -319,12 +327,15 @@ impl Domain {
         match kind {
             Kind::Users => {
                 let mut by_user: HashMap<&str, Vec<&crate::store::Membership>> = HashMap::new();
-                let memberships = if with_relations {
+                // Groups read with the rows need no second statement.
+                let read_with_rows = rows.iter().all(|row| row.groups.is_some());
+                let memberships = if with_relations && !read_with_rows {
                     self.store.memberships(tenant_id, &ids).await?
                 } else {
                     Vec::new()
                 };
-                for m in &memberships {
+                let with_rows = rows.iter().filter_map(|row| row.groups.as_ref()).flatten();
+                for m in memberships.iter().chain(with_rows) {
                     by_user.entry(m.user_id.as_str()).or_default().push(m);
                 }
                 Ok(rows
@@ -381,7 +392,8 @@ impl Positions {
     ///
     /// The records themselves are read when they fit in one piece: a
     /// lookup (`userName eq`, one match or none) costs one statement
-    /// whatever `count` says. A longer page is read as positions, to be
+    /// whatever `count` says, users' groups included when
+    /// `with_relations`. A longer page is read as positions, to be
     /// written in pieces; so are groups whose members are wanted.
     #[allow(clippy::too_many_arguments)]
     async fn read(
@@ -392,8 +404,9 @@ impl Positions {
         order: Order,
         walk: Option<Option<&Position>>,
         index: scim::list::Page,
-        with_members: bool,
+        with_relations: bool,
     ) -> Result<Positions, DomainError> {
+        let with_members = kind == Kind::Groups && with_relations;
         let window = match walk {
             None if index.count == 0 => return Ok(Positions::Records(Vec::new())),
             None => Window::page(index.offset(), index.count),
@@ -410,7 +423,9 @@ impl Positions {
                 limit: window.limit.min(RESOURCES_PER_PIECE),
                 ..window
             };
-            let rows = store.list(kind, tenant_id, plan, order, first).await?;
+            let rows = store
+                .list(kind, tenant_id, plan, order, first, with_relations)
+                .await?;
             if (rows.len() as u64) < first.limit || first.limit == window.limit {
                 return Ok(Positions::Records(rows));
             }

@@ -59,7 +59,14 @@ impl Domain {
             };
             let rows = self
                 .store
-                .list(kind, tenant_id, plan, Order::CREATION, window)
+                .list(
+                    kind,
+                    tenant_id,
+                    plan,
+                    Order::CREATION,
+                    window,
+                    with_relations,
+                )
                 .await?;
             read += rows.len() as u64;
             let more = rows.len() as u64 == window.limit;

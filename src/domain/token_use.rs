@@ -23,14 +23,16 @@ pub(crate) struct TokenUse {
 
 impl TokenUse {
     /// Notes that token `id` was used at `now`, if its stored last use
-    /// (`stored`) is older than [`TOUCH_INTERVAL_MS`].
-    pub(crate) fn note(&self, id: &str, stored: Option<i64>, now: i64) {
+    /// (`stored`) is older than [`TOUCH_INTERVAL_MS`]; returns whether it
+    /// did.
+    pub(crate) fn note(&self, id: &str, stored: Option<i64>, now: i64) -> bool {
         if stored.is_some_and(|t| now - t <= TOUCH_INTERVAL_MS) {
-            return;
+            return false;
         }
         let mut noted = self.noted.lock().unwrap_or_else(PoisonError::into_inner);
         let at = noted.entry(id.to_owned()).or_insert(now);
         *at = (*at).max(now);
+        true
     }
 
     /// The last use of token `id`: the stored one, or a later noted one.

@@ -96,27 +96,59 @@ pub(super) fn mint() -> Result<Minted, DomainError> {
 /// Hex SHA-256 of a secret: how tokens and console session ids are
 /// stored.
 pub(super) fn hash(secret: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut text = String::with_capacity(digest.len() * 2);
+    for byte in digest {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 impl Domain {
     /// Resolves a presented token to its principal, requiring `scope`.
+    ///
+    /// A live token is looked up once and then served from the cache
+    /// (`token_cache.rs`) for as long as no revocation has been seen.
     pub async fn authenticate(&self, secret: &str, scope: Scope) -> Result<Principal, DomainError> {
-        let Some(token) = self.presented_token(secret).await? else {
-            return Err(DomainError::Unauthorized);
-        };
-        if token.revoked_at.is_some() {
+        if !secret.starts_with(TOKEN_PREFIX) {
             return Err(DomainError::Unauthorized);
         }
+        let presented = hash(secret);
+        let revocations = self.store.revocations();
+        let watched = revocations.watched();
+        // Read before the lookup: a revocation committed meanwhile moves
+        // it on, and the entry cached below is never served.
+        let generation = revocations.generation();
+        let cached = watched
+            .then(|| self.token_cache.get(&presented, generation))
+            .flatten();
+        let token = match cached {
+            Some(token) => token,
+            None => {
+                let Some(token) = self.stored_token(&presented).await? else {
+                    return Err(DomainError::Unauthorized);
+                };
+                if token.revoked_at.is_some() {
+                    return Err(DomainError::Unauthorized);
+                }
+                if watched {
+                    self.token_cache.put(&token, generation);
+                }
+                token
+            }
+        };
         let token_scope = token.scope;
         if token_scope != scope {
             return Err(DomainError::WrongScope(token_scope, scope));
         }
         // Written later, in the background (`token_use.rs`): a read never
         // waits for the write connection.
-        self.token_use
-            .note(&token.id, token.last_used_at, self.now());
+        let now = self.now();
+        if self.token_use.note(&token.id, token.last_used_at, now) {
+            self.token_cache.touch(&presented, now);
+        }
         Ok(Principal {
             tenant_id: token.tenant_id,
             token_id: token.id,
@@ -134,8 +166,12 @@ impl Domain {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Ok(None);
         }
-        let presented = hash(secret);
-        let Some(token) = self.store.token_by_hash(&presented).await? else {
+        self.stored_token(&hash(secret)).await
+    }
+
+    /// The stored token whose hash is `presented`, revoked or not.
+    async fn stored_token(&self, presented: &str) -> Result<Option<TokenRecord>, DomainError> {
+        let Some(token) = self.store.token_by_hash(presented).await? else {
             return Ok(None);
         };
         // The lookup already matched the hash; comparing again in constant
@@ -330,6 +366,14 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(random).expect("base64").len(), 32);
         assert_eq!(a.hash, hash(&a.secret));
         assert!(!a.hash.contains(random));
+    }
+
+    #[test]
+    fn hashes_are_lowercase_hex_sha256() {
+        assert_eq!(
+            hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]

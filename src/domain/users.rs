@@ -215,12 +215,13 @@ impl Domain {
         id: &str,
         projection: &Projection,
     ) -> Result<Resource, DomainError> {
-        let record = self
+        let (record, memberships) = self
             .store
-            .user(tenant_id, id)
+            .user_with_groups(tenant_id, id, projection.wants("groups"))
             .await?
             .ok_or_else(|| not_found(id))?;
-        self.respond_user(tenant_id, record, projection).await
+        let user = self.render_user(&record, memberships.iter());
+        Ok(self.shape(Kind::Users, user, projection))
     }
 
     /// A user as a response: with its groups when the projection wants

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Alias, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect, sea_query::Expr,
@@ -275,31 +276,44 @@ async fn owned_on(
     tenant_id: &str,
     owner_id: &str,
 ) -> Result<Vec<Owned>, StoreError> {
-    let assets = asset::Entity::find()
-        .filter(asset::Column::TenantId.eq(tenant_id))
-        .filter(asset::Column::OwnerId.eq(owner_id))
-        .order_by_asc(asset::Column::Kind)
-        .order_by_asc(asset::Column::Name)
-        .all(conn)
-        .await?;
-    let groups = group::Entity::find()
-        .filter(group::Column::TenantId.eq(tenant_id))
-        .filter(group::Column::OwnerId.eq(owner_id))
-        .order_by_asc(group::Column::DisplayNameLc)
-        .all(conn)
-        .await?;
-    // Numbers sort before workflows; groups come last.
-    Ok(assets
-        .into_iter()
-        .map(|a| Owned {
-            kind: a.kind.into(),
-            id: a.id,
-            name: a.name,
+    // One statement: the assets, then the groups (`part`), each in order.
+    let groups = Query::select()
+        .expr_as(Expr::val(1), Alias::new("part"))
+        .expr_as(Expr::val(BlockerKind::Group.as_str()), Alias::new("kind"))
+        .expr_as(Expr::col(group::Column::Id), Alias::new("id"))
+        .expr_as(Expr::col(group::Column::DisplayName), Alias::new("name"))
+        .expr_as(Expr::col(group::Column::DisplayNameLc), Alias::new("sort"))
+        .from(group::Entity)
+        .and_where(Expr::col(group::Column::TenantId).eq(tenant_id))
+        .and_where(Expr::col(group::Column::OwnerId).eq(owner_id))
+        .to_owned();
+    let select = Query::select()
+        .expr_as(Expr::val(0), Alias::new("part"))
+        .expr_as(Expr::col(asset::Column::Kind), Alias::new("kind"))
+        .expr_as(Expr::col(asset::Column::Id), Alias::new("id"))
+        .expr_as(Expr::col(asset::Column::Name), Alias::new("name"))
+        .expr_as(Expr::col(asset::Column::Name), Alias::new("sort"))
+        .from(asset::Entity)
+        .and_where(Expr::col(asset::Column::TenantId).eq(tenant_id))
+        .and_where(Expr::col(asset::Column::OwnerId).eq(owner_id))
+        .union(UnionType::All, groups)
+        // Numbers sort before workflows; groups come last.
+        .order_by(Alias::new("part"), Order::Asc)
+        .order_by(Alias::new("kind"), Order::Asc)
+        .order_by(Alias::new("sort"), Order::Asc)
+        .to_owned();
+    let backend = conn.get_database_backend();
+    let rows = conn.query_all_raw(backend.build(&select)).await?;
+    rows.iter()
+        .map(|row| {
+            let kind: String = row.try_get_by_index(1)?;
+            let id: String = row.try_get_by_index(2)?;
+            Ok(Owned {
+                kind: BlockerKind::from_text(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("asset {id}")))?,
+                name: row.try_get_by_index(3)?,
+                id,
+            })
         })
-        .chain(groups.into_iter().map(|g| Owned {
-            kind: BlockerKind::Group,
-            id: g.id,
-            name: g.display_name,
-        }))
-        .collect())
+        .collect()
 }

@@ -13,12 +13,14 @@ mod connect;
 mod deliveries;
 mod deprovisionings;
 mod entity;
+mod exec;
 mod groups;
 mod operations;
 mod overview;
 mod plan;
 mod pool;
 mod query;
+mod revocations;
 mod secrets;
 mod seed;
 mod sessions;
@@ -56,6 +58,7 @@ pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
 pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
+pub use revocations::Revocations;
 pub use sessions::SessionRecord;
 pub use states::{
     Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
@@ -209,6 +212,12 @@ pub struct Store {
     read: ReadPool,
     write: DatabaseConnection,
     health: Arc<Health>,
+    /// SQLite's readers on the calling thread (`exec.rs`); `None` on
+    /// PostgreSQL and for an in-memory SQLite database.
+    inline: Option<Arc<exec::InlineReaders>>,
+    revocations: Arc<Revocations>,
+    /// PostgreSQL's URL, for the revocation listener.
+    listen_url: Option<revocations::ListenUrl>,
 }
 
 /// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL
@@ -249,6 +258,9 @@ impl Synchronous {
 /// A write transaction.
 pub struct Tx {
     inner: DatabaseTransaction,
+    revocations: Arc<Revocations>,
+    /// Whether this transaction revokes tokens (`revocations.rs`).
+    revokes: std::sync::atomic::AtomicBool,
     /// Whatever must be held until the transaction ends (the domain's
     /// place in its tenant's queue); dropped after `inner`.
     _held: Option<Box<dyn std::any::Any + Send + Sync>>,
@@ -266,14 +278,16 @@ impl Store {
     /// and port.
     pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let health = Health::new();
-        let (read, write) = if url.starts_with("sqlite:") {
+        let (read, write, inline, listen_url) = if url.starts_with("sqlite:") {
             let readers = settings.pool_size.unwrap_or(DEFAULT_SQLITE_READ_POOL_SIZE);
             let write = connect::connect_sqlite(url, 1, settings.synchronous, &health).await?;
             let read = connect::connect_sqlite(url, readers, settings.synchronous, &health).await?;
-            (read, write)
+            let inline = sqlite_file(url).map(|path| Arc::new(exec::InlineReaders::new(path)));
+            (read, write, inline, None)
         } else {
             let pool = connect::connect_postgres(url, settings, &health).await?;
-            (pool.clone(), pool)
+            let listen_url = revocations::ListenUrl(url.to_owned());
+            (pool.clone(), pool, None, Some(listen_url))
         };
         Ok(Store {
             read: ReadPool {
@@ -282,6 +296,9 @@ impl Store {
             },
             write,
             health,
+            inline,
+            revocations: Revocations::new(),
+            listen_url,
         })
     }
 
@@ -353,7 +370,26 @@ impl Store {
             }
             other => other?,
         };
-        Ok(Tx { inner, _held: None })
+        Ok(Tx {
+            inner,
+            revocations: Arc::clone(&self.revocations),
+            revokes: std::sync::atomic::AtomicBool::new(false),
+            _held: None,
+        })
+    }
+
+    /// The rows a read of at most `most` rows finds, each mapped by `map`:
+    /// on SQLite a short read runs on the calling thread (`exec.rs`).
+    async fn hot_rows<T>(
+        &self,
+        statement: sea_orm::Statement,
+        most: u64,
+        map: impl Fn(&dyn exec::Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        match &self.inline {
+            Some(inline) if most <= exec::INLINE_ROWS => inline.rows(statement, map),
+            _ => exec::pooled_rows(&self.read, statement, map).await,
+        }
     }
 
     /// Closes both pools.
@@ -366,7 +402,11 @@ impl Store {
 impl Tx {
     /// Commits the transaction; dropping a `Tx` rolls it back.
     pub async fn commit(self) -> Result<(), StoreError> {
+        self.announce_revocation().await?;
         self.inner.commit().await?;
+        if self.revokes.load(std::sync::atomic::Ordering::Acquire) {
+            self.revocations.advance();
+        }
         Ok(())
     }
 

@@ -19,6 +19,12 @@ pub struct Plan {
     /// True when the condition selects exactly the matching resources;
     /// false when it selects a superset (or, without a condition, all).
     pub exact: bool,
+    /// True when the condition compares only by equality (or tests
+    /// presence), so one plan made without the bound values serves every
+    /// value: SQLite's inline readers plan that way (`exec.rs`). A range
+    /// or pattern needs its value to choose between indexes (is
+    /// `meta.lastModified gt …` a few rows or all?).
+    pub(super) stable: bool,
 }
 
 /// Plans `query` for `kind` in `tenant_id`.
@@ -27,11 +33,27 @@ pub fn plan(kind: Kind, tenant_id: &str, query: Option<&Query>) -> Plan {
         None => Plan {
             condition: None,
             exact: true,
+            stable: true,
         },
         Some(query) => {
             let (condition, exact) = Planner { kind, tenant_id }.translate(query);
-            Plan { condition, exact }
+            Plan {
+                condition,
+                exact,
+                stable: equalities_only(query),
+            }
         }
+    }
+}
+
+/// Whether `query` compares only by equality or tests presence.
+fn equalities_only(query: &Query) -> bool {
+    match query {
+        Query::And(a, b) | Query::Or(a, b) => equalities_only(a) && equalities_only(b),
+        Query::Not(inner) => equalities_only(inner),
+        Query::Any { filter, .. } => equalities_only(filter),
+        Query::Compare { op, .. } => *op == Op::Eq,
+        Query::Present(_) | Query::Nothing => true,
     }
 }
 

@@ -9,8 +9,10 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, QueryResult, Statement};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::exec::Row;
 use super::plan::Plan;
-use super::{ResourceRecord, Store, StoreError};
+use super::users::{groups_column, parse_groups};
+use super::{Membership, ResourceRecord, Store, StoreError};
 use scim::path::Resolved;
 
 /// The two resource tables.
@@ -92,11 +94,13 @@ pub struct Key {
     pub id: String,
 }
 
-/// A listed row: the resource and its position.
+/// A listed row: the resource and its position, and a user's groups
+/// when they were read with it.
 #[derive(Debug, Clone)]
 pub struct Listed {
     pub record: ResourceRecord,
     pub key: Key,
+    pub groups: Option<Vec<Membership>>,
 }
 
 /// Which rows of an order to return.
@@ -155,7 +159,8 @@ impl Store {
         Ok(u64::try_from(count).unwrap_or(0))
     }
 
-    /// The rows the plan's condition selects, in `order`, within `window`.
+    /// The rows the plan's condition selects, in `order`, within `window`;
+    /// users with their groups when `with_groups` (in the same statement).
     pub async fn list(
         &self,
         kind: Kind,
@@ -163,10 +168,21 @@ impl Store {
         plan: &Plan,
         order: Order,
         window: Window<'_>,
+        with_groups: bool,
     ) -> Result<Vec<Listed>, StoreError> {
-        let query = (kind, tenant_id, plan, order, window);
-        let rows = self.list_rows(query, Columns::Records).await?;
-        rows.iter().map(|row| listed(row, order.column)).collect()
+        let backend = self.read.get_database_backend();
+        let with_groups = with_groups && kind == Kind::Users;
+        let mut select = list_statement(kind, tenant_id, plan, order, window, Columns::Records);
+        if with_groups {
+            select.expr(groups_column(backend));
+        }
+        let statement = windowed(backend, select, window);
+        // Only a plan that needs no bound value runs inline (`exec.rs`).
+        let most = if plan.stable { window.limit } else { u64::MAX };
+        self.hot_rows(statement, most, |row| {
+            listed(row, order.column, with_groups)
+        })
+        .await
     }
 
     /// The rows of a list statement, with `columns`.
@@ -207,13 +223,15 @@ impl Store {
     }
 
     /// The resources `ids` of `tenant_id` that still exist, in no
-    /// particular order (one statement; callers pass a few at a time).
+    /// particular order, users with their groups when `with_groups` (one
+    /// statement; callers pass a few at a time).
     pub async fn listed_by_ids(
         &self,
         kind: Kind,
         tenant_id: &str,
         ids: &[&str],
-    ) -> Result<Vec<ResourceRecord>, StoreError> {
+        with_groups: bool,
+    ) -> Result<Vec<(ResourceRecord, Vec<Membership>)>, StoreError> {
         let table = Alias::new(kind.table());
         let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
         let mut select = SqlQuery::select();
@@ -230,18 +248,21 @@ impl Store {
                 tenant_id,
             ));
         let backend = self.read.get_database_backend();
-        let rows = self.read.query_all_raw(backend.build(&select)).await?;
-        rows.iter()
-            .map(|row| {
-                ResourceRecord::parse(
-                    row.try_get("", "id")?,
-                    &row.try_get::<String>("", "document")?,
-                    row.try_get("", "version")?,
-                    row.try_get("", "created_at")?,
-                    row.try_get("", "updated_at")?,
-                )
-            })
-            .collect()
+        let with_groups = with_groups && kind == Kind::Users;
+        if with_groups {
+            select.expr(groups_column(backend));
+        }
+        let most = u64::try_from(ids.len()).unwrap_or(u64::MAX);
+        self.hot_rows(backend.build(&select), most, |row| {
+            let record = record_of(row)?;
+            let groups = if with_groups {
+                parse_groups(&record.id, &row.text(5)?)?
+            } else {
+                Vec::new()
+            };
+            Ok((record, groups))
+        })
+        .await
     }
 
     /// The database's plan for [`Store::list`], one line per row of
@@ -264,17 +285,15 @@ impl Store {
         } else {
             format!("EXPLAIN QUERY PLAN {}", statement.sql)
         };
-        let rows = self.read.query_all_raw(statement).await?;
-        rows.iter()
-            .map(|row| {
-                let line: String = if postgres {
-                    row.try_get_by_index(0)?
-                } else {
-                    row.try_get("", "detail")?
-                };
-                Ok(line)
-            })
-            .collect()
+        // Planned where a short list runs (`exec.rs`): on SQLite, by an
+        // inline reader, whose plans do not depend on bound values, when
+        // the plan is stable.
+        let most = if plan.stable { 0 } else { u64::MAX };
+        self.hot_rows(statement, most, |row| {
+            // PostgreSQL's one column; SQLite's `detail`.
+            row.text(if postgres { 0 } else { 3 })
+        })
+        .await
     }
 
     /// Refreshes the planner's statistics, e.g. after a bulk import.
@@ -289,6 +308,9 @@ impl Store {
         self.write.execute_unprepared("ANALYZE").await?;
         if self.read.get_database_backend() != DatabaseBackend::Sqlite {
             return Ok(());
+        }
+        if let Some(inline) = &self.inline {
+            inline.reload_statistics();
         }
         let pool = self.read.pool.get_sqlite_connection_pool();
         // Holding them all at once makes each acquire a different one.
@@ -481,18 +503,38 @@ fn sort_value(row: &QueryResult, sort: SortColumn) -> Result<Value, StoreError> 
     })
 }
 
-fn listed(row: &QueryResult, sort: SortColumn) -> Result<Listed, StoreError> {
-    let id: String = row.try_get("", "id")?;
-    let document: String = row.try_get("", "document")?;
-    let version: i64 = row.try_get("", "version")?;
-    let created_at: i64 = row.try_get("", "created_at")?;
-    let updated_at: i64 = row.try_get("", "updated_at")?;
-    let key = Key {
-        value: sort_value(row, sort)?,
-        id: id.clone(),
+/// `id`, `document`, `version`, `created_at`, `updated_at`: the first
+/// columns of a record's row.
+pub(super) fn record_of(row: &dyn Row) -> Result<ResourceRecord, StoreError> {
+    ResourceRecord::parse(
+        row.text(0)?,
+        &row.text(1)?,
+        row.int(2)?,
+        row.int(3)?,
+        row.int(4)?,
+    )
+}
+
+/// A row of a list statement with [`Columns::Records`]: the record, its
+/// `sort_key`, then the groups column when `with_groups`.
+fn listed(row: &dyn Row, sort: SortColumn, with_groups: bool) -> Result<Listed, StoreError> {
+    let record = record_of(row)?;
+    let value = if sort.integer() {
+        Value::from(row.int(5)?)
+    } else {
+        row.opt_text(5)?.map_or(Value::Null, Value::String)
+    };
+    let groups = if with_groups {
+        Some(parse_groups(&record.id, &row.text(6)?)?)
+    } else {
+        None
     };
     Ok(Listed {
-        record: ResourceRecord::parse(id, &document, version, created_at, updated_at)?,
-        key,
+        key: Key {
+            value,
+            id: record.id.clone(),
+        },
+        record,
+        groups,
     })
 }

@@ -4,7 +4,10 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
+use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait};
+
 use super::entity::{tenant, token};
+use super::exec::Row;
 use super::{Scope, Store, StoreError, Tx, by_key};
 
 /// A token row, without any secret.
@@ -50,15 +53,50 @@ impl From<token::Model> for TokenRecord {
     }
 }
 
+/// A token row read by [`Store::token_by_hash`], in the order of
+/// [`TOKEN_COLUMNS`].
+fn token_of(row: &dyn Row) -> Result<TokenRecord, StoreError> {
+    let id = row.text(0)?;
+    let scope = row.text(3)?;
+    let scope =
+        Scope::from_text(&scope).ok_or_else(|| StoreError::Corrupt(format!("token {id}")))?;
+    Ok(TokenRecord {
+        tenant_id: row.text(1)?,
+        hash: row.text(2)?,
+        scope,
+        label: row.text(4)?,
+        created_at: row.int(5)?,
+        last_used_at: row.opt_int(6)?,
+        revoked_at: row.opt_int(7)?,
+        user_id: row.opt_text(8)?,
+        id,
+    })
+}
+
+const TOKEN_COLUMNS: [token::Column; 9] = [
+    token::Column::Id,
+    token::Column::TenantId,
+    token::Column::Hash,
+    token::Column::Scope,
+    token::Column::Label,
+    token::Column::CreatedAt,
+    token::Column::LastUsedAt,
+    token::Column::RevokedAt,
+    token::Column::UserId,
+];
+
 impl Store {
-    /// The token whose hash is `hash`, revoked or not.
+    /// The token whose hash is `hash`, revoked or not (a hot read,
+    /// `exec.rs`).
     pub async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let found = by_key(
-            token::Entity::find().filter(token::Column::Hash.eq(hash)),
-            &self.read,
-        )
-        .await?;
-        Ok(found.map(TokenRecord::from))
+        let select = token::Entity::find()
+            .select_only()
+            .columns(TOKEN_COLUMNS)
+            .filter(token::Column::Hash.eq(hash))
+            .into_query();
+        let statement = self.read.get_database_backend().build(&select);
+        let found = self.hot_rows(statement, 1, token_of).await?;
+        Ok(found.into_iter().next())
     }
 
     /// Every token of a tenant, oldest first.
@@ -134,6 +172,7 @@ impl Tx {
         }
         let result = update.exec(self.conn()).await?;
         if result.rows_affected == 1 {
+            self.revoking();
             // Its console sessions end with it (each request checks the
             // token as well).
             super::entity::console_session::Entity::delete_many()
@@ -158,6 +197,9 @@ impl Tx {
             .filter(token::Column::RevokedAt.is_null())
             .exec(self.conn())
             .await?;
+        if result.rows_affected > 0 {
+            self.revoking();
+        }
         Ok(result.rows_affected)
     }
 }

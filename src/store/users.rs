@@ -1,11 +1,13 @@
 //! Users: the document, the columns filters use, and the e-mail index.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, RelationTrait, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
 };
 
 use super::entity::{group, group_member, user, user_email};
+use super::query::record_of;
 use super::{Access, IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
@@ -103,6 +105,41 @@ pub(super) fn active_admins(tenant_id: &str) -> sea_orm::Select<user::Entity> {
         .filter(user::Column::Access.eq(Access::Active))
 }
 
+/// A user's groups as one column of the user's row: JSON
+/// `[[group id, displayName], …]` in displayName order, so that a user is
+/// read with its memberships in one statement. The one piece of SQL the
+/// two databases spell differently (an ordered JSON aggregate).
+pub(super) fn groups_column(backend: DbBackend) -> Expr {
+    let aggregate = match backend {
+        DbBackend::Postgres => {
+            "COALESCE(json_agg(json_build_array(m.group_id, g.display_name) \
+             ORDER BY g.display_name_lc, g.id), '[]'::json)::text"
+        }
+        _ => {
+            "json_group_array(json_array(m.group_id, g.display_name) \
+              ORDER BY g.display_name_lc, g.id)"
+        }
+    };
+    Expr::cust(format!(
+        "(SELECT {aggregate} FROM group_members m JOIN groups g ON g.id = m.group_id \
+         WHERE m.tenant_id = \"users\".\"tenant_id\" AND m.member_id = \"users\".\"id\")"
+    ))
+}
+
+/// The memberships of user `user_id` from its [`groups_column`].
+pub(super) fn parse_groups(user_id: &str, json: &str) -> Result<Vec<Membership>, StoreError> {
+    let pairs: Vec<(String, String)> =
+        serde_json::from_str(json).map_err(|_| StoreError::Corrupt(user_id.to_owned()))?;
+    Ok(pairs
+        .into_iter()
+        .map(|(group_id, group_display_name)| Membership {
+            user_id: user_id.to_owned(),
+            group_id,
+            group_display_name,
+        })
+        .collect())
+}
+
 fn record(model: user::Model) -> Result<ResourceRecord, StoreError> {
     ResourceRecord::parse(
         model.id,
@@ -165,14 +202,52 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
 }
 
 impl Store {
-    /// The user `id` of `tenant_id`.
+    /// The user `id` of `tenant_id` and, when `with_groups`, the groups
+    /// it is in: one statement (a hot read, `exec.rs`).
+    pub async fn user_with_groups(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        with_groups: bool,
+    ) -> Result<Option<(ResourceRecord, Vec<Membership>)>, StoreError> {
+        let backend = self.read.get_database_backend();
+        let mut select = Query::select();
+        select
+            .columns([
+                (user::Entity, user::Column::Id),
+                (user::Entity, user::Column::Document),
+                (user::Entity, user::Column::Version),
+                (user::Entity, user::Column::CreatedAt),
+                (user::Entity, user::Column::UpdatedAt),
+            ])
+            .from(user::Entity)
+            .and_where(Expr::col((user::Entity, user::Column::Id)).eq(id))
+            .and_where(Expr::col((user::Entity, user::Column::TenantId)).eq(tenant_id));
+        if with_groups {
+            select.expr(groups_column(backend));
+        }
+        let found = self
+            .hot_rows(backend.build(&select), 1, |row| {
+                let record = record_of(row)?;
+                let groups = if with_groups {
+                    parse_groups(&record.id, &row.text(5)?)?
+                } else {
+                    Vec::new()
+                };
+                Ok((record, groups))
+            })
+            .await?;
+        Ok(found.into_iter().next())
+    }
+
+    /// The user `id` of `tenant_id` (a hot read, `exec.rs`).
     pub async fn user(
         &self,
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = find_user(&self.read, tenant_id, id).await?;
-        found.map(record).transpose()
+        let found = self.user_with_groups(tenant_id, id, false).await?;
+        Ok(found.map(|(record, _)| record))
     }
 
     /// The groups that directly contain each of `user_ids`.

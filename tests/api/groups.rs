@@ -751,3 +751,61 @@ async fn a_users_groups_are_read_only_by_the_urn_qualified_path_too() {
     let user = json_of(app.get(&path).await, 200).await;
     assert!(user.get("groups").is_none(), "{user}");
 }
+
+/// A user's groups are read with the user in one statement (issue 16):
+/// by id, by a `userName` lookup and in a long list they are the same,
+/// in name order, with names exactly as written (quotes, backslashes,
+/// non-ASCII).
+#[tokio::test]
+async fn a_users_groups_are_the_same_by_id_by_lookup_and_in_long_lists() {
+    let app = spawn_app().await;
+    let ann = app.create_user("ann@example.com").await;
+    let ann_id = ann["id"].as_str().unwrap();
+    for n in 0..20 {
+        app.create_user(&format!("filler{n}@example.com")).await;
+    }
+    let names = ["Ärger ✓", "zeta \"quoted\"", "alpha\\back"];
+    for name in names {
+        app.create_group(name, &[ann_id]).await;
+    }
+    let expected: Vec<&str> = vec!["alpha\\back", "zeta \"quoted\"", "Ärger ✓"];
+    let displays = |user: &Value| -> Vec<String> {
+        user["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["display"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let by_id = json_of(app.get(&format!("/Users/{ann_id}")).await, 200).await;
+    assert_eq!(displays(&by_id), expected);
+    let lookup = json_of(
+        app.get("/Users?filter=userName%20eq%20%22ann@example.com%22")
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(lookup["Resources"][0], by_id);
+    let long = json_of(app.get("/Users?count=100").await, 200).await;
+    let listed = long["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["id"] == ann_id)
+        .unwrap();
+    assert_eq!(listed, &by_id);
+    let without = json_of(
+        app.get(&format!("/Users/{ann_id}?excludedAttributes=groups"))
+            .await,
+        200,
+    )
+    .await;
+    assert!(without.get("groups").is_none(), "{without}");
+    let filler = json_of(
+        app.get("/Users?filter=userName%20eq%20%22filler3@example.com%22")
+            .await,
+        200,
+    )
+    .await;
+    assert!(filler["Resources"][0].get("groups").is_none());
+}

@@ -32,6 +32,7 @@ mod phone;
 mod query;
 mod races;
 mod readme;
+mod revocation;
 mod robustness;
 mod streaming;
 mod tenancy;
