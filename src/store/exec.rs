@@ -271,17 +271,33 @@ mod tests {
                     "SELECT id, n, note FROM t WHERE flag = ? AND n >= ? ORDER BY id",
                     values,
                 ),
-                |row| Ok((row.text(0)?, row.int(1)?, row.opt_text(2)?, row.opt_int(2).is_err())),
+                |row| {
+                    Ok((
+                        row.text(0)?,
+                        row.int(1)?,
+                        row.opt_text(2)?,
+                        row.opt_int(2).is_err(),
+                    ))
+                },
             )
         };
         let found = read(vec![Value::Bool(Some(true)), Value::Int(Some(0))]).expect("read");
         assert_eq!(found, vec![("a".to_owned(), 1, None, false)]);
-        let found = read(vec![Value::Bool(Some(false)), Value::BigUnsigned(Some(2))]).expect("read");
+        let found =
+            read(vec![Value::Bool(Some(false)), Value::BigUnsigned(Some(2))]).expect("read");
         assert_eq!(found, vec![("b".to_owned(), 2, Some("x".to_owned()), true)]);
         // A value SQLite cannot hold is refused, never truncated.
-        assert!(read(vec![Value::Bool(Some(true)), Value::BigUnsigned(Some(u64::MAX))]).is_err());
+        assert!(
+            read(vec![
+                Value::Bool(Some(true)),
+                Value::BigUnsigned(Some(u64::MAX))
+            ])
+            .is_err()
+        );
         // Reads never write.
-        let write = readers.rows(statement("DELETE FROM t RETURNING id", vec![]), |row| row.text(0));
+        let write = readers.rows(statement("DELETE FROM t RETURNING id", vec![]), |row| {
+            row.text(0)
+        });
         assert!(write.is_err());
     }
 
@@ -294,7 +310,11 @@ mod tests {
             .execute_batch("CREATE TABLE t (id TEXT)")
             .expect("setup");
         let readers = InlineReaders::new(path);
-        let count = || readers.rows(statement("SELECT count(*) FROM t", vec![]), |row| row.int(0));
+        let count = || {
+            readers.rows(statement("SELECT count(*) FROM t", vec![]), |row| {
+                row.int(0)
+            })
+        };
         count().expect("read");
         assert_eq!(readers.idle.lock().expect("lock")[0].statistics, 0);
         readers.reload_statistics();
