@@ -41,10 +41,7 @@ pub fn fingerprint(parts: &[&str]) -> String {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
-    hasher.finalize()[..12]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::hex::lower_hex(&hasher.finalize()[..12])
 }
 
 /// The key that signs cursors, keyed once and cloned per cursor.

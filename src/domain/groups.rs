@@ -329,20 +329,9 @@ impl Domain {
             .collect();
         let ids = |m: &[Member]| m.iter().map(|m| m.id.clone()).collect::<BTreeSet<_>>();
         if doc == old.document && ids(&current) == ids(&members) {
-            // Nothing changed: no write, no new version; the admin still
-            // learns that the IdP's mapping wrote nothing.
-            if !ignored.is_empty() {
-                self.audit_group(
-                    &tx,
-                    who,
-                    Action::GroupUpdate,
-                    (id, &name),
-                    Vec::new(),
-                    &ignored,
-                )
+            // Nothing changed: no write, no new version.
+            self.audit_nothing_written(tx, who, (id, &name), &ignored)
                 .await?;
-                tx.commit().await?;
-            }
             let group = self.render_group(&old, current.iter());
             return Ok(self.shape(Kind::Groups, group, projection));
         }
@@ -455,20 +444,9 @@ impl Domain {
             tx.commit().await?;
             record
         } else {
-            // Adding members that are there already changes nothing; the
-            // admin still learns that the IdP's mapping wrote nothing.
-            if !ignored.is_empty() {
-                self.audit_group(
-                    &tx,
-                    who,
-                    Action::GroupUpdate,
-                    (id, &name),
-                    Vec::new(),
-                    &ignored,
-                )
+            // Adding members that are there already changes nothing.
+            self.audit_nothing_written(tx, who, (id, &name), &ignored)
                 .await?;
-                tx.commit().await?;
-            }
             old
         };
         let Some(projection) = projection else {
@@ -554,6 +532,25 @@ impl Domain {
 
     /// Records an allowed group change, naming the schema namespaces of
     /// the request that were `ignored`.
+    /// A group write that changed nothing: when the IdP sent unknown
+    /// extension namespaces, the admin still learns (in the audit log)
+    /// that its mapping wrote nothing; otherwise nothing is written.
+    async fn audit_nothing_written(
+        &self,
+        tx: Tx,
+        who: &Principal,
+        group: (&str, &str),
+        ignored: &[String],
+    ) -> Result<(), DomainError> {
+        if ignored.is_empty() {
+            return Ok(());
+        }
+        self.audit_group(&tx, who, Action::GroupUpdate, group, Vec::new(), ignored)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn audit_group(
         &self,
         tx: &Tx,

@@ -19,6 +19,7 @@ mod facts;
 mod gate;
 mod groups;
 mod guard;
+mod hex;
 mod limits;
 mod listing;
 mod operations;

@@ -194,12 +194,18 @@ impl Domain {
         )?;
         let sorting = sorting(kind, schema, request)?;
         let index = request.page();
-        let fingerprint = cursor::fingerprint(&[
-            schema.name,
-            request.filter.as_deref().unwrap_or(""),
-            request.sort_by.as_deref().unwrap_or(""),
-            if sorting.descending { "d" } else { "a" },
-        ]);
+        // Only a cursor walk needs it (to check the cursor, or to issue
+        // the next): a lookup does not hash its query.
+        let fingerprint = if request.cursor.is_some() {
+            cursor::fingerprint(&[
+                schema.name,
+                request.filter.as_deref().unwrap_or(""),
+                request.sort_by.as_deref().unwrap_or(""),
+                if sorting.descending { "d" } else { "a" },
+            ])
+        } else {
+            String::new()
+        };
         let position = match request.cursor.as_deref() {
             None | Some("") => None,
             Some(text) => Some(cursor::decode(
@@ -323,36 +329,20 @@ impl Domain {
         rows: &[Listed],
         with_relations: bool,
     ) -> Result<Vec<(Key, Value)>, DomainError> {
-        let ids: Vec<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
         match kind {
-            Kind::Users => {
-                let mut by_user: HashMap<&str, Vec<&crate::store::Membership>> = HashMap::new();
-                // Groups read with the rows need no second statement.
-                let read_with_rows = rows.iter().all(|row| row.groups.is_some());
-                let memberships = if with_relations && !read_with_rows {
-                    self.store.memberships(tenant_id, &ids).await?
-                } else {
-                    Vec::new()
-                };
-                let with_rows = rows.iter().filter_map(|row| row.groups.as_ref()).flatten();
-                for m in memberships.iter().chain(with_rows) {
-                    by_user.entry(m.user_id.as_str()).or_default().push(m);
-                }
-                Ok(rows
-                    .iter()
-                    .map(|row| {
-                        let mine = by_user
-                            .get(row.record.id.as_str())
-                            .map(Vec::as_slice)
-                            .unwrap_or_default();
-                        (
-                            row.key.clone(),
-                            self.render_user(&row.record, mine.iter().copied()).body,
-                        )
-                    })
-                    .collect())
-            }
+            // A user's groups were read with it when wanted (`Store::list`).
+            Kind::Users => Ok(rows
+                .iter()
+                .map(|row| {
+                    let groups = row.groups.as_deref().unwrap_or_default();
+                    (
+                        row.key.clone(),
+                        self.render_user(&row.record, groups.iter()).body,
+                    )
+                })
+                .collect()),
             Kind::Groups => {
+                let ids: Vec<&str> = rows.iter().map(|r| r.record.id.as_str()).collect();
                 let members = if with_relations {
                     self.store.members(tenant_id, &ids).await?
                 } else {

@@ -96,14 +96,7 @@ pub(super) fn mint() -> Result<Minted, DomainError> {
 /// Hex SHA-256 of a secret: how tokens and console session ids are
 /// stored.
 pub(super) fn hash(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(secret.as_bytes());
-    let mut text = String::with_capacity(digest.len() * 2);
-    for byte in digest {
-        text.push(char::from(HEX[usize::from(byte >> 4)]));
-        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
-    }
-    text
+    super::hex::lower_hex(&Sha256::digest(secret.as_bytes()))
 }
 
 impl Domain {

@@ -46,6 +46,15 @@ pub fn plan(kind: Kind, tenant_id: &str, query: Option<&Query>) -> Plan {
     }
 }
 
+impl Plan {
+    /// How many rows a read of at most `limit` rows under this plan counts
+    /// as for `Store::hot_rows`: `limit` when the plan is stable, else more
+    /// than any read that runs inline.
+    pub(super) fn inline_rows(&self, limit: u64) -> u64 {
+        if self.stable { limit } else { u64::MAX }
+    }
+}
+
 /// Whether `query` compares only by equality or tests presence.
 fn equalities_only(query: &Query) -> bool {
     match query {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::exec::Row;
 use super::plan::Plan;
-use super::users::{groups_column, parse_groups};
+use super::users::{groups_at, groups_column};
 use super::{Membership, ResourceRecord, Store, StoreError};
 use scim::path::Resolved;
 
@@ -178,8 +178,7 @@ impl Store {
         }
         let statement = windowed(backend, select, window);
         // Only a plan that needs no bound value runs inline (`exec.rs`).
-        let most = if plan.stable { window.limit } else { u64::MAX };
-        self.hot_rows(statement, most, |row| {
+        self.hot_rows(statement, plan.inline_rows(window.limit), |row| {
             listed(row, order.column, with_groups)
         })
         .await
@@ -254,13 +253,7 @@ impl Store {
         }
         let most = u64::try_from(ids.len()).unwrap_or(u64::MAX);
         self.hot_rows(backend.build(&select), most, |row| {
-            let record = record_of(row)?;
-            let groups = if with_groups {
-                parse_groups(&record.id, &row.text(5)?)?
-            } else {
-                Vec::new()
-            };
-            Ok((record, groups))
+            record_with_groups(row, with_groups)
         })
         .await
     }
@@ -288,8 +281,7 @@ impl Store {
         // Planned where a short list runs (`exec.rs`): on SQLite, by an
         // inline reader, whose plans do not depend on bound values, when
         // the plan is stable.
-        let most = if plan.stable { 0 } else { u64::MAX };
-        self.hot_rows(statement, most, |row| {
+        self.hot_rows(statement, plan.inline_rows(0), |row| {
             // PostgreSQL's one column; SQLite's `detail`.
             row.text(if postgres { 0 } else { 3 })
         })
@@ -515,6 +507,21 @@ pub(super) fn record_of(row: &dyn Row) -> Result<ResourceRecord, StoreError> {
     )
 }
 
+/// A record's row ([`record_of`]) and, when `with_groups`, the groups
+/// column after it.
+pub(super) fn record_with_groups(
+    row: &dyn Row,
+    with_groups: bool,
+) -> Result<(ResourceRecord, Vec<Membership>), StoreError> {
+    let record = record_of(row)?;
+    let groups = if with_groups {
+        groups_at(row, 5, &record.id)?
+    } else {
+        Vec::new()
+    };
+    Ok((record, groups))
+}
+
 /// A row of a list statement with [`Columns::Records`]: the record, its
 /// `sort_key`, then the groups column when `with_groups`.
 fn listed(row: &dyn Row, sort: SortColumn, with_groups: bool) -> Result<Listed, StoreError> {
@@ -524,11 +531,9 @@ fn listed(row: &dyn Row, sort: SortColumn, with_groups: bool) -> Result<Listed, 
     } else {
         row.opt_text(5)?.map_or(Value::Null, Value::String)
     };
-    let groups = if with_groups {
-        Some(parse_groups(&record.id, &row.text(6)?)?)
-    } else {
-        None
-    };
+    let groups = with_groups
+        .then(|| groups_at(row, 6, &record.id))
+        .transpose()?;
     Ok(Listed {
         key: Key {
             value,

@@ -7,7 +7,8 @@ use sea_orm::{
 };
 
 use super::entity::{group, group_member, user, user_email};
-use super::query::record_of;
+use super::exec::Row;
+use super::query::record_with_groups;
 use super::{Access, IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
@@ -126,10 +127,16 @@ pub(super) fn groups_column(backend: DbBackend) -> Expr {
     ))
 }
 
-/// The memberships of user `user_id` from its [`groups_column`].
-pub(super) fn parse_groups(user_id: &str, json: &str) -> Result<Vec<Membership>, StoreError> {
+/// The memberships of user `user_id` from its [`groups_column`], read
+/// as column `column` of `row`.
+pub(super) fn groups_at(
+    row: &dyn Row,
+    column: usize,
+    user_id: &str,
+) -> Result<Vec<Membership>, StoreError> {
+    let json = row.text(column)?;
     let pairs: Vec<(String, String)> =
-        serde_json::from_str(json).map_err(|_| StoreError::Corrupt(user_id.to_owned()))?;
+        serde_json::from_str(&json).map_err(|_| StoreError::Corrupt(user_id.to_owned()))?;
     Ok(pairs
         .into_iter()
         .map(|(group_id, group_display_name)| Membership {
@@ -228,13 +235,7 @@ impl Store {
         }
         let found = self
             .hot_rows(backend.build(&select), 1, |row| {
-                let record = record_of(row)?;
-                let groups = if with_groups {
-                    parse_groups(&record.id, &row.text(5)?)?
-                } else {
-                    Vec::new()
-                };
-                Ok((record, groups))
+                record_with_groups(row, with_groups)
             })
             .await?;
         Ok(found.into_iter().next())

@@ -30,7 +30,7 @@ async fn status_of(client: &Client, base: &str, token: &str, path: &str) -> u16 
 
 /// Asks until the answer is 401, and returns how long that took; fails
 /// past [`ACROSS_PROCESSES`].
-async fn refused_after(client: &Client, base: &str, token: &str, path: &str) -> Duration {
+pub async fn refused_after(client: &Client, base: &str, token: &str, path: &str) -> Duration {
     let asked = Instant::now();
     loop {
         let status = status_of(client, base, token, path).await;
