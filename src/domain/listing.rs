@@ -17,12 +17,18 @@ use tokio::sync::mpsc;
 
 use super::query::relation;
 use super::{Domain, DomainError, Kind};
-use crate::store::{Membership, ResourceRecord};
+use crate::store::{IDS_PER_STATEMENT, Membership, ResourceRecord};
 use scim::projection::Projection;
 
-/// Most resources read and rendered at once when a list is written in
-/// pieces; a page no longer than this (of users) is built whole.
+/// A page no longer than this (of users) is built whole; a list written
+/// in pieces reads this many resources at once when their sizes are not
+/// known.
 pub(super) const RESOURCES_PER_PIECE: u64 = 16;
+
+/// Most bytes of stored documents one piece of a list reads: a piece of
+/// small users holds many (an export of 1 KiB users reads 256 at a
+/// time, in one statement), a piece of 1 MiB users one.
+const PIECE_READ_BYTES: u64 = 256 * 1024;
 
 /// A piece is handed on once its text is this long, so a piece of large
 /// resources is not held twice (as values and as text) at once.
@@ -44,13 +50,13 @@ pub enum Listing {
 
 /// A list response whose resources are read when written: its fields
 /// other than `Resources` and `itemsPerPage`, and the ids of its
-/// resources in order.
+/// resources in order, with their stored sizes when known.
 #[derive(Debug)]
 pub struct PiecewiseList {
     head: Map<String, Value>,
     kind: Kind,
     tenant_id: String,
-    ids: Vec<String>,
+    ids: Vec<(String, Option<u64>)>,
     projection: Projection,
 }
 
@@ -59,7 +65,7 @@ impl PiecewiseList {
         head: Value,
         kind: Kind,
         tenant_id: &str,
-        ids: Vec<String>,
+        ids: Vec<(String, Option<u64>)>,
         projection: Projection,
     ) -> PiecewiseList {
         let mut head = match head {
@@ -119,6 +125,24 @@ async fn send(out: &Pieces, piece: String) -> Result<(), Stop> {
     out.send(piece).await.map_err(|_| Stop::Gone)
 }
 
+/// How many of `entries` (ids and stored sizes, in order) the next piece
+/// reads: at least one, at most as many as one statement names, and no
+/// more than [`PIECE_READ_BYTES`] together unless the first alone is
+/// larger. An unknown size counts as a share of [`RESOURCES_PER_PIECE`].
+fn piece_len(entries: &[(String, Option<u64>)]) -> usize {
+    let unknown = PIECE_READ_BYTES / RESOURCES_PER_PIECE;
+    let mut bytes = 0u64;
+    let mut len = 0;
+    for (_, size) in entries.iter().take(IDS_PER_STATEMENT) {
+        bytes = bytes.saturating_add(size.unwrap_or(unknown));
+        if len > 0 && bytes > PIECE_READ_BYTES {
+            break;
+        }
+        len += 1;
+    }
+    len
+}
+
 /// An object's JSON text without its closing brace, so that more members
 /// can follow.
 fn open_object(object: &Value) -> String {
@@ -152,10 +176,17 @@ impl Domain {
         let mut text = open_object(&Value::Object(std::mem::take(&mut list.head)));
         text.push_str(",\"Resources\":[");
         let mut written = 0u64;
-        let piece = usize::try_from(RESOURCES_PER_PIECE).unwrap_or(1);
-        for ids in list.ids.chunks(piece) {
-            let mut batch = self.read_batch(&list, ids).await?;
-            for id in ids {
+        let mut rest = std::mem::take(&mut list.ids);
+        let mut start = 0;
+        while start < rest.len() {
+            let end = start + piece_len(&rest[start..]);
+            let ids: Vec<String> = rest[start..end]
+                .iter_mut()
+                .map(|(id, _)| std::mem::take(id))
+                .collect();
+            start = end;
+            let mut batch = self.read_batch(&list, &ids).await?;
+            for id in &ids {
                 // Each record is dropped once written: a reader that stalls
                 // holds back what is left of one batch, no more.
                 let Some(record) = batch.records.remove(id) else {
@@ -310,5 +341,42 @@ fn finish(result: Result<(), Stop>) -> Result<(), DomainError> {
     match result {
         Ok(()) | Err(Stop::Gone) => Ok(()),
         Err(Stop::Failed(error)) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sized(sizes: &[Option<u64>]) -> Vec<(String, Option<u64>)> {
+        sizes
+            .iter()
+            .enumerate()
+            .map(|(i, size)| (i.to_string(), *size))
+            .collect()
+    }
+
+    #[test]
+    fn small_documents_are_read_as_many_as_one_statement_names() {
+        let entries = sized(&[Some(1024); 1000]);
+        assert_eq!(piece_len(&entries), 256);
+        let entries = sized(&[Some(10); 1000]);
+        assert_eq!(piece_len(&entries), IDS_PER_STATEMENT);
+    }
+
+    #[test]
+    fn a_piece_holds_no_more_than_its_bytes_unless_one_document_is_larger() {
+        let mib = Some(1024 * 1024);
+        assert_eq!(piece_len(&sized(&[mib, mib, Some(1)])), 1);
+        assert_eq!(piece_len(&sized(&[Some(200 * 1024), mib])), 1);
+        assert_eq!(piece_len(&sized(&[Some(100 * 1024); 3])), 2);
+        assert_eq!(piece_len(&sized(&[Some(1); 3])), 3);
+        assert_eq!(piece_len(&[]), 0);
+    }
+
+    #[test]
+    fn documents_of_unknown_size_are_read_as_before() {
+        let entries = sized(&[None; 100]);
+        assert_eq!(piece_len(&entries) as u64, RESOURCES_PER_PIECE);
     }
 }

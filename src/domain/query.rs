@@ -15,7 +15,7 @@ use super::cursor::{self, Position};
 use super::listing::{Listing, PiecewiseList, RESOURCES_PER_PIECE};
 use super::scan::cursor_page;
 use super::{Domain, DomainError};
-use crate::store::{Key, Kind, Listed, Order, SortColumn, Window, plan, sort_column};
+use crate::store::{Key, Kind, Listed, Order, Placed, SortColumn, Window, plan, sort_column};
 use scim::ScimError;
 use scim::eval::{Unknown, compile};
 use scim::filter::{self, parse_path};
@@ -41,7 +41,8 @@ pub(super) struct Sorting {
 /// their ids, to be read and written in pieces.
 pub(super) enum Rows {
     Rendered(Vec<Value>),
-    Ids(Vec<String>),
+    /// A large page's ids in order, with their documents' sizes when known.
+    Ids(Vec<(String, Option<u64>)>),
 }
 
 /// One page of results, before rendering the response.
@@ -247,7 +248,9 @@ impl Domain {
                     Some(self.store.count(kind, tenant_id, &plan).await?)
                 };
                 let rows = match rows {
-                    Positions::Keys(keys) => Rows::Ids(keys.into_iter().map(|k| k.id).collect()),
+                    Positions::Keys(keys) => {
+                        Rows::Ids(keys.into_iter().map(|p| (p.key.id, p.bytes)).collect())
+                    }
                     Positions::Records(rows) => Rows::Rendered(
                         self.render_rows(kind, tenant_id, &rows, projection.wants(relations))
                             .await?
@@ -373,7 +376,7 @@ impl Domain {
 /// The rows of an exact page as read: whole records, or only positions.
 enum Positions {
     Records(Vec<Listed>),
-    Keys(Vec<Key>),
+    Keys(Vec<Placed>),
 }
 
 impl Positions {
@@ -453,7 +456,7 @@ impl Positions {
                 (Positions::Records(rows), next, previous, whole)
             }
             Positions::Keys(keys) => {
-                let (keys, next, previous) = cursor_page(keys, index.count, position, |k| k);
+                let (keys, next, previous) = cursor_page(keys, index.count, position, |p| &p.key);
                 (Positions::Keys(keys), next, previous, whole)
             }
         }

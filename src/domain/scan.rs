@@ -92,7 +92,8 @@ impl Domain {
         }
         matched.sort_by(|a, b| compare_keys(a, b, sorting.descending));
         let total = matched.len() as u64;
-        let ids = |keys: Vec<Key>| Rows::Ids(keys.into_iter().map(|k| k.id).collect());
+        // The scan read the documents but kept no sizes: pieces of the default size.
+        let ids = |keys: Vec<Key>| Rows::Ids(keys.into_iter().map(|k| (k.id, None)).collect());
         match walk {
             None => {
                 let start = usize::try_from(index.offset()).unwrap_or(usize::MAX);

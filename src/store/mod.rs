@@ -57,7 +57,7 @@ pub use deliveries::{AttemptRecord, DeliveryRecord, NewEvent};
 pub use deprovisionings::{PendingFilter, PendingRecord};
 pub use groups::{GroupRow, Member};
 pub use plan::{Plan, plan};
-pub use query::{Key, Kind, Listed, Order, SortColumn, Window, sort_column};
+pub use query::{Key, Kind, Listed, Order, Placed, SortColumn, Window, sort_column};
 pub use revocations::Revocations;
 pub use sessions::SessionRecord;
 pub use states::{
