@@ -25,9 +25,10 @@ use scim::projection::Projection;
 /// known.
 pub(super) const RESOURCES_PER_PIECE: u64 = 16;
 
-/// Most bytes of stored documents one piece of a list reads: a piece of
-/// small users holds many (an export of 1 KiB users reads 256 at a
-/// time, in one statement), a piece of 1 MiB users one.
+/// Most bytes of stored documents one piece of a list reads when their
+/// sizes are known (on PostgreSQL, where each piece is a round trip): a
+/// piece of small users holds many (an export of 1 KiB users reads 256
+/// at a time, in one statement), a piece of 1 MiB users one.
 const PIECE_READ_BYTES: u64 = 256 * 1024;
 
 /// A piece is handed on once its text is this long, so a piece of large

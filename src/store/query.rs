@@ -208,8 +208,9 @@ impl Store {
             .await?)
     }
 
-    /// The positions of the rows [`Store::list`] would return, with the
-    /// sizes of their documents but not the documents: what a large page
+    /// The positions of the rows [`Store::list`] would return, on
+    /// PostgreSQL with the sizes of their documents, never the documents
+    /// themselves: what a large page
     /// reads first, before its resources are read a piece at a time by
     /// [`Store::listed_by_ids`].
     pub async fn list_keys(
@@ -597,4 +598,34 @@ fn listed(row: &dyn Row, sort: SortColumn, with_groups: bool) -> Result<Listed, 
         record,
         groups,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn users() -> SelectStatement {
+        let mut select = SqlQuery::select();
+        select
+            .expr(Expr::col(Alias::new("id")))
+            .from(Alias::new("users"));
+        select
+    }
+
+    #[test]
+    fn a_postgresql_page_from_the_start_carries_no_offset() {
+        // A bound OFFSET made PostgreSQL plan every lookup again (`windowed`).
+        let first = windowed(DatabaseBackend::Postgres, users(), Window::page(0, 16));
+        assert!(first.sql.ends_with("LIMIT $1"), "{}", first.sql);
+        let later = windowed(DatabaseBackend::Postgres, users(), Window::page(32, 16));
+        assert!(later.sql.ends_with("LIMIT $1 OFFSET $2"), "{}", later.sql);
+    }
+
+    #[test]
+    fn an_sqlite_page_writes_its_limit_and_binds_its_offset() {
+        let page = windowed(DatabaseBackend::Sqlite, users(), Window::page(32, 16));
+        assert!(page.sql.ends_with("LIMIT 16 OFFSET ?"), "{}", page.sql);
+        let values = page.values.expect("the offset is bound").0;
+        assert_eq!(values, vec![sea_orm::Value::BigUnsigned(Some(32))]);
+    }
 }
