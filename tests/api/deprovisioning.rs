@@ -48,6 +48,17 @@ pub async fn user(
     created["id"].as_str().unwrap().to_owned()
 }
 
+/// Issues an admin token bound to user `user_id`, labelled "ops laptop";
+/// returns its secret.
+pub async fn personal_token(app: &TestApp, t: &Tenant, user_id: &str) -> String {
+    let body = json!({"label": "ops laptop", "scope": "admin", "user_id": user_id});
+    let (status, issued) = app
+        .call_admin(&t.admin, Method::POST, "/tokens", Some(&body))
+        .await;
+    assert_eq!(status, 201, "{issued}");
+    issued["token"].as_str().unwrap().to_owned()
+}
+
 /// Gives `owner` an asset through the admin API; returns its id.
 pub async fn give(app: &TestApp, t: &Tenant, kind: &str, name: &str, owner: &str) -> String {
     let body = json!({"kind": kind, "name": name, "owner_id": owner});
@@ -804,16 +815,7 @@ async fn a_token_issued_to_a_user_is_revoked_when_its_access_is_suspended() {
     user(&app, &t, "root@example.com", true, None).await;
     let ops = user(&app, &t, "ops@example.com", true, None).await;
     give(&app, &t, "number", "+1 555 0104", &ops).await;
-    let (status, issued) = app
-        .call_admin(
-            &t.admin,
-            Method::POST,
-            "/tokens",
-            Some(&json!({"label": "ops laptop", "scope": "admin", "user_id": ops})),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let personal = issued["token"].as_str().unwrap();
+    let personal = &personal_token(&app, &t, &ops).await;
     assert_eq!(
         app.call_admin(personal, Method::GET, "/seats", None)
             .await

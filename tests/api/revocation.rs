@@ -17,6 +17,15 @@ use crate::races::serve_with_env;
 /// the documented second, and room for a busy machine.
 const ACROSS_PROCESSES: Duration = Duration::from_secs(3);
 
+/// POSTs `body` as JSON to `url` with `token`; expects `201` and returns
+/// what was created.
+async fn post_created(client: &Client, url: String, token: &str, body: &Value) -> Value {
+    let response = client.post(url).bearer_auth(token).json(body).send().await;
+    let (status, created) = status_and_json(response.unwrap()).await;
+    assert_eq!(status, 201, "{created}");
+    created
+}
+
 async fn status_of(client: &Client, base: &str, token: &str, path: &str) -> u16 {
     client
         .get(format!("{base}{path}"))
@@ -61,28 +70,16 @@ async fn a_token_revoked_by_another_process_stops_working_there_too() {
     // A SCIM token, and a personal admin token of a user, both in use
     // (and so cached) on both servers.
     let body = json!({"schemas": [USER_SCHEMA], "userName": "ops@example.com", "roles": [{"value": "admin"}]});
-    let ops: Value = client
-        .post(format!("{}/scim/v2/Users", one.base))
-        .bearer_auth(&scim)
-        .header("content-type", "application/scim+json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let ops = post_created(&client, format!("{}/scim/v2/Users", one.base), &scim, &body).await;
     let ops = ops["id"].as_str().unwrap().to_owned();
-    let issued: Value = client
-        .post(format!("{}/api/v1/tokens", one.base))
-        .bearer_auth(&admin)
-        .json(&json!({"label": "ops laptop", "scope": "admin", "user_id": ops}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = json!({"label": "ops laptop", "scope": "admin", "user_id": ops});
+    let issued = post_created(
+        &client,
+        format!("{}/api/v1/tokens", one.base),
+        &admin,
+        &body,
+    )
+    .await;
     let personal = issued["token"].as_str().unwrap().to_owned();
     for server in [&one, &two] {
         for _ in 0..3 {
@@ -135,16 +132,7 @@ async fn a_suspension_ends_a_cached_personal_token_at_once() {
     let t = app.new_tenant().await;
     crate::deprovisioning::user(&app, &t, "root@example.com", true, None).await;
     let ops = crate::deprovisioning::user(&app, &t, "ops@example.com", true, None).await;
-    let (status, issued) = app
-        .call_admin(
-            &t.admin,
-            Method::POST,
-            "/tokens",
-            Some(&json!({"label": "ops laptop", "scope": "admin", "user_id": ops})),
-        )
-        .await;
-    assert_eq!(status, 201, "{issued}");
-    let personal = issued["token"].as_str().unwrap();
+    let personal = &crate::deprovisioning::personal_token(&app, &t, &ops).await;
     for _ in 0..3 {
         assert_eq!(
             app.call_admin(personal, Method::GET, "/seats", None)
