@@ -8,6 +8,12 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
+/// Runs `scimd ARGS` and waits for it, blocking the calling thread. A test
+/// whose server runs inside the test process (`spawn_app`) while it calls this
+/// must use the multi-threaded runtime: on the default single thread the
+/// server's tasks stop meanwhile, and one stopped inside a write
+/// transaction holds SQLite's write lock until the CLI process gives up
+/// ("database is locked" after the 10 s busy timeout).
 fn run(database_url: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_scimd"))
         .args(args)
@@ -137,7 +143,9 @@ async fn tenant_create_json_prints_one_object_with_both_tokens() {
     assert!(!bad.status.success());
 }
 
-#[tokio::test]
+// The in-process server keeps running while a CLI process runs (see
+// `cli::run`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_created_on_the_command_line_works_until_it_is_revoked() {
     let app = spawn_app().await;
     let out = scimd(

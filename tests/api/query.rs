@@ -508,7 +508,9 @@ async fn a_cursor_walk_also_works_when_the_evaluator_finishes_the_filter() {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 5);
 }
 
-#[tokio::test]
+// The in-process server keeps running while a CLI process runs (see
+// `cli::run`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tampered_or_foreign_cursors_are_400_invalid_cursor() {
     let app = spawn_app().await;
     for i in 0..3 {

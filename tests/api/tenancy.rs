@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 use crate::cli::scimd;
 use crate::helpers::*;
 
-#[tokio::test]
+// The in-process server keeps running while a CLI process runs (see
+// `cli::run`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_tenants_never_see_each_others_users_or_groups() {
     let app = spawn_app().await;
     let ann = app.create_user("ann@example.com").await;
