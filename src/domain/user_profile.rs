@@ -39,7 +39,7 @@ impl Domain {
     ) -> Result<UserProfile, DomainError> {
         let user = self.admin_user(tenant_id, id).await?;
         let owned = self.store.owned(tenant_id, id).await?;
-        let groups = self.store.memberships(tenant_id, &[id]).await?;
+        let groups = self.store.groups_of(tenant_id, id).await?;
         let (pending, _) = self
             .deprovisionings(tenant_id, (Some("pending"), Some(id)), Some(1), None)
             .await?;

@@ -233,7 +233,7 @@ impl Domain {
         projection: &Projection,
     ) -> Result<Resource, DomainError> {
         let memberships = if projection.wants("groups") {
-            self.store.memberships(tenant_id, &[&record.id]).await?
+            self.store.groups_of(tenant_id, &record.id).await?
         } else {
             Vec::new()
         };

@@ -5,11 +5,13 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Alias, ExprTrait, Order, Query, UnionType};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, sea_query::Expr,
 };
 
 use super::entity::{asset, group};
+use super::exec::{self, Row};
+use super::run::{ExecIn, SelectIn};
 use super::{AssetKind, BlockerKind, Store, StoreError, Tx, by_key};
 
 /// A number or workflow.
@@ -146,18 +148,21 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<Option<String>>, StoreError> {
-        let found = by_key(
-            group::Entity::find_by_id(id.to_owned()).filter(group::Column::TenantId.eq(tenant_id)),
-            self.conn(),
-        )
-        .await?;
+        let found = group::Entity::find_by_id(id.to_owned())
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .one_in(self)
+            .await?;
         Ok(found.map(|g| g.owner_id))
     }
 
     /// Everything `owner_id` owns: numbers, workflows, then groups, each
     /// by name.
     pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {
-        owned_on(self.conn(), tenant_id, owner_id).await
+        self.rows(
+            owned_statement(self.backend(), tenant_id, owner_id),
+            owned_row,
+        )
+        .await
     }
 
     /// Gives everything `from` owns to `to`.
@@ -173,13 +178,13 @@ impl Tx {
             .col_expr(asset::Column::UpdatedAt, Expr::value(now))
             .filter(asset::Column::TenantId.eq(tenant_id))
             .filter(asset::Column::OwnerId.eq(from))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         group::Entity::update_many()
             .col_expr(group::Column::OwnerId, Expr::value(to))
             .filter(group::Column::TenantId.eq(tenant_id))
             .filter(group::Column::OwnerId.eq(from))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -195,7 +200,7 @@ impl Tx {
             created_at: Set(new.created_at),
             updated_at: Set(new.updated_at),
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         Ok(())
     }
@@ -206,11 +211,10 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<AssetRecord>, StoreError> {
-        let found = by_key(
-            asset::Entity::find_by_id(id.to_owned()).filter(asset::Column::TenantId.eq(tenant_id)),
-            self.conn(),
-        )
-        .await?;
+        let found = asset::Entity::find_by_id(id.to_owned())
+            .filter(asset::Column::TenantId.eq(tenant_id))
+            .one_in(self)
+            .await?;
         Ok(found.map(AssetRecord::from))
     }
 
@@ -226,19 +230,19 @@ impl Tx {
             .col_expr(asset::Column::UpdatedAt, Expr::value(asset.updated_at))
             .filter(asset::Column::TenantId.eq(tenant_id))
             .filter(asset::Column::Id.eq(asset.id.clone()))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
 
     /// Deletes an asset; false when there was none.
     pub async fn delete_asset(&self, tenant_id: &str, id: &str) -> Result<bool, StoreError> {
-        let result = asset::Entity::delete_many()
+        let changed = asset::Entity::delete_many()
             .filter(asset::Column::TenantId.eq(tenant_id))
             .filter(asset::Column::Id.eq(id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 
     /// Sets or clears a group's owner; false when there is no such group.
@@ -248,16 +252,16 @@ impl Tx {
         group_id: &str,
         owner_id: Option<&str>,
     ) -> Result<bool, StoreError> {
-        let result = group::Entity::update_many()
+        let changed = group::Entity::update_many()
             .col_expr(
                 group::Column::OwnerId,
                 Expr::value(owner_id.map(str::to_owned)),
             )
             .filter(group::Column::TenantId.eq(tenant_id))
             .filter(group::Column::Id.eq(group_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 }
 
@@ -265,17 +269,14 @@ impl Store {
     /// Everything `owner_id` owns, as [`Tx::owned`] lists it, read outside
     /// a transaction (the console's user page).
     pub async fn owned(&self, tenant_id: &str, owner_id: &str) -> Result<Vec<Owned>, StoreError> {
-        owned_on(&self.read, tenant_id, owner_id).await
+        let statement = owned_statement(self.read.get_database_backend(), tenant_id, owner_id);
+        exec::pooled_rows(&self.read, statement, owned_row).await
     }
 }
 
-/// Everything `owner_id` owns: numbers, workflows, then groups, each by
-/// name, read through `conn`.
-async fn owned_on(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-    owner_id: &str,
-) -> Result<Vec<Owned>, StoreError> {
+/// The select of everything `owner_id` owns: numbers, workflows, then
+/// groups, each by name; its rows are read by [`owned_row`].
+fn owned_statement(backend: DbBackend, tenant_id: &str, owner_id: &str) -> Statement {
     // One statement: the assets, then the groups (`part`), each in order.
     let groups = Query::select()
         .expr_as(Expr::val(1), Alias::new("part"))
@@ -302,18 +303,17 @@ async fn owned_on(
         .order_by(Alias::new("kind"), Order::Asc)
         .order_by(Alias::new("sort"), Order::Asc)
         .to_owned();
-    let backend = conn.get_database_backend();
-    let rows = conn.query_all_raw(backend.build(&select)).await?;
-    rows.iter()
-        .map(|row| {
-            let kind: String = row.try_get_by_index(1)?;
-            let id: String = row.try_get_by_index(2)?;
-            Ok(Owned {
-                kind: BlockerKind::from_text(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("asset {id}")))?,
-                name: row.try_get_by_index(3)?,
-                id,
-            })
-        })
-        .collect()
+    backend.build(&select)
+}
+
+/// A row of [`owned_statement`].
+fn owned_row(row: &dyn Row) -> Result<Owned, StoreError> {
+    let kind = row.text(1)?;
+    let id = row.text(2)?;
+    Ok(Owned {
+        kind: BlockerKind::from_text(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("asset {id}")))?,
+        name: row.text(3)?,
+        id,
+    })
 }

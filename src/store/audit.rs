@@ -3,6 +3,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::audit_event;
+use super::run::ExecIn;
 use super::{Action, Outcome, Store, StoreError, TargetType, Tx};
 
 /// An audit event, to store or as read back (`id` is assigned on insert).
@@ -131,7 +132,7 @@ impl Tx {
                 attributes: Set(e.attributes.join(",")),
             });
             audit_event::Entity::insert_many(models)
-                .exec_without_returning(self.conn())
+                .exec_in(self)
                 .await?;
         }
         Ok(())

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{call_record, user};
+use super::run::ExecIn;
 use super::{Direction, Store, StoreError, Tx};
 
 /// A call record with the user's names as they were when it was written.
@@ -97,7 +98,7 @@ impl Tx {
             started_at: Set(record.started_at),
             duration_seconds: Set(record.duration_seconds),
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         Ok(())
     }

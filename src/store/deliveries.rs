@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::entity::{webhook_delivery, webhook_event};
+use super::run::ExecIn;
 use super::{DeliveryState, EventType, Store, StoreError, Tx};
 
 /// One delivery of one event to one endpoint.
@@ -250,7 +251,7 @@ impl Tx {
             payload: Set(event.payload.to_owned()),
             occurred_at: Set(event.occurred_at),
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         for chunk in webhook_ids.chunks(200) {
             let models = chunk
@@ -269,7 +270,7 @@ impl Tx {
                     created_at: Set(event.occurred_at),
                 });
             webhook_delivery::Entity::insert_many(models)
-                .exec_without_returning(self.conn())
+                .exec_in(self)
                 .await?;
         }
         Ok(())
@@ -284,7 +285,7 @@ impl Tx {
         delivery_id: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        let result = webhook_delivery::Entity::update_many()
+        let changed = webhook_delivery::Entity::update_many()
             .col_expr(
                 webhook_delivery::Column::State,
                 Expr::value(DeliveryState::Pending),
@@ -293,8 +294,8 @@ impl Tx {
             .filter(webhook_delivery::Column::TenantId.eq(tenant_id))
             .filter(webhook_delivery::Column::WebhookId.eq(webhook_id))
             .filter(webhook_delivery::Column::Id.eq(delivery_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 }

@@ -4,6 +4,7 @@
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::entity::{deprovisioning, user};
+use super::run::{ExecIn, SelectIn};
 use super::{PendingState, Reason, Requested, Store, StoreError, Tx, by_key};
 use scim::schema::ENTERPRISE_USER_SCHEMA;
 
@@ -148,12 +149,10 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<PendingRecord>, StoreError> {
-        let found = by_key(
-            deprovisioning::Entity::find_by_id(id.to_owned())
-                .filter(deprovisioning::Column::TenantId.eq(tenant_id)),
-            self.conn(),
-        )
-        .await?;
+        let found = deprovisioning::Entity::find_by_id(id.to_owned())
+            .filter(deprovisioning::Column::TenantId.eq(tenant_id))
+            .one_in(self)
+            .await?;
         Ok(found.map(PendingRecord::from))
     }
 
@@ -178,7 +177,7 @@ impl Tx {
         let rows = query
             .order_by_asc(Column::RequestedAt)
             .order_by_asc(Column::Id)
-            .all(self.conn())
+            .all_in(self)
             .await?;
         Ok(rows.into_iter().map(PendingRecord::from).collect())
     }
@@ -191,9 +190,9 @@ impl Tx {
         &self,
         tenant_id: &str,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        use sea_orm::DatabaseBackend;
         use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
-        use sea_orm::{ConnectionTrait, DatabaseBackend};
-        let backend = self.conn().get_database_backend();
+        let backend = self.backend();
         let manager = match backend {
             DatabaseBackend::Postgres => format!(
                 "(users.document::jsonb) -> '{ENTERPRISE_USER_SCHEMA}' -> 'manager' ->> 'value'"
@@ -220,13 +219,15 @@ impl Tx {
             .and_where(request(deprovisioning::Column::State).eq(PendingState::Pending))
             .and_where(request(deprovisioning::Column::Reason).eq(Reason::OwnsAssets))
             .to_owned();
-        let mut found = Vec::new();
-        for row in self.conn().query_all_raw(backend.build(&statement)).await? {
-            let id: String = row.try_get("", "id")?;
-            let manager: Option<String> = row.try_get("", "manager")?;
-            found.extend(manager.filter(|m| !m.is_empty()).map(|m| (id, m)));
-        }
-        Ok(found)
+        let rows = self
+            .rows(backend.build(&statement), |row| {
+                Ok((row.text(0)?, row.opt_text(1)?))
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, manager)| manager.filter(|m| !m.is_empty()).map(|m| (id, m)))
+            .collect())
     }
 
     /// Stores a new request.
@@ -236,7 +237,7 @@ impl Tx {
         record: &PendingRecord,
     ) -> Result<(), StoreError> {
         deprovisioning::Entity::insert(active_model(tenant_id, record))
-            .exec_without_returning(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -254,7 +255,7 @@ impl Tx {
             .set(model)
             .filter(deprovisioning::Column::Id.eq(record.id.as_str()))
             .filter(deprovisioning::Column::TenantId.eq(tenant_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }

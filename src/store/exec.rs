@@ -210,7 +210,7 @@ fn query<T>(
 
 /// A bound value as SQLite stores it (sqlx's SQLite encoding: booleans
 /// as 0/1, text as text).
-fn sqlite_value(value: Value) -> Result<SqliteValue, StoreError> {
+pub(crate) fn sqlite_value(value: Value) -> Result<SqliteValue, StoreError> {
     let integer = |n: Option<i64>| n.map_or(SqliteValue::Null, SqliteValue::Integer);
     Ok(match value {
         Value::Bool(b) => integer(b.map(i64::from)),

@@ -5,10 +5,11 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 
 use super::entity::{group, group_member, user};
+use super::run::{ExecIn, SelectIn};
 use super::{IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key, in_tenant};
 use scim::resource::Document;
 
@@ -236,13 +237,11 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<ResourceRecord>, StoreError> {
-        let found = by_key(
-            group::Entity::find_by_id(id.to_owned())
-                .filter(group::Column::TenantId.eq(tenant_id))
-                .lock_exclusive(),
-            self.conn(),
-        )
-        .await?;
+        let found = group::Entity::find_by_id(id.to_owned())
+            .filter(group::Column::TenantId.eq(tenant_id))
+            .lock_exclusive()
+            .one_in(self)
+            .await?;
         found.map(record).transpose()
     }
 
@@ -257,7 +256,7 @@ impl Tx {
         let mut groups: Vec<Member> = Vec::new();
         // Small batches: each statement goes out in one TCP write.
         for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let found: Vec<(String, String, Option<String>)> = user::Entity::find()
+            let select = user::Entity::find()
                 .select_only()
                 .column(user::Column::Id)
                 .column(user::Column::UserName)
@@ -266,24 +265,28 @@ impl Tx {
                 .filter(in_tenant(user::Column::TenantId, tenant_id))
                 // Held until commit, so a concurrent delete of a member
                 // waits and then removes the new membership too.
-                .lock_shared()
-                .into_tuple()
-                .all(self.conn())
+                .lock_shared();
+            let found = self
+                .rows(select.build(self.backend()), |row| {
+                    Ok((row.text(0)?, row.text(1)?, row.opt_text(2)?))
+                })
                 .await?;
             users.extend(found.into_iter().map(|(id, user_name, display_name)| {
                 // RFC 7643 §2.5: an empty `displayName` is unassigned.
                 let display = display_name.filter(|d| !d.is_empty()).unwrap_or(user_name);
                 named_member(id, USER, display)
             }));
-            let found: Vec<(String, String)> = group::Entity::find()
+            let select = group::Entity::find()
                 .select_only()
                 .column(group::Column::Id)
                 .column(group::Column::DisplayName)
                 .filter(group::Column::Id.is_in(chunk.iter().copied()))
                 .filter(in_tenant(group::Column::TenantId, tenant_id))
-                .lock_shared()
-                .into_tuple()
-                .all(self.conn())
+                .lock_shared();
+            let found = self
+                .rows(select.build(self.backend()), |row| {
+                    Ok((row.text(0)?, row.text(1)?))
+                })
                 .await?;
             groups.extend(
                 found
@@ -302,7 +305,7 @@ impl Tx {
         row: &GroupRow<'_>,
     ) -> Result<(), StoreError> {
         group::Entity::insert(active_model(tenant_id, row)?)
-            .exec_without_returning(self.conn())
+            .exec_in(self)
             .await?;
         self.add_members(tenant_id, row.id, row.members.unwrap_or_default())
             .await?;
@@ -346,12 +349,12 @@ impl Tx {
             return Ok(false);
         }
         self.remove_member_everywhere(tenant_id, id, now).await?;
-        let result = group::Entity::delete_many()
+        let changed = group::Entity::delete_many()
             .filter(group::Column::Id.eq(id))
             .filter(group::Column::TenantId.eq(tenant_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 
     /// Removes `member_id` from every group of the tenant, giving each of
@@ -376,12 +379,12 @@ impl Tx {
             .col_expr(group::Column::UpdatedAt, Expr::value(now))
             .filter(group::Column::TenantId.eq(tenant_id))
             .filter(group::Column::Id.in_subquery(containing))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         group_member::Entity::delete_many()
             .filter(group_member::Column::TenantId.eq(tenant_id))
             .filter(group_member::Column::MemberId.eq(member_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -412,13 +415,10 @@ impl Tx {
                     .do_nothing()
                     .to_owned(),
                 )
-                .exec_without_returning(self.conn())
+                .exec_in(self)
                 .await;
-            added += match result {
-                Ok(rows) => rows,
-                Err(sea_orm::DbErr::RecordNotInserted) => 0,
-                Err(error) => return Err(error.into()),
-            };
+            // A member already there is skipped (`DO NOTHING`), not counted.
+            added += result?;
         }
         Ok(added)
     }
@@ -432,24 +432,24 @@ impl Tx {
     ) -> Result<u64, StoreError> {
         let mut removed = 0;
         for chunk in member_ids.chunks(500) {
-            let result = group_member::Entity::delete_many()
+            let changed = group_member::Entity::delete_many()
                 .filter(group_member::Column::TenantId.eq(tenant_id))
                 .filter(group_member::Column::GroupId.eq(group_id))
                 .filter(group_member::Column::MemberId.is_in(chunk.iter().map(String::as_str)))
-                .exec(self.conn())
+                .exec_in(self)
                 .await?;
-            removed += result.rows_affected;
+            removed += changed;
         }
         Ok(removed)
     }
 
     /// Removes every member of the group; returns how many there were.
     pub async fn clear_members(&self, tenant_id: &str, group_id: &str) -> Result<u64, StoreError> {
-        let result = group_member::Entity::delete_many()
+        let changed = group_member::Entity::delete_many()
             .filter(group_member::Column::TenantId.eq(tenant_id))
             .filter(group_member::Column::GroupId.eq(group_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected)
+        Ok(changed)
     }
 }

@@ -21,6 +21,7 @@ mod plan;
 mod pool;
 mod query;
 mod revocations;
+mod run;
 mod secrets;
 mod seed;
 mod sessions;
@@ -32,14 +33,13 @@ mod user_search;
 mod users;
 mod versioned;
 mod webhooks;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use migrations::MigratorTrait;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, SqlErr, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr, TransactionTrait};
 
 use scim::resource::Document;
 
@@ -82,6 +82,11 @@ pub(crate) fn in_tenant(
 ) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
     Expr::expr(Func::coalesce([Expr::col(column), Expr::val("")])).eq(tenant_id)
+}
+
+/// Whether an SQLite URL opens its file read-only (`mode=ro`).
+fn read_only(url: &str) -> bool {
+    url.contains("mode=ro")
 }
 
 /// Key of the advisory lock that serializes migrations on PostgreSQL.
@@ -152,7 +157,11 @@ impl From<DbErr> for StoreError {
             Fault::Disconnected => return StoreError::Disconnected(error),
             Fault::Other => {}
         }
-        if let Some(SqlErr::UniqueConstraintViolation(message)) = error.sql_err() {
+        let message = match error.sql_err() {
+            Some(SqlErr::UniqueConstraintViolation(message)) => Some(message),
+            _ => writer::unique_violation(&error).map(str::to_owned),
+        };
+        if let Some(message) = message {
             // SQLite names the columns, PostgreSQL the index; both contain these.
             let field = if message.contains("assets") {
                 UniqueField::AssetName
@@ -203,9 +212,11 @@ impl ResourceRecord {
 
 /// The database: a reading pool and a writing pool.
 ///
-/// On SQLite the writing pool has one connection, which serializes writers
-/// in the process instead of letting them fail with `SQLITE_BUSY`; on
-/// PostgreSQL both are the same pool. Reads that meet a broken connection
+/// On SQLite the writing pool has one connection, for the few writes made
+/// outside a transaction; a [`Tx`] on an SQLite file writes on the
+/// process's one inline writer (`writer.rs`), which serializes
+/// transactions in the process instead of letting them fail with
+/// `SQLITE_BUSY`. On PostgreSQL both pools are the same pool. Reads that meet a broken connection
 /// run again on another (`pool.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -215,6 +226,9 @@ pub struct Store {
     /// SQLite's readers on the calling thread (`exec.rs`); `None` on
     /// PostgreSQL and for an in-memory SQLite database.
     inline: Option<Arc<exec::InlineReaders>>,
+    /// SQLite's writer on the calling thread (`writer.rs`); `None` where
+    /// `inline` is.
+    writer: Option<writer::Writer>,
     revocations: Arc<Revocations>,
     /// PostgreSQL's URL, for the revocation listener.
     listen_url: Option<revocations::ListenUrl>,
@@ -257,7 +271,7 @@ impl Synchronous {
 
 /// A write transaction.
 pub struct Tx {
-    inner: DatabaseTransaction,
+    inner: run::TxConn,
     revocations: Arc<Revocations>,
     /// Whether this transaction revokes tokens (`revocations.rs`).
     revokes: std::sync::atomic::AtomicBool,
@@ -278,16 +292,21 @@ impl Store {
     /// and port.
     pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let health = Health::new();
-        let (read, write, inline, listen_url) = if url.starts_with("sqlite:") {
+        let (read, write, inline, writer, listen_url) = if url.starts_with("sqlite:") {
             let readers = settings.pool_size.unwrap_or(DEFAULT_SQLITE_READ_POOL_SIZE);
             let write = connect::connect_sqlite(url, 1, settings.synchronous, &health).await?;
             let read = connect::connect_sqlite(url, readers, settings.synchronous, &health).await?;
+            let file = sqlite_file(url).filter(|_| !read_only(url));
+            let writer = file
+                .as_deref()
+                .map(|path| writer::Writer::open(path, settings.synchronous))
+                .transpose()?;
             let inline = sqlite_file(url).map(|path| Arc::new(exec::InlineReaders::new(path)));
-            (read, write, inline, None)
+            (read, write, inline, writer, None)
         } else {
             let pool = connect::connect_postgres(url, settings, &health).await?;
             let listen_url = revocations::ListenUrl(url.to_owned());
-            (pool.clone(), pool, None, Some(listen_url))
+            (pool.clone(), pool, None, None, Some(listen_url))
         };
         Ok(Store {
             read: ReadPool {
@@ -297,6 +316,7 @@ impl Store {
             write,
             health,
             inline,
+            writer,
             revocations: Revocations::new(),
             listen_url,
         })
@@ -362,13 +382,16 @@ impl Store {
     /// connection is sent once more (nothing has happened yet), on a
     /// connection checked first.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
-        let inner = match self.write.begin().await {
-            Err(error) if Fault::of(&error) == Fault::Disconnected => {
-                tracing::warn!(%error, "a database connection broke; beginning again on another");
-                self.health.broken();
-                self.write.begin().await?
-            }
-            other => other?,
+        let inner = match &self.writer {
+            Some(writer) => run::TxConn::Inline(writer.begin().await?),
+            None => run::TxConn::Sqlx(match self.write.begin().await {
+                Err(error) if Fault::of(&error) == Fault::Disconnected => {
+                    tracing::warn!(%error, "a database connection broke; beginning again on another");
+                    self.health.broken();
+                    self.write.begin().await?
+                }
+                other => other?,
+            }),
         };
         Ok(Tx {
             inner,
@@ -413,10 +436,6 @@ impl Tx {
     /// Keeps `held` until this transaction commits or is dropped.
     pub fn hold(&mut self, held: impl std::any::Any + Send + Sync) {
         self._held = Some(Box::new(held));
-    }
-
-    fn conn(&self) -> &impl ConnectionTrait {
-        &self.inner
     }
 }
 

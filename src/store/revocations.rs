@@ -98,14 +98,12 @@ impl Tx {
         if !self.revokes.load(Ordering::Acquire) {
             return Ok(());
         }
-        self.inner
-            .execute_unprepared(
-                "UPDATE token_revocations SET generation = generation + 1 WHERE id = 1",
-            )
-            .await?;
-        if self.inner.get_database_backend() == DbBackend::Postgres {
-            self.inner
-                .execute_unprepared(&format!("NOTIFY {CHANNEL}"))
+        self.execute_unprepared(
+            "UPDATE token_revocations SET generation = generation + 1 WHERE id = 1",
+        )
+        .await?;
+        if self.backend() == DbBackend::Postgres {
+            self.execute_unprepared(&format!("NOTIFY {CHANNEL}"))
                 .await?;
         }
         Ok(())

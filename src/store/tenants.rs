@@ -1,12 +1,12 @@
 //! Tenants and their settings.
 
-use sea_orm::sea_query::{ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr, sea_query::LockType,
+    ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr, sea_query::LockType,
 };
 
 use super::entity::tenant;
+use super::run::{ExecIn, SelectIn};
 use super::{AdminSource, Policy, Store, StoreError, Tx, by_key};
 
 /// A tenant.
@@ -112,7 +112,7 @@ impl Tx {
             created_at: Set(now),
             ..Default::default()
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         Ok(())
     }
@@ -125,38 +125,18 @@ impl Tx {
     /// row with `SELECT … FOR NO KEY UPDATE`: it excludes the other guarded
     /// writes but not the key-share locks that every insert referencing
     /// the tenant takes, so unguarded writes (groups, audit events) never
-    /// wait for it or deadlock with it. SQLite has no row locks; a no-op
-    /// `UPDATE` as the transaction's first write takes the database's
-    /// write lock before anything is read, so another process cannot
-    /// slip in between the rules' reads and the write.
+    /// wait for it or deadlock with it. SQLite has no row locks and
+    /// builds the same select without its lock clause: the transaction
+    /// already holds the database's write lock, taken by its `BEGIN
+    /// IMMEDIATE` (`writer.rs`) before anything was read, so another
+    /// process cannot slip in between the rules' reads and the write.
+    /// (An in-memory SQLite database, written through sqlx's one
+    /// connection, has no other process.)
     pub async fn lock_tenant(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
-        let backend = self.conn().get_database_backend();
-        if backend == DatabaseBackend::Sqlite {
-            // A column no foreign key refers to: SET of `id`, even to
-            // itself, makes SQLite count every row of every table that
-            // refers to the tenant, twice (users, groups, tokens…): 18 ms
-            // per write at 100,000 users, growing with the tenant. The
-            // settings come back with the lock, in the same statement.
-            let update = Query::update()
-                .table(tenant::Entity)
-                .value(
-                    tenant::Column::CreatedAt,
-                    Expr::col(tenant::Column::CreatedAt),
-                )
-                .and_where(Expr::col(tenant::Column::Id).eq(id))
-                .returning_all()
-                .to_owned();
-            let row = self.conn().query_one_raw(backend.build(&update)).await?;
-            return row
-                .map(|row| tenant::Model::from_query_result(&row, "").map(TenantSettings::from))
-                .transpose()
-                .map_err(StoreError::from);
-        }
-        let found = by_key(
-            tenant::Entity::find_by_id(id.to_owned()).lock(LockType::NoKeyUpdate),
-            self.conn(),
-        )
-        .await?;
+        let found = tenant::Entity::find_by_id(id.to_owned())
+            .lock(LockType::NoKeyUpdate)
+            .one_in(self)
+            .await?;
         Ok(found.map(TenantSettings::from))
     }
 
@@ -185,7 +165,7 @@ impl Tx {
                 Expr::value(settings.admin_source),
             )
             .filter(tenant::Column::Id.eq(id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }

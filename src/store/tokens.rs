@@ -8,6 +8,7 @@ use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait};
 
 use super::entity::{tenant, token};
 use super::exec::Row;
+use super::run::ExecIn;
 use super::{Scope, Store, StoreError, Tx, by_key};
 
 /// A token row, without any secret.
@@ -123,7 +124,7 @@ impl Store {
                         .is_null()
                         .or(token::Column::LastUsedAt.lt(*at)),
                 )
-                .exec(tx.conn())
+                .exec_in(&tx)
                 .await?;
         }
         tx.commit().await
@@ -150,7 +151,7 @@ impl Tx {
             revoked_at: Set(None),
             user_id: Set(new.user_id.map(str::to_owned)),
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         Ok(())
     }
@@ -170,17 +171,17 @@ impl Tx {
         if let Some(tenant_id) = tenant_id {
             update = update.filter(token::Column::TenantId.eq(tenant_id));
         }
-        let result = update.exec(self.conn()).await?;
-        if result.rows_affected == 1 {
+        let changed = update.exec_in(self).await?;
+        if changed == 1 {
             self.revoking();
             // Its console sessions end with it (each request checks the
             // token as well).
             super::entity::console_session::Entity::delete_many()
                 .filter(super::entity::console_session::Column::TokenId.eq(id))
-                .exec(self.conn())
+                .exec_in(self)
                 .await?;
         }
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 
     /// Revokes every live token issued to `user_id`; returns how many.
@@ -190,16 +191,16 @@ impl Tx {
         user_id: &str,
         now: i64,
     ) -> Result<u64, StoreError> {
-        let result = token::Entity::update_many()
+        let changed = token::Entity::update_many()
             .col_expr(token::Column::RevokedAt, Expr::value(now))
             .filter(token::Column::TenantId.eq(tenant_id))
             .filter(token::Column::UserId.eq(user_id))
             .filter(token::Column::RevokedAt.is_null())
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        if result.rows_affected > 0 {
+        if changed > 0 {
             self.revoking();
         }
-        Ok(result.rows_affected)
+        Ok(changed)
     }
 }

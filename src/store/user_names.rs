@@ -9,10 +9,12 @@
 //! keeps that true when the 0 of a group is renamed or deleted.
 
 use sea_orm::{
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::Expr,
+    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Alias, Expr, ExprTrait},
 };
 
 use super::entity::user;
+use super::run::ExecIn;
 use super::users::user_name_is;
 use super::{Store, StoreError, Tx};
 
@@ -48,25 +50,32 @@ impl Tx {
         key: &str,
     ) -> Result<(), StoreError> {
         // Served by the unique index: its first entry under (tenant, key).
-        let first: Option<(String, i32)> = user::Entity::find()
+        let first = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
-            .column(user::Column::UserNameCollision)
+            // An `i64` on both databases (the column is PostgreSQL's
+            // `integer`), as rows read by position hold integers.
+            .column_as(
+                Expr::col(user::Column::UserNameCollision).cast_as(Alias::new("BIGINT")),
+                "marker",
+            )
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user_name_is(key))
             .order_by_asc(user::Column::UserNameCollision)
-            .limit(1)
-            .into_tuple()
-            .one(self.conn())
+            .limit(1);
+        let first = self
+            .rows(first.build(self.backend()), |row| {
+                Ok((row.text(0)?, row.int(1)?))
+            })
             .await?;
-        if let Some((id, marker)) = first
+        if let Some((id, marker)) = first.into_iter().next()
             && marker != 0
         {
             user::Entity::update_many()
                 .col_expr(user::Column::UserNameCollision, Expr::value(0))
                 .filter(user::Column::Id.eq(id))
                 .filter(user::Column::TenantId.eq(tenant_id))
-                .exec(self.conn())
+                .exec_in(self)
                 .await?;
         }
         Ok(())

@@ -2,14 +2,15 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
-use super::entity::{group, group_member, user, user_email};
+use super::entity::{user, user_email};
 use super::exec::Row;
 use super::query::record_with_groups;
-use super::{Access, IDS_PER_STATEMENT, ResourceRecord, Store, StoreError, Tx, by_key};
+use super::run::{ExecIn, SelectIn};
+use super::{Access, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -85,15 +86,9 @@ impl From<user::Model> for UserState {
     }
 }
 
-/// The user `id` of `tenant_id`, unlocked, on `conn`.
-async fn find_user(
-    conn: &impl sea_orm::ConnectionTrait,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<user::Model>, StoreError> {
-    let select =
-        user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id));
-    Ok(by_key(select, conn).await?)
+/// The select of user `id` of `tenant_id`, unlocked.
+fn find_user(tenant_id: &str, id: &str) -> sea_orm::Select<user::Entity> {
+    user::Entity::find_by_id(id.to_owned()).filter(user::Column::TenantId.eq(tenant_id))
 }
 
 /// The tenant's active admins, the last-admin rule's count: `roles` holds
@@ -251,43 +246,24 @@ impl Store {
         Ok(found.map(|(record, _)| record))
     }
 
-    /// The groups that directly contain each of `user_ids`.
-    pub async fn memberships(
+    /// The groups that directly contain user `id`: one row (a hot read,
+    /// `exec.rs`), empty when there is no such user.
+    pub async fn groups_of(
         &self,
         tenant_id: &str,
-        user_ids: &[&str],
+        id: &str,
     ) -> Result<Vec<Membership>, StoreError> {
-        let mut rows: Vec<(String, String, String)> = Vec::new();
-        // Small batches: each statement goes out in one TCP write.
-        for chunk in user_ids.chunks(IDS_PER_STATEMENT) {
-            let found: Vec<(String, String, String)> = group_member::Entity::find()
-                .select_only()
-                .column(group_member::Column::MemberId)
-                .column(group_member::Column::GroupId)
-                .column_as(
-                    Expr::col((group::Entity, group::Column::DisplayName)),
-                    "display_name",
-                )
-                .join(
-                    sea_orm::JoinType::InnerJoin,
-                    group_member::Relation::Group.def(),
-                )
-                .filter(group_member::Column::TenantId.eq(tenant_id))
-                .filter(group_member::Column::MemberId.is_in(chunk.iter().copied()))
-                .order_by_asc(group::Column::DisplayNameLc)
-                .into_tuple()
-                .all(&self.read)
-                .await?;
-            rows.extend(found);
-        }
-        Ok(rows
-            .into_iter()
-            .map(|(user_id, group_id, group_display_name)| Membership {
-                user_id,
-                group_id,
-                group_display_name,
-            })
-            .collect())
+        let backend = self.read.get_database_backend();
+        let select = Query::select()
+            .expr(groups_column(backend))
+            .from(user::Entity)
+            .and_where(Expr::col((user::Entity, user::Column::Id)).eq(id))
+            .and_where(Expr::col((user::Entity, user::Column::TenantId)).eq(tenant_id))
+            .to_owned();
+        let found = self
+            .hot_rows(backend.build(&select), 1, |row| groups_at(row, 0, id))
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// The deprovisioning view of user `id`.
@@ -296,7 +272,7 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserState>, StoreError> {
-        let found = find_user(&self.read, tenant_id, id).await?;
+        let found = by_key(find_user(tenant_id, id), &self.read).await?;
         Ok(found.map(UserState::from))
     }
 
@@ -331,13 +307,11 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<user::Model>, StoreError> {
-        Ok(by_key(
-            user::Entity::find_by_id(id.to_owned())
-                .filter(user::Column::TenantId.eq(tenant_id))
-                .lock_exclusive(),
-            self.conn(),
-        )
-        .await?)
+        user::Entity::find_by_id(id.to_owned())
+            .filter(user::Column::TenantId.eq(tenant_id))
+            .lock_exclusive()
+            .one_in(self)
+            .await
     }
 
     /// The user `id`, read inside this transaction (and locked on PostgreSQL).
@@ -367,21 +341,21 @@ impl Tx {
         tenant_id: &str,
         except_id: &str,
     ) -> Result<u64, StoreError> {
-        Ok(active_admins(tenant_id)
+        active_admins(tenant_id)
             .filter(user::Column::Id.ne(except_id))
-            .count(self.conn())
-            .await?)
+            .count_in(self)
+            .await
     }
 
     /// How many users of the tenant other than `except_id` hold a seat
     /// (`active` is true).
     pub async fn count_seated(&self, tenant_id: &str, except_id: &str) -> Result<u64, StoreError> {
-        Ok(user::Entity::find()
+        user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user::Column::Active.eq(true))
             .filter(user::Column::Id.ne(except_id))
-            .count(self.conn())
-            .await?)
+            .count_in(self)
+            .await
     }
 
     /// The state of user `id` as this transaction sees it.
@@ -390,7 +364,7 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<UserState>, StoreError> {
-        let found = find_user(self.conn(), tenant_id, id).await?;
+        let found = find_user(tenant_id, id).one_in(self).await?;
         Ok(found.map(UserState::from))
     }
 
@@ -404,14 +378,14 @@ impl Tx {
         tenant_id: &str,
         reference: &str,
     ) -> Result<Option<UserState>, StoreError> {
-        if let Some(found) = find_user(self.conn(), tenant_id, reference).await? {
+        if let Some(found) = find_user(tenant_id, reference).one_in(self).await? {
             return Ok(Some(found.into()));
         }
         let by_external_id = user::Entity::find()
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user::Column::ExternalId.eq(reference))
             .limit(2)
-            .all(self.conn())
+            .all_in(self)
             .await?;
         match <[user::Model; 1]>::try_from(by_external_id) {
             Ok([found]) => return Ok(Some(found.into())),
@@ -422,7 +396,7 @@ impl Tx {
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user_name_is(&user_name_key(reference)))
             .limit(2)
-            .all(self.conn())
+            .all_in(self)
             .await?;
         Ok(<[user::Model; 1]>::try_from(by_user_name)
             .ok()
@@ -441,7 +415,7 @@ impl Tx {
             .col_expr(user::Column::IsAdmin, Expr::value(is_admin))
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -464,7 +438,7 @@ impl Tx {
                     .add(has_roles),
             )
             .order_by_asc(user::Column::Id)
-            .all(self.conn())
+            .all_in(self)
             .await?;
         models
             .into_iter()
@@ -486,7 +460,7 @@ impl Tx {
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user::Column::Access.eq(Access::Active))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -499,7 +473,7 @@ impl Tx {
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
             .filter(user::Column::Access.eq(Access::Suspended))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         Ok(())
     }
@@ -507,7 +481,7 @@ impl Tx {
     /// Inserts a new user and its e-mail index rows.
     pub async fn insert_user(&self, tenant_id: &str, row: &UserRow<'_>) -> Result<(), StoreError> {
         user::Entity::insert(active_model(tenant_id, row)?)
-            .exec_without_returning(self.conn())
+            .exec_in(self)
             .await?;
         self.write_emails(tenant_id, row).await
     }
@@ -546,7 +520,7 @@ impl Tx {
         }
         user_email::Entity::delete_many()
             .filter(user_email::Column::UserId.eq(row.id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         self.write_emails(tenant_id, row).await?;
         Ok(true)
@@ -566,14 +540,14 @@ impl Tx {
             return Ok(false);
         };
         self.remove_member_everywhere(tenant_id, id, now).await?;
-        let result = user::Entity::delete_many()
+        let changed = user::Entity::delete_many()
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
         self.settle_user_name_key(tenant_id, &model.user_name_key)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 
     /// Inserts many new users and their e-mail rows in bounded batches.
@@ -587,9 +561,7 @@ impl Tx {
                 .iter()
                 .map(|row| active_model(tenant_id, row))
                 .collect::<Result<Vec<_>, _>>()?;
-            user::Entity::insert_many(models)
-                .exec_without_returning(self.conn())
-                .await?;
+            user::Entity::insert_many(models).exec_in(self).await?;
         }
         let emails: Vec<user_email::ActiveModel> = rows
             .iter()
@@ -606,7 +578,7 @@ impl Tx {
         // Bounded batches keep each statement under the parameter limits.
         for chunk in rows.chunks(500) {
             user_email::Entity::insert_many(chunk.to_vec())
-                .exec_without_returning(self.conn())
+                .exec_in(self)
                 .await?;
         }
         Ok(())

@@ -4,6 +4,7 @@
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::entity::{group, user};
+use super::run::ExecIn;
 use super::{StoreError, Tx};
 
 /// A table of versioned SCIM resources, keyed by (`tenant_id`, `id`).
@@ -51,13 +52,13 @@ impl Tx {
         model.not_set(E::ID);
         model.not_set(E::TENANT_ID);
         model.not_set(E::CREATED_AT);
-        let result = E::update_many()
+        let changed = E::update_many()
             .set(model)
             .filter(E::ID.eq(id))
             .filter(E::TENANT_ID.eq(tenant_id))
             .filter(E::VERSION.eq(expected_version))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 }

@@ -4,11 +4,10 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::entity::{webhook, webhook_delivery};
+use super::run::{ExecIn, SelectIn};
 use super::{EventType, Store, StoreError, Tx, by_key};
 
 /// A registered endpoint, with its secrets (which never leave the domain
@@ -66,7 +65,8 @@ impl Store {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<WebhookRecord>, StoreError> {
-        find_webhook(&self.read, tenant_id, id).await
+        let found = by_key(find_webhook(tenant_id, id), &self.read).await?;
+        found.map(WebhookRecord::try_from).transpose()
     }
 
     /// The tenant's endpoints with these ids, by id.
@@ -99,7 +99,8 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<WebhookRecord>, StoreError> {
-        find_webhook(self.conn(), tenant_id, id).await
+        let found = find_webhook(tenant_id, id).one_in(self).await?;
+        found.map(WebhookRecord::try_from).transpose()
     }
 
     /// Ids of the tenant's endpoints subscribed to `event`.
@@ -110,7 +111,7 @@ impl Tx {
     ) -> Result<Vec<String>, StoreError> {
         let rows = webhook::Entity::find()
             .filter(webhook::Column::TenantId.eq(tenant_id))
-            .all(self.conn())
+            .all_in(self)
             .await?;
         let mut ids = Vec::new();
         for row in rows {
@@ -139,7 +140,7 @@ impl Tx {
             previous_secret_expires_at: Set(record.previous_secret_expires_at),
             created_at: Set(record.created_at),
         })
-        .exec_without_returning(self.conn())
+        .exec_in(self)
         .await?;
         Ok(())
     }
@@ -149,14 +150,14 @@ impl Tx {
         webhook_delivery::Entity::delete_many()
             .filter(webhook_delivery::Column::TenantId.eq(tenant_id))
             .filter(webhook_delivery::Column::WebhookId.eq(id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        let result = webhook::Entity::delete_many()
+        let changed = webhook::Entity::delete_many()
             .filter(webhook::Column::TenantId.eq(tenant_id))
             .filter(webhook::Column::Id.eq(id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 
     /// Makes `secret` the endpoint's signing secret; the current one keeps
@@ -168,7 +169,7 @@ impl Tx {
         secret: &str,
         previous_expires_at: i64,
     ) -> Result<bool, StoreError> {
-        let result = webhook::Entity::update_many()
+        let changed = webhook::Entity::update_many()
             .col_expr(
                 webhook::Column::PreviousSecret,
                 Expr::col(webhook::Column::Secret),
@@ -180,21 +181,13 @@ impl Tx {
             .col_expr(webhook::Column::Secret, Expr::value(secret))
             .filter(webhook::Column::TenantId.eq(tenant_id))
             .filter(webhook::Column::Id.eq(id))
-            .exec(self.conn())
+            .exec_in(self)
             .await?;
-        Ok(result.rows_affected == 1)
+        Ok(changed == 1)
     }
 }
 
-async fn find_webhook(
-    conn: &impl ConnectionTrait,
-    tenant_id: &str,
-    id: &str,
-) -> Result<Option<WebhookRecord>, StoreError> {
-    let found = by_key(
-        webhook::Entity::find_by_id(id.to_owned()).filter(webhook::Column::TenantId.eq(tenant_id)),
-        conn,
-    )
-    .await?;
-    found.map(WebhookRecord::try_from).transpose()
+/// The select of endpoint `id` of the tenant.
+fn find_webhook(tenant_id: &str, id: &str) -> sea_orm::Select<webhook::Entity> {
+    webhook::Entity::find_by_id(id.to_owned()).filter(webhook::Column::TenantId.eq(tenant_id))
 }

@@ -1,0 +1,436 @@
+//! SQLite's write transactions on the calling thread (issue 16).
+//!
+//! sqlx runs every SQLite statement on a worker thread of its own and
+//! hands each one over and back: a guarded deactivation is about ten
+//! statements, and the hand-offs cost more than SQLite's work
+//! (BENCHMARKS.md). Here a [`Tx`](super::Tx) on an SQLite file runs its
+//! statements on one `rusqlite` connection, on the thread of the request
+//! that owns the transaction; only `COMMIT`, which waits for the disk,
+//! goes to a blocking thread.
+//!
+//! The statements are the ones sea-orm builds for both databases; only
+//! their execution differs, behind [`TxConn`](super::run::TxConn)
+//! (`run.rs`), and rows are read by position ([`Row`]) or into an
+//! entity's model by the entity's column definitions
+//! ([`model_from_row`]).
+//!
+//! One connection writes, as the single-connection sqlx pool did: a
+//! transaction waits for it in an async queue (fair, first come first
+//! served), then takes SQLite's write lock with `BEGIN IMMEDIATE`. Only
+//! when another process holds that lock does the wait move to a blocking
+//! thread.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use rusqlite::types::ValueRef;
+use sea_orm::sea_query::Value;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ColumnType, DbErr, EntityTrait, RuntimeErr, Statement,
+    TryIntoModel,
+};
+use tokio::sync::OwnedMutexGuard;
+
+use super::exec::{Row, sqlite_value};
+use super::{StoreError, Synchronous};
+
+/// How long a transaction waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements kept on the writing connection.
+const STATEMENT_CACHE: usize = 128;
+/// What the messages of the writer's constraint errors start with, so
+/// that [`unique_violation`] can tell a unique index's refusal.
+const UNIQUE_VIOLATION: &str = "SQLite unique constraint: ";
+
+/// The process's one writing connection to an SQLite file.
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    connection: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+}
+
+impl Writer {
+    /// Opens the writing connection to the SQLite file at `path` (which
+    /// sqlx's pool has opened in WAL mode already).
+    pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Writer, DbErr> {
+        let connection = rusqlite::Connection::open(path).map_err(failure)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(failure)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // As on sqlx's connections (`connect.rs`).
+        connection
+            .execute_batch(&format!(
+                "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
+                 PRAGMA case_sensitive_like = ON;",
+                synchronous.as_str()
+            ))
+            .map_err(failure)?;
+        Ok(Writer {
+            connection: Arc::new(tokio::sync::Mutex::new(connection)),
+        })
+    }
+
+    /// Waits for the connection, then begins a transaction that holds
+    /// SQLite's write lock.
+    pub(crate) async fn begin(&self) -> Result<WriteTx, DbErr> {
+        let connection = Arc::clone(&self.connection).lock_owned().await;
+        if !connection.is_autocommit() {
+            // Never expected (every transaction ends in `commit` or
+            // `drop`), but a connection left inside one would refuse every
+            // later `BEGIN`.
+            connection.execute_batch("ROLLBACK").map_err(failure)?;
+        }
+        // `BEGIN IMMEDIATE` without waiting on the calling thread: when
+        // another process holds the write lock, the wait for it runs on a
+        // blocking thread.
+        connection.busy_timeout(Duration::ZERO).map_err(failure)?;
+        let begun = connection.execute_batch("BEGIN IMMEDIATE");
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(failure)?;
+        match begun {
+            Ok(()) => Ok(WriteTx::new(connection)),
+            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+                tokio::task::spawn_blocking(move || {
+                    connection
+                        .execute_batch("BEGIN IMMEDIATE")
+                        .map_err(failure)?;
+                    // Made here: a request gone meanwhile drops it, which
+                    // rolls back.
+                    Ok(WriteTx::new(connection))
+                })
+                .await
+                .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
+            }
+            Err(error) => Err(failure(error)),
+        }
+    }
+}
+
+/// A write transaction on the [`Writer`]: rolled back when dropped
+/// uncommitted.
+#[derive(Debug)]
+pub(crate) struct WriteTx {
+    /// `None` once committed. A `std` mutex only to make the transaction
+    /// `Sync`; statements of one transaction never run at once.
+    connection: Mutex<Option<OwnedMutexGuard<rusqlite::Connection>>>,
+}
+
+impl WriteTx {
+    fn new(connection: OwnedMutexGuard<rusqlite::Connection>) -> WriteTx {
+        WriteTx {
+            connection: Mutex::new(Some(connection)),
+        }
+    }
+
+    /// Commits; the disk is waited for on a blocking thread. A failed
+    /// `COMMIT` is rolled back and reported.
+    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(connection) = connection else {
+            return Err(DbErr::Custom("the transaction has ended".to_owned()));
+        };
+        tokio::task::spawn_blocking(move || {
+            let committed = connection.execute_batch("COMMIT").map_err(failure);
+            if committed.is_err() && !connection.is_autocommit() {
+                let _ = connection.execute_batch("ROLLBACK");
+            }
+            committed
+        })
+        .await
+        .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
+    }
+
+    /// Runs `run` on the connection.
+    fn with<T>(
+        &self,
+        run: impl FnOnce(&rusqlite::Connection) -> Result<T, DbErr>,
+    ) -> Result<T, DbErr> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match connection.as_deref() {
+            Some(connection) => run(connection),
+            None => Err(DbErr::Custom("the transaction has ended".to_owned())),
+        }
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        let connection = self
+            .connection
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(connection) = connection.as_deref()
+            && !connection.is_autocommit()
+        {
+            // No disk wait: a rollback in WAL mode discards pages in memory.
+            let _ = connection.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+impl WriteTx {
+    /// Runs a statement that returns no rows the caller reads; how many
+    /// rows it changed.
+    pub(crate) fn execute(&self, statement: Statement) -> Result<u64, DbErr> {
+        self.with(|connection| {
+            run(connection, statement, |_, _| Ok(()))?;
+            Ok(connection.changes())
+        })
+    }
+
+    /// Runs statements given as text, without parameters.
+    pub(crate) fn execute_unprepared(&self, sql: &str) -> Result<(), DbErr> {
+        self.with(|connection| connection.execute_batch(sql).map_err(failure))
+    }
+
+    /// The rows `statement` returns, each mapped by `map` by position.
+    pub(crate) fn rows<T>(
+        &self,
+        statement: Statement,
+        map: impl Fn(&dyn Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut found = Vec::new();
+        let mut mapped = Ok(());
+        self.with(|connection| {
+            run(connection, statement, |_, row| {
+                match map(row) {
+                    Ok(value) => found.push(value),
+                    Err(error) if mapped.is_ok() => mapped = Err(error),
+                    Err(_) => {}
+                }
+                Ok(())
+            })
+        })?;
+        mapped.map(|()| found)
+    }
+
+    /// The models of entity `E` that `statement` (a select of its
+    /// columns) returns.
+    pub(crate) fn models<E>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        let mut found = Vec::new();
+        self.with(|connection| {
+            run(connection, statement, |names, row| {
+                found.push(model_from_row::<E>(names, row)?);
+                Ok(())
+            })
+        })?;
+        Ok(found)
+    }
+}
+
+/// Runs `statement` to its end (every row, so an `UPDATE … RETURNING`
+/// is complete), handing each row to `each` with the column names.
+fn run(
+    connection: &rusqlite::Connection,
+    statement: Statement,
+    mut each: impl FnMut(&[String], &rusqlite::Row<'_>) -> Result<(), DbErr>,
+) -> Result<(), DbErr> {
+    let values = statement.values.map(|values| values.0).unwrap_or_default();
+    let mut prepared = connection.prepare_cached(&statement.sql).map_err(failure)?;
+    for (index, value) in values.into_iter().enumerate() {
+        let value = sqlite_value(value).map_err(|error| DbErr::Custom(error.to_string()))?;
+        prepared
+            .raw_bind_parameter(index + 1, value)
+            .map_err(failure)?;
+    }
+    let names: Vec<String> = prepared
+        .column_names()
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    let mut rows = prepared.raw_query();
+    while let Some(row) = rows.next().map_err(failure)? {
+        each(&names, row)?;
+    }
+    Ok(())
+}
+
+/// A row of entity `E`'s table as its model: each column by name, its
+/// value typed as the entity declares the column (SQLite's `INTEGER` is a
+/// `bool`, an `i32` or an `i64` by the entity alone).
+fn model_from_row<E>(names: &[String], row: &rusqlite::Row<'_>) -> Result<E::Model, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: TryIntoModel<E::Model>,
+{
+    let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+    for (position, name) in names.iter().enumerate() {
+        let column = E::Column::from_str(name)
+            .map_err(|_| DbErr::Custom(format!("no column `{name}` in the entity")))?;
+        let value = row.get_ref(position).map_err(failure)?;
+        model.try_set(column, typed(column.def().get_column_type(), value))?;
+    }
+    model.try_into_model()
+}
+
+/// An SQLite value as the sea-orm value of a column of type `column`.
+fn typed(column: &ColumnType, value: ValueRef<'_>) -> Value {
+    let integer = match value {
+        ValueRef::Integer(n) => Some(n),
+        ValueRef::Null => None,
+        ValueRef::Real(x) => return Value::Double(Some(x)),
+        ValueRef::Text(text) => {
+            return Value::String(Some(String::from_utf8_lossy(text).into_owned()));
+        }
+        ValueRef::Blob(bytes) => return Value::Bytes(Some(bytes.to_vec())),
+    };
+    match column {
+        ColumnType::Boolean => Value::Bool(integer.map(|n| n != 0)),
+        ColumnType::TinyInteger
+        | ColumnType::SmallInteger
+        | ColumnType::Integer
+        | ColumnType::TinyUnsigned
+        | ColumnType::SmallUnsigned => match integer.map(i32::try_from) {
+            Some(Err(_)) => Value::BigInt(integer),
+            Some(Ok(n)) => Value::Int(Some(n)),
+            None => Value::Int(None),
+        },
+        ColumnType::BigInteger | ColumnType::Unsigned | ColumnType::BigUnsigned => {
+            Value::BigInt(integer)
+        }
+        ColumnType::Double | ColumnType::Float | ColumnType::Decimal(_) => {
+            Value::Double(integer.map(|n| n as f64))
+        }
+        _ => match integer {
+            Some(n) => Value::BigInt(Some(n)),
+            None => Value::String(None),
+        },
+    }
+}
+
+/// The message of a unique index's refusal on the writer, if `error` is
+/// one (sea-orm's `sql_err` knows only sqlx's errors).
+pub(crate) fn unique_violation(error: &DbErr) -> Option<&str> {
+    match error {
+        DbErr::Exec(RuntimeErr::Internal(message)) => message.strip_prefix(UNIQUE_VIOLATION),
+        _ => None,
+    }
+}
+
+fn failure(error: rusqlite::Error) -> DbErr {
+    use rusqlite::ErrorCode;
+    match &error {
+        rusqlite::Error::SqliteFailure(code, message)
+            if code.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    code.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+        {
+            let message = message.clone().unwrap_or_else(|| error.to_string());
+            DbErr::Exec(RuntimeErr::Internal(format!("{UNIQUE_VIOLATION}{message}")))
+        }
+        _ => DbErr::Exec(RuntimeErr::Internal(format!("SQLite: {error}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::entity::user;
+    use sea_orm::{DbBackend, QueryTrait};
+
+    #[tokio::test]
+    async fn rows_become_models_typed_by_the_entity_and_a_dropped_transaction_rolls_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .expect("open")
+            .execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE users (id TEXT PRIMARY KEY, tenant_id TEXT, user_name TEXT,
+                   user_name_key TEXT, user_name_collision INTEGER, external_id TEXT,
+                   display_name TEXT, display_name_lc TEXT, active BOOLEAN, is_admin BOOLEAN,
+                   access TEXT, document TEXT, version INTEGER, created_at INTEGER,
+                   updated_at INTEGER);
+                 CREATE UNIQUE INDEX users_key ON users (tenant_id, user_name_key);
+                 INSERT INTO users VALUES ('u1', 't', 'Ann', 'ann', 2, NULL, 'Ann', 'ann',
+                   1, 0, 'active', '{}', 7, 1, 2);",
+            )
+            .expect("setup");
+        let writer = Writer::open(&path, Synchronous::Normal).expect("writer");
+        let select = |id: &str| {
+            <user::Entity as EntityTrait>::find_by_id(id.to_owned()).build(DbBackend::Sqlite)
+        };
+
+        let tx = writer.begin().await.expect("begin");
+        let found = tx.models::<user::Entity>(select("u1")).expect("read");
+        assert_eq!(found.len(), 1);
+        let ann = &found[0];
+        assert!(ann.active && !ann.is_admin);
+        assert_eq!((ann.user_name_collision, ann.version), (2, 7));
+        assert_eq!(ann.external_id, None);
+        let changed = tx
+            .execute(Statement::from_string(
+                DbBackend::Sqlite,
+                "UPDATE users SET version = 8 WHERE id = 'u1'",
+            ))
+            .expect("update");
+        assert_eq!(changed, 1);
+        // A unique index's refusal is told apart.
+        let taken = tx
+            .execute(Statement::from_string(
+                DbBackend::Sqlite,
+                "INSERT INTO users (id, tenant_id, user_name_key) VALUES ('u2', 't', 'ann')",
+            ))
+            .expect_err("taken");
+        assert!(unique_violation(&taken).is_some(), "{taken}");
+        drop(tx);
+
+        let tx = writer.begin().await.expect("begin again");
+        let versions = tx
+            .rows(select("u1"), |row| row.int(12))
+            .expect("read by position");
+        assert_eq!(versions, vec![7], "the dropped transaction rolled back");
+        tx.execute(Statement::from_string(
+            DbBackend::Sqlite,
+            "UPDATE users SET version = 9 WHERE id = 'u1'",
+        ))
+        .expect("update");
+        tx.commit().await.expect("commit");
+        let tx = writer.begin().await.expect("begin");
+        assert_eq!(
+            tx.rows(select("u1"), |row| row.int(12)).expect("read"),
+            vec![9]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_transaction_waits_for_another_process_holding_the_write_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        let other = rusqlite::Connection::open(&path).expect("open");
+        other
+            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);")
+            .expect("setup");
+        let writer = Writer::open(&path, Synchronous::Full).expect("writer");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            other
+                .execute_batch("INSERT INTO t VALUES (1); COMMIT")
+                .expect("commit");
+        });
+        let tx = writer.begin().await.expect("waited for the lock");
+        let insert = "INSERT INTO t SELECT n + 1 FROM t";
+        assert_eq!(
+            tx.execute(Statement::from_string(DbBackend::Sqlite, insert))
+                .expect("insert"),
+            1,
+            "the other process's row is seen"
+        );
+        tx.commit().await.expect("commit");
+        release.join().expect("thread");
+    }
+}
