@@ -101,6 +101,7 @@ impl Store {
     /// Deletes the tenant's events written before `cutoff` (milliseconds);
     /// returns how many went.
     pub async fn prune_audit(&self, tenant_id: &str, cutoff: i64) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await?;
         let result = audit_event::Entity::delete_many()
             .filter(audit_event::Column::TenantId.eq(tenant_id))
             .filter(audit_event::Column::At.lt(cutoff))

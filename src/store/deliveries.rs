@@ -157,6 +157,7 @@ impl Store {
         lease_until: i64,
         limit: u64,
     ) -> Result<Vec<DeliveryRecord>, StoreError> {
+        let _turn = self.write_turn().await?;
         let due = || {
             webhook_delivery::Entity::find()
                 .filter(webhook_delivery::Column::State.eq(DeliveryState::Pending))
@@ -206,6 +207,7 @@ impl Store {
 
     /// Records one attempt at delivery `id` (its count goes up by one).
     pub async fn record_attempt(&self, id: &str, attempt: AttemptRecord) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         webhook_delivery::Entity::update_many()
             .col_expr(webhook_delivery::Column::State, Expr::value(attempt.state))
             .col_expr(

@@ -401,6 +401,17 @@ impl Store {
         })
     }
 
+    /// Waits for this process's turn to write outside a transaction (a
+    /// write through `self.write`): on an SQLite file, the inline writer's
+    /// turn, so that sqlx's writing connection never waits for SQLite's
+    /// lock behind a transaction of this process; nothing elsewhere.
+    async fn write_turn(&self) -> Result<Option<writer::Turn>, StoreError> {
+        match &self.writer {
+            Some(writer) => writer.turn().await.map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The rows a read of at most `most` rows finds, each mapped by `map`:
     /// on SQLite a short read runs on the calling thread (`exec.rs`).
     async fn hot_rows<T>(

@@ -330,7 +330,11 @@ impl Store {
     /// reading connection is therefore told to reload them; connections
     /// opened later read them anyway.
     pub async fn analyze(&self) -> Result<(), StoreError> {
-        self.write.execute_unprepared("ANALYZE").await?;
+        // In a write transaction: on SQLite it runs on the inline writer,
+        // whose own statistics are then current.
+        let tx = self.begin().await?;
+        tx.execute_unprepared("ANALYZE").await?;
+        tx.commit().await?;
         if self.read.get_database_backend() != DatabaseBackend::Sqlite {
             return Ok(());
         }

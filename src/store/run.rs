@@ -52,12 +52,15 @@ impl Tx {
     pub(super) async fn execute(&self, statement: Statement) -> Result<u64, StoreError> {
         Ok(match &self.inner {
             TxConn::Sqlx(inner) => inner.execute_raw(statement).await?.rows_affected(),
-            TxConn::Inline(inner) => inner.execute(statement)?,
+            TxConn::Inline(inner) => {
+                yield_sometimes().await;
+                inner.execute(statement)?
+            }
         })
     }
 
     /// Runs SQL text without parameters.
-    pub(super) async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
+    pub(crate) async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
         match &self.inner {
             TxConn::Sqlx(inner) => {
                 inner.execute_unprepared(sql).await?;
@@ -78,7 +81,10 @@ impl Tx {
                 let rows = inner.query_all_raw(statement).await?;
                 rows.iter().map(|row| map(row)).collect()
             }
-            TxConn::Inline(inner) => inner.rows(statement, map),
+            TxConn::Inline(inner) => {
+                yield_sometimes().await;
+                inner.rows(statement, map)
+            }
         }
     }
 
@@ -96,9 +102,21 @@ impl Tx {
                     .map(|row| E::Model::from_query_result(row, ""))
                     .collect::<Result<_, _>>()?
             }
-            TxConn::Inline(inner) => inner.models::<E>(statement)?,
+            TxConn::Inline(inner) => {
+                yield_sometimes().await;
+                inner.models::<E>(statement)?
+            }
         })
     }
+}
+
+/// Lets other tasks of this thread run now and then: a statement on
+/// SQLite's writer runs on the thread without awaiting anything, so a
+/// long transaction (an import of many users) would otherwise keep the
+/// thread to itself. tokio yields here only once the task has used its
+/// cooperative budget.
+async fn yield_sometimes() {
+    tokio::task::consume_budget().await;
 }
 
 /// An insert, update or delete run in a [`Tx`].

@@ -10,6 +10,7 @@ impl Store {
     /// The secret called `name`; the first process to ask stores `fresh`,
     /// and every process reads back the same value.
     pub async fn shared_secret(&self, name: &str, fresh: &str) -> Result<String, StoreError> {
+        let _turn = self.write_turn().await?;
         let table = Alias::new("server_secrets");
         let insert = Query::insert()
             .into_table(table.clone())

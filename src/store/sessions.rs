@@ -41,6 +41,7 @@ impl From<console_session::Model> for SessionRecord {
 impl Store {
     /// Stores a new session.
     pub async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         console_session::Entity::insert(console_session::ActiveModel {
             id_hash: Set(session.id_hash.clone()),
             tenant_id: Set(session.tenant_id.clone()),
@@ -87,6 +88,7 @@ impl Store {
         now: i64,
         idle_expires_at: i64,
     ) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         console_session::Entity::update_many()
             .col_expr(console_session::Column::LastSeenAt, Expr::value(now))
             .col_expr(
@@ -101,6 +103,7 @@ impl Store {
 
     /// Deletes the session whose id hashes to `id_hash`, if any.
     pub async fn delete_session(&self, id_hash: &str) -> Result<(), StoreError> {
+        let _turn = self.write_turn().await?;
         console_session::Entity::delete_many()
             .filter(console_session::Column::IdHash.eq(id_hash))
             .exec(&self.write)
@@ -111,6 +114,7 @@ impl Store {
     /// Deletes every session over at `now` (idle or absolute); returns
     /// how many.
     pub async fn delete_expired_sessions(&self, now: i64) -> Result<u64, StoreError> {
+        let _turn = self.write_turn().await?;
         let result = console_session::Entity::delete_many()
             .filter(
                 sea_orm::Condition::any()

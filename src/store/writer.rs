@@ -18,7 +18,9 @@
 //! transaction waits for it in an async queue (fair, first come first
 //! served), then takes SQLite's write lock with `BEGIN IMMEDIATE`. Only
 //! when another process holds that lock does the wait move to a blocking
-//! thread.
+//! thread. The few writes made outside a transaction through sqlx's
+//! writing connection wait in the same queue ([`Writer::turn`]), so the
+//! two connections never fight over SQLite's lock in one process.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -34,6 +36,7 @@ use sea_orm::{
 use tokio::sync::OwnedMutexGuard;
 
 use super::exec::{Row, sqlite_value};
+use super::pool::ACQUIRE_TIMEOUT;
 use super::{StoreError, Synchronous};
 
 /// How long a transaction waits for another process's write lock.
@@ -57,6 +60,14 @@ impl Writer {
         let connection = rusqlite::Connection::open(path).map_err(failure)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(failure)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        // As on the inline readers (`exec.rs`): each statement is planned
+        // once, not again for every new value bound to it.
+        connection
+            .set_db_config(
+                rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+                true,
+            )
+            .map_err(failure)?;
         // As on sqlx's connections (`connect.rs`).
         connection
             .execute_batch(&format!(
@@ -70,10 +81,22 @@ impl Writer {
         })
     }
 
-    /// Waits for the connection, then begins a transaction that holds
-    /// SQLite's write lock.
-    pub(crate) async fn begin(&self) -> Result<WriteTx, DbErr> {
-        let connection = Arc::clone(&self.connection).lock_owned().await;
+    /// Waits for this process's turn to write, at most
+    /// [`ACQUIRE_TIMEOUT`] (then the process is overloaded: 503). While
+    /// the turn is held, no transaction of this process holds SQLite's
+    /// write lock: a write outside a transaction, through sqlx's writing
+    /// connection, holds it meanwhile.
+    pub(crate) async fn turn(&self) -> Result<Turn, StoreError> {
+        tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.connection).lock_owned())
+            .await
+            .map(Turn)
+            .map_err(|_| StoreError::Exhausted)
+    }
+
+    /// Waits for the connection (see [`Writer::turn`]), then begins a
+    /// transaction that holds SQLite's write lock.
+    pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
+        let Turn(connection) = self.turn().await?;
         if !connection.is_autocommit() {
             // Never expected (every transaction ends in `commit` or
             // `drop`), but a connection left inside one would refuse every
@@ -95,15 +118,20 @@ impl Writer {
                         .map_err(failure)?;
                     // Made here: a request gone meanwhile drops it, which
                     // rolls back.
-                    Ok(WriteTx::new(connection))
+                    Ok::<_, DbErr>(WriteTx::new(connection))
                 })
                 .await
                 .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
+                .map_err(StoreError::from)
             }
-            Err(error) => Err(failure(error)),
+            Err(error) => Err(failure(error).into()),
         }
     }
 }
+
+/// This process's turn to write ([`Writer::turn`]), until dropped.
+#[derive(Debug)]
+pub(crate) struct Turn(OwnedMutexGuard<rusqlite::Connection>);
 
 /// A write transaction on the [`Writer`]: rolled back when dropped
 /// uncommitted.
@@ -432,5 +460,28 @@ mod tests {
         );
         tx.commit().await.expect("commit");
         release.join().expect("thread");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_waits_while_a_write_outside_one_has_its_turn() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("t.db");
+        rusqlite::Connection::open(&path)
+            .expect("open")
+            .execute_batch("PRAGMA journal_mode = WAL;")
+            .expect("setup");
+        let writer = Writer::open(&path, Synchronous::Full).expect("writer");
+        let turn = writer.turn().await.expect("turn");
+        let waiting = tokio::spawn({
+            let writer = writer.clone();
+            async move { writer.begin().await.map(drop) }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiting.is_finished(),
+            "began while another write had its turn"
+        );
+        drop(turn);
+        waiting.await.expect("task").expect("began after the turn");
     }
 }
