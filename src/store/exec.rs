@@ -126,7 +126,7 @@ impl InlineReaders {
         map: impl Fn(&dyn Row) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let reading = self.take()?;
-        let found = query(&reading.connection, statement, &map);
+        let found = query(&reading.connection, statement, |row| map(row));
         // A connection whose read failed is closed, not reused.
         if found.is_ok() {
             self.idle
@@ -188,10 +188,13 @@ impl InlineReaders {
     }
 }
 
-fn query<T>(
+/// Runs `statement` (built for SQLite) on `connection`, on the calling
+/// thread, and maps each row it returns by `map`: the inline readers' and
+/// the writer's (`writer.rs`) one way to run a statement.
+pub(crate) fn query<T>(
     connection: &rusqlite::Connection,
     statement: Statement,
-    map: &impl Fn(&dyn Row) -> Result<T, StoreError>,
+    mut map: impl FnMut(&rusqlite::Row<'_>) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let values = statement.values.map(|values| values.0).unwrap_or_default();
     let mut statement = connection.prepare_cached(&statement.sql).map_err(failure)?;
@@ -240,10 +243,55 @@ fn unsupported(what: &str) -> StoreError {
     )))
 }
 
+/// What the messages of SQLite's unique-index refusals start with here,
+/// so that [`unique_violation`] can tell them apart.
+const UNIQUE_VIOLATION: &str = "SQLite unique constraint: ";
+
+/// An error of `rusqlite` as sea-orm's: a unique index's refusal keeps
+/// SQLite's message (which names the columns) behind
+/// [`UNIQUE_VIOLATION`].
+pub(crate) fn sqlite_error(error: rusqlite::Error) -> DbErr {
+    use rusqlite::ErrorCode;
+    match &error {
+        rusqlite::Error::SqliteFailure(code, message)
+            if code.code == ErrorCode::ConstraintViolation
+                && matches!(
+                    code.extended_code,
+                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                ) =>
+        {
+            let message = message.clone().unwrap_or_else(|| error.to_string());
+            DbErr::Exec(RuntimeErr::Internal(format!("{UNIQUE_VIOLATION}{message}")))
+        }
+        _ => DbErr::Exec(RuntimeErr::Internal(format!("SQLite: {error}"))),
+    }
+}
+
+/// The message of a unique index's refusal met through `rusqlite`, if
+/// `error` is one (sea-orm's `sql_err` knows only sqlx's errors).
+pub(crate) fn unique_violation(error: &DbErr) -> Option<&str> {
+    match error {
+        DbErr::Exec(RuntimeErr::Internal(message)) => message.strip_prefix(UNIQUE_VIOLATION),
+        _ => None,
+    }
+}
+
 fn failure(error: rusqlite::Error) -> StoreError {
-    StoreError::Database(DbErr::Query(RuntimeErr::Internal(format!(
-        "SQLite: {error}"
-    ))))
+    sqlite_error(error).into()
+}
+
+/// A new SQLite file in a temporary directory (kept while the `TempDir`
+/// lives), made by `setup`: for tests of what runs on `rusqlite`.
+#[cfg(test)]
+pub(crate) fn test_file(setup: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.db");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch(setup)
+        .expect("setup");
+    (dir, path)
 }
 
 #[cfg(test)]
@@ -261,15 +309,10 @@ mod tests {
 
     #[test]
     fn inline_reads_bind_values_and_map_rows_by_position() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
-        let setup = rusqlite::Connection::open(&path).expect("open");
-        setup
-            .execute_batch(
-                "CREATE TABLE t (id TEXT, n INTEGER, flag BOOLEAN, note TEXT);
-                 INSERT INTO t VALUES ('a', 1, 1, NULL), ('b', 2, 0, 'x');",
-            )
-            .expect("setup");
+        let (_dir, path) = test_file(
+            "CREATE TABLE t (id TEXT, n INTEGER, flag BOOLEAN, note TEXT);
+             INSERT INTO t VALUES ('a', 1, 1, NULL), ('b', 2, 0, 'x');",
+        );
         let readers = InlineReaders::new(path);
         let read = |values: Vec<Value>| {
             readers.rows(
@@ -309,12 +352,7 @@ mod tests {
 
     #[test]
     fn connections_opened_before_an_analyze_are_replaced() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .expect("open")
-            .execute_batch("CREATE TABLE t (id TEXT)")
-            .expect("setup");
+        let (_dir, path) = test_file("CREATE TABLE t (id TEXT)");
         let readers = InlineReaders::new(path);
         let count = || {
             readers.rows(statement("SELECT count(*) FROM t", vec![]), |row| {

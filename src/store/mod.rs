@@ -159,7 +159,7 @@ impl From<DbErr> for StoreError {
         }
         let message = match error.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(message)) => Some(message),
-            _ => writer::unique_violation(&error).map(str::to_owned),
+            _ => exec::unique_violation(&error).map(str::to_owned),
         };
         if let Some(message) = message {
             // SQLite names the columns, PostgreSQL the index; both contain these.
@@ -216,8 +216,8 @@ impl ResourceRecord {
 /// outside a transaction; a [`Tx`] on an SQLite file writes on the
 /// process's one inline writer (`writer.rs`), which serializes
 /// transactions in the process instead of letting them fail with
-/// `SQLITE_BUSY`. On PostgreSQL both pools are the same pool. Reads that meet a broken connection
-/// run again on another (`pool.rs`).
+/// `SQLITE_BUSY`. On PostgreSQL both pools are the same pool. Reads that
+/// meet a broken connection run again on another (`pool.rs`).
 #[derive(Debug, Clone)]
 pub struct Store {
     read: ReadPool,
@@ -296,12 +296,13 @@ impl Store {
             let readers = settings.pool_size.unwrap_or(DEFAULT_SQLITE_READ_POOL_SIZE);
             let write = connect::connect_sqlite(url, 1, settings.synchronous, &health).await?;
             let read = connect::connect_sqlite(url, readers, settings.synchronous, &health).await?;
-            let file = sqlite_file(url).filter(|_| !read_only(url));
+            let file = sqlite_file(url);
             let writer = file
                 .as_deref()
+                .filter(|_| !read_only(url))
                 .map(|path| writer::Writer::open(path, settings.synchronous))
                 .transpose()?;
-            let inline = sqlite_file(url).map(|path| Arc::new(exec::InlineReaders::new(path)));
+            let inline = file.map(|path| Arc::new(exec::InlineReaders::new(path)));
             (read, write, inline, writer, None)
         } else {
             let pool = connect::connect_postgres(url, settings, &health).await?;

@@ -60,7 +60,7 @@ impl Tx {
     }
 
     /// Runs SQL text without parameters.
-    pub(crate) async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
+    pub(super) async fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
         match &self.inner {
             TxConn::Sqlx(inner) => {
                 inner.execute_unprepared(sql).await?;

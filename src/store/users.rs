@@ -307,11 +307,7 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<user::Model>, StoreError> {
-        user::Entity::find_by_id(id.to_owned())
-            .filter(user::Column::TenantId.eq(tenant_id))
-            .lock_exclusive()
-            .one_in(self)
-            .await
+        find_user(tenant_id, id).lock_exclusive().one_in(self).await
     }
 
     /// The user `id`, read inside this transaction (and locked on PostgreSQL).

@@ -35,7 +35,7 @@ use sea_orm::{
 };
 use tokio::sync::OwnedMutexGuard;
 
-use super::exec::{Row, sqlite_value};
+use super::exec::{self, Row, sqlite_error};
 use super::pool::ACQUIRE_TIMEOUT;
 use super::{StoreError, Synchronous};
 
@@ -43,9 +43,6 @@ use super::{StoreError, Synchronous};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept on the writing connection.
 const STATEMENT_CACHE: usize = 128;
-/// What the messages of the writer's constraint errors start with, so
-/// that [`unique_violation`] can tell a unique index's refusal.
-const UNIQUE_VIOLATION: &str = "SQLite unique constraint: ";
 
 /// The process's one writing connection to an SQLite file.
 #[derive(Debug, Clone)]
@@ -56,7 +53,7 @@ pub(crate) struct Writer {
 impl Writer {
     /// Opens the writing connection to the SQLite file at `path` (which
     /// sqlx's pool has opened in WAL mode already).
-    pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Writer, DbErr> {
+    pub(crate) fn open(path: &Path, synchronous: Synchronous) -> Result<Writer, StoreError> {
         let connection = rusqlite::Connection::open(path).map_err(failure)?;
         connection.busy_timeout(BUSY_TIMEOUT).map_err(failure)?;
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -118,13 +115,12 @@ impl Writer {
                         .map_err(failure)?;
                     // Made here: a request gone meanwhile drops it, which
                     // rolls back.
-                    Ok::<_, DbErr>(WriteTx::new(connection))
+                    Ok::<_, StoreError>(WriteTx::new(connection))
                 })
                 .await
                 .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
-                .map_err(StoreError::from)
             }
-            Err(error) => Err(failure(error).into()),
+            Err(error) => Err(failure(error)),
         }
     }
 }
@@ -151,14 +147,14 @@ impl WriteTx {
 
     /// Commits; the disk is waited for on a blocking thread. A failed
     /// `COMMIT` is rolled back and reported.
-    pub(crate) async fn commit(self) -> Result<(), DbErr> {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
         let connection = self
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         let Some(connection) = connection else {
-            return Err(DbErr::Custom("the transaction has ended".to_owned()));
+            return Err(ended());
         };
         tokio::task::spawn_blocking(move || {
             let committed = connection.execute_batch("COMMIT").map_err(failure);
@@ -168,21 +164,57 @@ impl WriteTx {
             committed
         })
         .await
-        .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
+        .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))??;
+        Ok(())
+    }
+
+    /// Runs a statement whose rows, if any, are not read; how many rows
+    /// it changed.
+    pub(crate) fn execute(&self, statement: Statement) -> Result<u64, StoreError> {
+        self.with(|connection| {
+            exec::query(connection, statement, |_| Ok(()))?;
+            Ok(connection.changes())
+        })
+    }
+
+    /// Runs statements given as text, without parameters.
+    pub(crate) fn execute_unprepared(&self, sql: &str) -> Result<(), StoreError> {
+        self.with(|connection| connection.execute_batch(sql).map_err(failure))
+    }
+
+    /// The rows `statement` returns, each mapped by `map` by position.
+    pub(crate) fn rows<T>(
+        &self,
+        statement: Statement,
+        map: impl Fn(&dyn Row) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.with(|connection| exec::query(connection, statement, |row| map(row)))
+    }
+
+    /// The models of entity `E` that `statement` (a select of its
+    /// columns, or a write `RETURNING` them) returns.
+    pub(crate) fn models<E>(&self, statement: Statement) -> Result<Vec<E::Model>, StoreError>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        self.with(|connection| {
+            exec::query(connection, statement, |row| Ok(model_from_row::<E>(row)?))
+        })
     }
 
     /// Runs `run` on the connection.
     fn with<T>(
         &self,
-        run: impl FnOnce(&rusqlite::Connection) -> Result<T, DbErr>,
-    ) -> Result<T, DbErr> {
+        run: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let connection = self
             .connection
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         match connection.as_deref() {
             Some(connection) => run(connection),
-            None => Err(DbErr::Custom("the transaction has ended".to_owned())),
+            None => Err(ended()),
         }
     }
 }
@@ -202,100 +234,25 @@ impl Drop for WriteTx {
     }
 }
 
-impl WriteTx {
-    /// Runs a statement that returns no rows the caller reads; how many
-    /// rows it changed.
-    pub(crate) fn execute(&self, statement: Statement) -> Result<u64, DbErr> {
-        self.with(|connection| {
-            run(connection, statement, |_, _| Ok(()))?;
-            Ok(connection.changes())
-        })
-    }
-
-    /// Runs statements given as text, without parameters.
-    pub(crate) fn execute_unprepared(&self, sql: &str) -> Result<(), DbErr> {
-        self.with(|connection| connection.execute_batch(sql).map_err(failure))
-    }
-
-    /// The rows `statement` returns, each mapped by `map` by position.
-    pub(crate) fn rows<T>(
-        &self,
-        statement: Statement,
-        map: impl Fn(&dyn Row) -> Result<T, StoreError>,
-    ) -> Result<Vec<T>, StoreError> {
-        let mut found = Vec::new();
-        let mut mapped = Ok(());
-        self.with(|connection| {
-            run(connection, statement, |_, row| {
-                match map(row) {
-                    Ok(value) => found.push(value),
-                    Err(error) if mapped.is_ok() => mapped = Err(error),
-                    Err(_) => {}
-                }
-                Ok(())
-            })
-        })?;
-        mapped.map(|()| found)
-    }
-
-    /// The models of entity `E` that `statement` (a select of its
-    /// columns) returns.
-    pub(crate) fn models<E>(&self, statement: Statement) -> Result<Vec<E::Model>, DbErr>
-    where
-        E: EntityTrait,
-        E::ActiveModel: TryIntoModel<E::Model>,
-    {
-        let mut found = Vec::new();
-        self.with(|connection| {
-            run(connection, statement, |names, row| {
-                found.push(model_from_row::<E>(names, row)?);
-                Ok(())
-            })
-        })?;
-        Ok(found)
-    }
-}
-
-/// Runs `statement` to its end (every row, so an `UPDATE … RETURNING`
-/// is complete), handing each row to `each` with the column names.
-fn run(
-    connection: &rusqlite::Connection,
-    statement: Statement,
-    mut each: impl FnMut(&[String], &rusqlite::Row<'_>) -> Result<(), DbErr>,
-) -> Result<(), DbErr> {
-    let values = statement.values.map(|values| values.0).unwrap_or_default();
-    let mut prepared = connection.prepare_cached(&statement.sql).map_err(failure)?;
-    for (index, value) in values.into_iter().enumerate() {
-        let value = sqlite_value(value).map_err(|error| DbErr::Custom(error.to_string()))?;
-        prepared
-            .raw_bind_parameter(index + 1, value)
-            .map_err(failure)?;
-    }
-    let names: Vec<String> = prepared
-        .column_names()
-        .into_iter()
-        .map(str::to_owned)
-        .collect();
-    let mut rows = prepared.raw_query();
-    while let Some(row) = rows.next().map_err(failure)? {
-        each(&names, row)?;
-    }
-    Ok(())
+fn ended() -> StoreError {
+    StoreError::Database(DbErr::Custom("the transaction has ended".to_owned()))
 }
 
 /// A row of entity `E`'s table as its model: each column by name, its
 /// value typed as the entity declares the column (SQLite's `INTEGER` is a
 /// `bool`, an `i32` or an `i64` by the entity alone).
-fn model_from_row<E>(names: &[String], row: &rusqlite::Row<'_>) -> Result<E::Model, DbErr>
+fn model_from_row<E>(row: &rusqlite::Row<'_>) -> Result<E::Model, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: TryIntoModel<E::Model>,
 {
+    let statement = row.as_ref();
     let mut model = <E::ActiveModel as ActiveModelTrait>::default();
-    for (position, name) in names.iter().enumerate() {
+    for position in 0..statement.column_count() {
+        let name = statement.column_name(position).map_err(sqlite_error)?;
         let column = E::Column::from_str(name)
             .map_err(|_| DbErr::Custom(format!("no column `{name}` in the entity")))?;
-        let value = row.get_ref(position).map_err(failure)?;
+        let value = row.get_ref(position).map_err(sqlite_error)?;
         model.try_set(column, typed(column.def().get_column_type(), value))?;
     }
     model.try_into_model()
@@ -336,57 +293,30 @@ fn typed(column: &ColumnType, value: ValueRef<'_>) -> Value {
     }
 }
 
-/// The message of a unique index's refusal on the writer, if `error` is
-/// one (sea-orm's `sql_err` knows only sqlx's errors).
-pub(crate) fn unique_violation(error: &DbErr) -> Option<&str> {
-    match error {
-        DbErr::Exec(RuntimeErr::Internal(message)) => message.strip_prefix(UNIQUE_VIOLATION),
-        _ => None,
-    }
-}
-
-fn failure(error: rusqlite::Error) -> DbErr {
-    use rusqlite::ErrorCode;
-    match &error {
-        rusqlite::Error::SqliteFailure(code, message)
-            if code.code == ErrorCode::ConstraintViolation
-                && matches!(
-                    code.extended_code,
-                    rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                        | rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                ) =>
-        {
-            let message = message.clone().unwrap_or_else(|| error.to_string());
-            DbErr::Exec(RuntimeErr::Internal(format!("{UNIQUE_VIOLATION}{message}")))
-        }
-        _ => DbErr::Exec(RuntimeErr::Internal(format!("SQLite: {error}"))),
-    }
+fn failure(error: rusqlite::Error) -> StoreError {
+    sqlite_error(error).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::entity::user;
+    use crate::store::exec::test_file;
     use sea_orm::{DbBackend, QueryTrait};
 
     #[tokio::test]
     async fn rows_become_models_typed_by_the_entity_and_a_dropped_transaction_rolls_back() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .expect("open")
-            .execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE users (id TEXT PRIMARY KEY, tenant_id TEXT, user_name TEXT,
-                   user_name_key TEXT, user_name_collision INTEGER, external_id TEXT,
-                   display_name TEXT, display_name_lc TEXT, active BOOLEAN, is_admin BOOLEAN,
-                   access TEXT, document TEXT, version INTEGER, created_at INTEGER,
-                   updated_at INTEGER);
-                 CREATE UNIQUE INDEX users_key ON users (tenant_id, user_name_key);
-                 INSERT INTO users VALUES ('u1', 't', 'Ann', 'ann', 2, NULL, 'Ann', 'ann',
-                   1, 0, 'active', '{}', 7, 1, 2);",
-            )
-            .expect("setup");
+        let (_dir, path) = test_file(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE users (id TEXT PRIMARY KEY, tenant_id TEXT, user_name TEXT,
+               user_name_key TEXT, user_name_collision INTEGER, external_id TEXT,
+               display_name TEXT, display_name_lc TEXT, active BOOLEAN, is_admin BOOLEAN,
+               access TEXT, document TEXT, version INTEGER, created_at INTEGER,
+               updated_at INTEGER);
+             CREATE UNIQUE INDEX users_key ON users (tenant_id, user_name_key);
+             INSERT INTO users VALUES ('u1', 't', 'Ann', 'ann', 2, NULL, 'Ann', 'ann',
+               1, 0, 'active', '{}', 7, 1, 2);",
+        );
         let writer = Writer::open(&path, Synchronous::Normal).expect("writer");
         let select = |id: &str| {
             <user::Entity as EntityTrait>::find_by_id(id.to_owned()).build(DbBackend::Sqlite)
@@ -413,7 +343,7 @@ mod tests {
                 "INSERT INTO users (id, tenant_id, user_name_key) VALUES ('u2', 't', 'ann')",
             ))
             .expect_err("taken");
-        assert!(unique_violation(&taken).is_some(), "{taken}");
+        assert!(matches!(taken, StoreError::Taken(_)), "{taken}");
         drop(tx);
 
         let tx = writer.begin().await.expect("begin again");
@@ -436,12 +366,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_waits_for_another_process_holding_the_write_lock() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
+        let (_dir, path) = test_file("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);");
         let other = rusqlite::Connection::open(&path).expect("open");
-        other
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);")
-            .expect("setup");
         let writer = Writer::open(&path, Synchronous::Full).expect("writer");
         other.execute_batch("BEGIN IMMEDIATE").expect("lock");
         let release = std::thread::spawn(move || {
@@ -464,12 +390,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_transaction_waits_while_a_write_outside_one_has_its_turn() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("t.db");
-        rusqlite::Connection::open(&path)
-            .expect("open")
-            .execute_batch("PRAGMA journal_mode = WAL;")
-            .expect("setup");
+        let (_dir, path) = test_file("PRAGMA journal_mode = WAL;");
         let writer = Writer::open(&path, Synchronous::Full).expect("writer");
         let turn = writer.turn().await.expect("turn");
         let waiting = tokio::spawn({
