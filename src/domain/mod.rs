@@ -327,8 +327,10 @@ impl Domain {
         tenant_id: &str,
     ) -> Result<(Tx, TenantSettings), DomainError> {
         let asked = Instant::now();
+        let intent = self.store.write_intent();
         let turn = self.take_turn(tenant_id).await?;
         let mut tx = self.store.begin().await?;
+        drop(intent);
         tx.hold(turn);
         let settings = tx
             .lock_tenant(tenant_id)

@@ -402,6 +402,13 @@ impl Store {
         })
     }
 
+    /// Announces a write that will [`begin`](Store::begin) soon, until
+    /// dropped: on SQLite's writer, a finished transaction then waits for
+    /// it to share its `COMMIT` (`writer.rs`); nothing elsewhere.
+    pub(crate) fn write_intent(&self) -> Option<writer::Intent> {
+        self.writer.as_ref().map(writer::Writer::intent)
+    }
+
     /// Waits for this process's turn to write outside a transaction (a
     /// write through `self.write`): on an SQLite file, the inline writer's
     /// turn, so that sqlx's writing connection never waits for SQLite's
@@ -438,9 +445,15 @@ impl Tx {
     /// Commits the transaction; dropping a `Tx` rolls it back.
     pub async fn commit(self) -> Result<(), StoreError> {
         self.announce_revocation().await?;
-        self.inner.commit().await?;
-        if self.revokes.load(std::sync::atomic::Ordering::Acquire) {
-            self.revocations.advance();
+        let Tx {
+            inner,
+            revocations,
+            revokes,
+            _held,
+        } = self;
+        inner.commit(_held).await?;
+        if revokes.load(std::sync::atomic::Ordering::Acquire) {
+            revocations.advance();
         }
         Ok(())
     }

@@ -28,11 +28,21 @@ pub(super) enum TxConn {
 }
 
 impl TxConn {
-    /// Commits the transaction.
-    pub(super) async fn commit(self) -> Result<(), StoreError> {
+    /// Commits the transaction; `held` is dropped once no later
+    /// transaction can miss its writes: after the commit, or on SQLite's
+    /// writer once it is in its batch (before the batch's `COMMIT`, so
+    /// that the next transaction of the tenant can join the batch).
+    pub(super) async fn commit(self, held: impl Sized) -> Result<(), StoreError> {
         match self {
-            TxConn::Sqlx(inner) => inner.commit().await?,
-            TxConn::Inline(inner) => inner.commit().await?,
+            TxConn::Sqlx(inner) => {
+                inner.commit().await?;
+                drop(held);
+            }
+            TxConn::Inline(inner) => {
+                let durable = inner.finish().await?;
+                drop(held);
+                durable.wait().await?;
+            }
         }
         Ok(())
     }

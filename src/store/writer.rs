@@ -21,9 +21,29 @@
 //! thread. The few writes made outside a transaction through sqlx's
 //! writing connection wait in the same queue ([`Writer::turn`]), so the
 //! two connections never fight over SQLite's lock in one process.
+//!
+//! **Group commit.** A transaction's `COMMIT` waits for an fsync, and the
+//! writer is idle meanwhile. So transactions run as savepoints inside
+//! one SQLite transaction (a batch): a finished transaction releases its
+//! savepoint and lets the next one in at once (its tenant's turn passes
+//! on too, `Tx::commit`), and one `COMMIT` makes the whole batch durable.
+//! Nobody is answered before that `COMMIT`, so a client never sees a
+//! write that could still be lost, and a failed `COMMIT` fails every
+//! transaction of its batch. A transaction that finds no other write on
+//! its way (none waiting for the writer, none announced with
+//! [`Writer::intent`]) commits at once, as before; otherwise a task
+//! commits once they have joined, at most [`BATCH_WINDOW`] later. An
+//! unfinished transaction rolls back to its savepoint, leaving the rest
+//! of the batch as it was.
+//!
+//! **Checkpoints.** SQLite copies the WAL into the database file inside
+//! the commit that passes 1,000 WAL pages, and the writer waits for it.
+//! Here a thread of its own checkpoints while writes go on
+//! ([`checkpointer`]); the writer's own checkpoint is only a backstop.
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -33,7 +53,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ColumnType, DbErr, EntityTrait, RuntimeErr, Statement,
     TryIntoModel,
 };
-use tokio::sync::OwnedMutexGuard;
+use tokio::sync::{Notify, OwnedMutexGuard, watch};
 
 use super::exec::{self, Row, sqlite_error};
 use super::pool::ACQUIRE_TIMEOUT;
@@ -43,12 +63,65 @@ use super::{StoreError, Synchronous};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept on the writing connection.
 const STATEMENT_CACHE: usize = 128;
+/// Most transactions one `COMMIT` makes durable together.
+const BATCH_MOST: usize = 64;
+/// Longest a finished transaction waits for others to join its batch
+/// (only while other writes are on their way; measured in BENCHMARKS.md,
+/// issue 16: 1, 2, 4, 8 and 16 ms).
+const BATCH_WINDOW: Duration = Duration::from_millis(8);
+/// WAL pages past which a commit on the writer checkpoints the WAL itself;
+/// the checkpointer thread ([`checkpointer`]) normally does it long
+/// before (SQLite's own default is 1,000).
+const WAL_BACKSTOP_PAGES: u32 = 10_000;
+/// Transactions committed between two checkpoints of the checkpointer.
+/// Small, frequent checkpoints keep the tail short (each one's fsync of
+/// the database file delays the writer's next fsync of the WAL), but one
+/// after every commit costs CPU (BENCHMARKS.md, issue 16).
+const CHECKPOINT_EVERY: usize = 64;
 
 /// The process's one writing connection to an SQLite file.
 #[derive(Debug, Clone)]
 pub(crate) struct Writer {
-    connection: Arc<tokio::sync::Mutex<rusqlite::Connection>>,
+    shared: Arc<Shared>,
 }
+
+#[derive(Debug)]
+struct Shared {
+    state: Arc<tokio::sync::Mutex<State>>,
+    /// Writes on their way to the writer: waiting for it, or announced
+    /// ([`Writer::intent`]) and waiting for their tenant's turn.
+    coming: AtomicUsize,
+    /// Told whenever `coming` falls.
+    fewer_coming: Notify,
+}
+
+/// The connection and the batch of transactions it has open.
+#[derive(Debug)]
+struct State {
+    connection: rusqlite::Connection,
+    batch: Option<Batch>,
+    batches: u64,
+    /// Wakes the checkpointer.
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+    /// Transactions committed since the checkpointer was last woken.
+    uncheckpointed: usize,
+}
+
+/// Transactions run one after another inside one SQLite transaction, each
+/// as a savepoint, and made durable by one `COMMIT` (group commit: one
+/// fsync for many writes).
+#[derive(Debug)]
+struct Batch {
+    id: u64,
+    /// Transactions that finished in this batch and wait for its outcome.
+    finished: usize,
+    /// Whether a task will commit the batch ([`commit_later`]).
+    committer: bool,
+    outcome: watch::Sender<Option<Outcome>>,
+}
+
+/// How a batch ended: committed, or the reason it was not.
+type Outcome = Result<(), Arc<str>>;
 
 impl Writer {
     /// Opens the writing connection to the SQLite file at `path` (which
@@ -73,99 +146,337 @@ impl Writer {
                 synchronous.as_str()
             ))
             .map_err(failure)?;
+        connection
+            .pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
+            .map_err(failure)?;
+        let state = State {
+            connection,
+            batch: None,
+            batches: 0,
+            checkpoint: checkpointer(path)?,
+            uncheckpointed: 0,
+        };
         Ok(Writer {
-            connection: Arc::new(tokio::sync::Mutex::new(connection)),
+            shared: Arc::new(Shared {
+                state: Arc::new(tokio::sync::Mutex::new(state)),
+                coming: AtomicUsize::new(0),
+                fewer_coming: Notify::new(),
+            }),
         })
+    }
+
+    /// Announces a transaction that will begin soon (after its tenant's
+    /// turn), until dropped: a finished transaction waits for it to join
+    /// its batch instead of committing alone.
+    pub(crate) fn intent(&self) -> Intent {
+        Intent::new(&self.shared)
     }
 
     /// Waits for this process's turn to write, at most
     /// [`ACQUIRE_TIMEOUT`] (then the process is overloaded: 503). While
     /// the turn is held, no transaction of this process holds SQLite's
-    /// write lock: a write outside a transaction, through sqlx's writing
-    /// connection, holds it meanwhile.
+    /// write lock (an open batch is committed first): a write outside a
+    /// transaction, through sqlx's writing connection, holds it
+    /// meanwhile.
     pub(crate) async fn turn(&self) -> Result<Turn, StoreError> {
-        tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.connection).lock_owned())
-            .await
-            .map(Turn)
-            .map_err(|_| StoreError::Exhausted)
+        let state = self.shared.lock().await?;
+        let state = commit_batch(state).await.0.ok_or_else(lost)?;
+        Ok(Turn { _connection: state })
     }
 
     /// Waits for the connection (see [`Writer::turn`]), then begins a
-    /// transaction that holds SQLite's write lock.
+    /// transaction: a savepoint in the open batch, or a new batch that
+    /// takes SQLite's write lock (its first transaction needs no
+    /// savepoint: undoing it is rolling back the batch).
     pub(crate) async fn begin(&self) -> Result<WriteTx, StoreError> {
-        let Turn(connection) = self.turn().await?;
-        if !connection.is_autocommit() {
-            // Never expected (every transaction ends in `commit` or
-            // `drop`), but a connection left inside one would refuse every
-            // later `BEGIN`.
-            connection.execute_batch("ROLLBACK").map_err(failure)?;
+        let coming = Intent::new(&self.shared);
+        let state = self.shared.lock().await;
+        drop(coming);
+        let mut state = state?;
+        state.settle_rolled_back();
+        let joins = state.batch.is_some();
+        if !joins {
+            state = begin_batch(state).await?;
         }
-        // `BEGIN IMMEDIATE` without waiting on the calling thread: when
-        // another process holds the write lock, the wait for it runs on a
-        // blocking thread.
-        connection.busy_timeout(Duration::ZERO).map_err(failure)?;
-        let begun = connection.execute_batch("BEGIN IMMEDIATE");
-        connection.busy_timeout(BUSY_TIMEOUT).map_err(failure)?;
-        match begun {
-            Ok(()) => Ok(WriteTx::new(connection)),
-            Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
-                tokio::task::spawn_blocking(move || {
-                    connection
-                        .execute_batch("BEGIN IMMEDIATE")
-                        .map_err(failure)?;
-                    // Made here: a request gone meanwhile drops it, which
-                    // rolls back.
-                    Ok::<_, StoreError>(WriteTx::new(connection))
-                })
-                .await
-                .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))?
+        let id = state.batch.as_ref().map_or(0, |batch| batch.id);
+        let begun = if joins {
+            state
+                .connection
+                .prepare_cached("SAVEPOINT member")
+                .and_then(|mut savepoint| savepoint.execute([]))
+                .map(drop)
+        } else {
+            Ok(())
+        };
+        let tx = WriteTx {
+            state: Mutex::new(Some(state)),
+            shared: Arc::clone(&self.shared),
+            batch: id,
+            savepoint: joins,
+        };
+        begun.map_err(failure)?;
+        Ok(tx)
+    }
+}
+
+impl Shared {
+    /// The connection, waited for at most [`ACQUIRE_TIMEOUT`].
+    async fn lock(&self) -> Result<OwnedMutexGuard<State>, StoreError> {
+        tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.state).lock_owned())
+            .await
+            .map_err(|_| StoreError::Exhausted)
+    }
+}
+
+impl State {
+    /// Ends the open batch if SQLite rolled its transaction back on its
+    /// own (after an I/O error or a full disk): its finished transactions
+    /// are told they were lost.
+    fn settle_rolled_back(&mut self) {
+        if self.connection.is_autocommit()
+            && let Some(batch) = self.batch.take()
+        {
+            batch.outcome.send_replace(Some(Err(
+                "the transaction was rolled back by SQLite".into()
+            )));
+        }
+    }
+}
+
+/// Opens a new batch: `BEGIN IMMEDIATE`, which takes SQLite's write lock.
+/// When another process holds it, the wait moves to a blocking thread.
+async fn begin_batch(state: OwnedMutexGuard<State>) -> Result<OwnedMutexGuard<State>, StoreError> {
+    if !state.connection.is_autocommit() {
+        // Never expected (every batch ends in `COMMIT` or `ROLLBACK`),
+        // but a connection left inside a transaction would refuse every
+        // later `BEGIN`.
+        state
+            .connection
+            .execute_batch("ROLLBACK")
+            .map_err(failure)?;
+    }
+    state
+        .connection
+        .busy_timeout(Duration::ZERO)
+        .map_err(failure)?;
+    let begun = state.connection.execute_batch("BEGIN IMMEDIATE");
+    state
+        .connection
+        .busy_timeout(BUSY_TIMEOUT)
+        .map_err(failure)?;
+    let mut state = match begun {
+        Ok(()) => state,
+        Err(error) if error.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) => {
+            tokio::task::spawn_blocking(move || {
+                state
+                    .connection
+                    .execute_batch("BEGIN IMMEDIATE")
+                    .map_err(failure)?;
+                Ok::<_, StoreError>(state)
+            })
+            .await
+            .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))??
+        }
+        Err(error) => return Err(failure(error)),
+    };
+    state.batches += 1;
+    state.batch = Some(Batch {
+        id: state.batches,
+        finished: 0,
+        committer: false,
+        outcome: watch::Sender::new(None),
+    });
+    Ok(state)
+}
+
+/// Commits the open batch, if any, on a blocking thread (the disk is
+/// waited for); the connection back (`None` only if the blocking thread
+/// panicked) and the outcome.
+async fn commit_batch(state: OwnedMutexGuard<State>) -> (Option<OwnedMutexGuard<State>>, Outcome) {
+    if state.batch.is_none() {
+        return (Some(state), Ok(()));
+    }
+    let committed = tokio::task::spawn_blocking(move || {
+        let mut state = state;
+        let outcome = commit_in_place(&mut state);
+        (state, outcome)
+    })
+    .await;
+    match committed {
+        Ok((state, outcome)) => (Some(state), outcome.unwrap_or(Ok(()))),
+        // The batch's transactions learn it from its dropped outcome.
+        Err(error) => (None, Err(error.to_string().into())),
+    }
+}
+
+/// Commits the open batch, if any, on this thread, and tells its
+/// transactions the outcome (a failed `COMMIT` is rolled back).
+fn commit_in_place(state: &mut State) -> Option<Outcome> {
+    state.settle_rolled_back();
+    let batch = state.batch.take()?;
+    let committed = state.connection.execute_batch("COMMIT");
+    if committed.is_err() && !state.connection.is_autocommit() {
+        let _ = state.connection.execute_batch("ROLLBACK");
+    }
+    let outcome: Outcome = committed.map_err(|error| sqlite_error(error).to_string().into());
+    batch.outcome.send_replace(Some(outcome.clone()));
+    state.uncheckpointed += batch.finished;
+    if state.uncheckpointed >= CHECKPOINT_EVERY {
+        state.uncheckpointed = 0;
+        // Full: the checkpointer is at work and will see these pages.
+        let _ = state.checkpoint.try_send(());
+    }
+    Some(outcome)
+}
+
+/// Starts the thread that checkpoints the WAL of the SQLite file at
+/// `path` into the database file while writes go on, so that a commit
+/// does not (SQLite's default runs the checkpoint inside the commit that
+/// passes 1,000 WAL pages, and the writer waits for it: BENCHMARKS.md,
+/// issue 16). Its connection only checkpoints, `PASSIVE`: it never waits
+/// for a writer or a reader. The thread ends once the writer is dropped.
+fn checkpointer(path: &Path) -> Result<std::sync::mpsc::SyncSender<()>, StoreError> {
+    let connection = rusqlite::Connection::open(path).map_err(failure)?;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("scimd-checkpoint".to_owned())
+        .spawn(move || {
+            while woken.recv().is_ok() {
+                let checkpointed =
+                    connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                if let Err(error) = checkpointed {
+                    tracing::warn!(%error, "checkpointing SQLite's WAL failed");
+                }
             }
-            Err(error) => Err(failure(error)),
+        })
+        .map_err(|error| DbErr::Custom(format!("cannot start the checkpointer: {error}")))?;
+    Ok(wake)
+}
+
+/// Commits batch `id` once no other write is on its way to join it, or
+/// after [`BATCH_WINDOW`] (unless it was committed meanwhile).
+async fn commit_later(shared: Arc<Shared>, id: u64) {
+    let deadline = tokio::time::Instant::now() + BATCH_WINDOW;
+    loop {
+        let fewer = shared.fewer_coming.notified();
+        tokio::pin!(fewer);
+        fewer.as_mut().enable();
+        if shared.coming.load(Ordering::Acquire) == 0 {
+            break;
         }
+        if tokio::time::timeout_at(deadline, fewer).await.is_err() {
+            break;
+        }
+    }
+    let state = Arc::clone(&shared.state).lock_owned().await;
+    if state.batch.as_ref().is_some_and(|batch| batch.id == id) {
+        // The batch's transactions are told the outcome.
+        let _ = commit_batch(state).await;
+    }
+}
+
+/// A write on its way to the writer (see [`Writer::intent`]), until
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct Intent(Arc<Shared>);
+
+impl Intent {
+    fn new(shared: &Arc<Shared>) -> Intent {
+        shared.coming.fetch_add(1, Ordering::AcqRel);
+        Intent(Arc::clone(shared))
+    }
+}
+
+impl Drop for Intent {
+    fn drop(&mut self) {
+        self.0.coming.fetch_sub(1, Ordering::AcqRel);
+        self.0.fewer_coming.notify_waiters();
     }
 }
 
 /// This process's turn to write ([`Writer::turn`]), until dropped.
 #[derive(Debug)]
-pub(crate) struct Turn(OwnedMutexGuard<rusqlite::Connection>);
+pub(crate) struct Turn {
+    _connection: OwnedMutexGuard<State>,
+}
 
-/// A write transaction on the [`Writer`]: rolled back when dropped
-/// uncommitted.
+/// A write transaction on the [`Writer`]: a savepoint in a batch, rolled
+/// back when dropped unfinished.
 #[derive(Debug)]
 pub(crate) struct WriteTx {
-    /// `None` once committed. A `std` mutex only to make the transaction
+    /// `None` once finished. A `std` mutex only to make the transaction
     /// `Sync`; statements of one transaction never run at once.
-    connection: Mutex<Option<OwnedMutexGuard<rusqlite::Connection>>>,
+    state: Mutex<Option<OwnedMutexGuard<State>>>,
+    shared: Arc<Shared>,
+    /// The batch this transaction runs in.
+    batch: u64,
+    /// Whether it runs in a savepoint (it joined an open batch).
+    savepoint: bool,
+}
+
+/// A finished transaction's wait for its batch's `COMMIT`
+/// ([`WriteTx::finish`]).
+#[derive(Debug)]
+pub(crate) enum Durable {
+    Done(Outcome),
+    Batched(watch::Receiver<Option<Outcome>>),
+}
+
+impl Durable {
+    /// Waits until the transaction is durable, or is known lost.
+    pub(crate) async fn wait(self) -> Result<(), StoreError> {
+        let outcome = match self {
+            Durable::Done(outcome) => outcome,
+            Durable::Batched(mut outcome) => match outcome.wait_for(Option::is_some).await {
+                Ok(outcome) => outcome.clone().unwrap_or(Ok(())),
+                Err(_) => Err("the batch ended without an outcome".into()),
+            },
+        };
+        outcome.map_err(|why| DbErr::Conn(RuntimeErr::Internal(why.to_string())).into())
+    }
 }
 
 impl WriteTx {
-    fn new(connection: OwnedMutexGuard<rusqlite::Connection>) -> WriteTx {
-        WriteTx {
-            connection: Mutex::new(Some(connection)),
-        }
-    }
-
-    /// Commits; the disk is waited for on a blocking thread. A failed
-    /// `COMMIT` is rolled back and reported.
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        let connection = self
-            .connection
+    /// Finishes the transaction: its savepoint is released into the
+    /// batch, and the connection passes to the next transaction. The
+    /// answer tells when the batch is durable. When no other write is on
+    /// its way, the batch is committed here (on a blocking thread, the
+    /// disk is waited for); otherwise a task commits it once the writes
+    /// on their way have joined it ([`commit_later`]).
+    pub(crate) async fn finish(self) -> Result<Durable, StoreError> {
+        let state = self
+            .state
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .take();
-        let Some(connection) = connection else {
+        let Some(mut state) = state else {
             return Err(ended());
         };
-        tokio::task::spawn_blocking(move || {
-            let committed = connection.execute_batch("COMMIT").map_err(failure);
-            if committed.is_err() && !connection.is_autocommit() {
-                let _ = connection.execute_batch("ROLLBACK");
+        if self.savepoint {
+            let released = state
+                .connection
+                .prepare_cached("RELEASE member")
+                .and_then(|mut release| release.execute([]));
+            if let Err(error) = released {
+                rollback_member(&mut state, &self.shared, self.savepoint);
+                return Err(failure(error));
             }
-            committed
-        })
-        .await
-        .map_err(|error| DbErr::Conn(RuntimeErr::Internal(error.to_string())))??;
-        Ok(())
+        }
+        state.settle_rolled_back();
+        let Some(batch) = state.batch.as_mut().filter(|batch| batch.id == self.batch) else {
+            return Err(lost());
+        };
+        batch.finished += 1;
+        let outcome = batch.outcome.subscribe();
+        if self.shared.coming.load(Ordering::Acquire) == 0 || batch.finished >= BATCH_MOST {
+            let (_, committed) = commit_batch(state).await;
+            return Ok(Durable::Done(committed));
+        }
+        if !batch.committer {
+            batch.committer = true;
+            tokio::spawn(commit_later(Arc::clone(&self.shared), self.batch));
+        }
+        Ok(Durable::Batched(outcome))
     }
 
     /// Runs a statement whose rows, if any, are not read; how many rows
@@ -208,34 +519,66 @@ impl WriteTx {
         &self,
         run: impl FnOnce(&rusqlite::Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let connection = self
-            .connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        match connection.as_deref() {
-            Some(connection) => run(connection),
-            None => Err(ended()),
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(state) = state.as_deref_mut() else {
+            return Err(ended());
+        };
+        let ran = run(&state.connection);
+        if ran.is_err() {
+            state.settle_rolled_back();
         }
+        ran
     }
 }
 
 impl Drop for WriteTx {
     fn drop(&mut self) {
-        let connection = self
-            .connection
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(connection) = connection.as_deref()
-            && !connection.is_autocommit()
-        {
-            // No disk wait: a rollback in WAL mode discards pages in memory.
-            let _ = connection.execute_batch("ROLLBACK");
+        let state = self.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+        if let Some(state) = state.as_mut() {
+            rollback_member(state, &self.shared, self.savepoint);
+        }
+    }
+}
+
+/// Rolls back an unfinished transaction, to its `savepoint` if it has one
+/// (no disk wait: a rollback in WAL mode discards pages in memory). A
+/// batch that no finished transaction waits for is rolled back whole,
+/// which frees SQLite's write lock; otherwise a task commits it.
+fn rollback_member(state: &mut State, shared: &Arc<Shared>, savepoint: bool) {
+    if savepoint && !state.connection.is_autocommit() {
+        let undone = ["ROLLBACK TO member", "RELEASE member"]
+            .into_iter()
+            .try_for_each(|sql| state.connection.prepare_cached(sql)?.execute([]).map(drop));
+        if undone.is_err() {
+            let _ = state.connection.execute_batch("ROLLBACK");
+        }
+    }
+    state.settle_rolled_back();
+    let Some(batch) = state.batch.as_mut() else {
+        return;
+    };
+    if batch.finished == 0 {
+        let _ = state.connection.execute_batch("ROLLBACK");
+        state.batch = None;
+    } else if !batch.committer {
+        batch.committer = true;
+        let commit = commit_later(Arc::clone(shared), batch.id);
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(commit)),
+            // Dropped outside the runtime: committed here, in place.
+            Err(_) => drop(commit_in_place(state)),
         }
     }
 }
 
 fn ended() -> StoreError {
     StoreError::Database(DbErr::Custom("the transaction has ended".to_owned()))
+}
+
+fn lost() -> StoreError {
+    StoreError::Database(DbErr::Custom(
+        "the transaction's batch was rolled back".to_owned(),
+    ))
 }
 
 /// A row of entity `E`'s table as its model: each column by name, its
@@ -356,7 +699,7 @@ mod tests {
             "UPDATE users SET version = 9 WHERE id = 'u1'",
         ))
         .expect("update");
-        tx.commit().await.expect("commit");
+        commit(tx).await.expect("commit");
         let tx = writer.begin().await.expect("begin");
         assert_eq!(
             tx.rows(select("u1"), |row| row.int(12)).expect("read"),
@@ -384,8 +727,104 @@ mod tests {
             1,
             "the other process's row is seen"
         );
-        tx.commit().await.expect("commit");
+        commit(tx).await.expect("commit");
         release.join().expect("thread");
+    }
+
+    async fn commit(tx: WriteTx) -> Result<(), StoreError> {
+        tx.finish().await?.wait().await
+    }
+
+    fn count(path: &Path, table: &str) -> i64 {
+        let reader = rusqlite::Connection::open(path).expect("open");
+        reader
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .expect("count")
+    }
+
+    fn insert(tx: &WriteTx, sql: &str) {
+        tx.execute(Statement::from_string(DbBackend::Sqlite, sql))
+            .expect("insert");
+    }
+
+    #[tokio::test]
+    async fn transactions_share_a_commit_while_others_are_on_their_way_and_roll_back_alone() {
+        let (_dir, path) = test_file("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);");
+        let writer = Writer::open(&path, Synchronous::Full).expect("writer");
+
+        // Alone, a transaction commits at once.
+        let tx = writer.begin().await.expect("begin");
+        insert(&tx, "INSERT INTO t VALUES (1)");
+        assert!(matches!(tx.finish().await, Ok(Durable::Done(Ok(())))));
+        assert_eq!(count(&path, "t"), 1);
+
+        // With another write on its way, it waits for it to join.
+        let coming = writer.intent();
+        let first = writer.begin().await.expect("begin");
+        insert(&first, "INSERT INTO t VALUES (2)");
+        let first = first.finish().await.expect("finish");
+        assert!(matches!(first, Durable::Batched(_)));
+        assert_eq!(count(&path, "t"), 1, "not committed yet");
+        let second = writer.begin().await.expect("joins the batch");
+        drop(coming);
+        assert_eq!(
+            second
+                .rows(
+                    Statement::from_string(DbBackend::Sqlite, "SELECT count(*) FROM t"),
+                    |row| row.int(0)
+                )
+                .expect("count"),
+            vec![2],
+            "the batch's earlier writes are seen"
+        );
+        insert(&second, "INSERT INTO t VALUES (3)");
+        // The second is dropped unfinished: only it rolls back.
+        drop(second);
+        first.wait().await.expect("committed by the batch's task");
+        assert_eq!(count(&path, "t"), 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_batch_commit_fails_every_transaction_in_it() {
+        let (_dir, path) = test_file(
+            "PRAGMA journal_mode = WAL; CREATE TABLE p (id INTEGER PRIMARY KEY);
+             CREATE TABLE c (p INTEGER REFERENCES p (id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TABLE t (n INTEGER);",
+        );
+        let writer = Writer::open(&path, Synchronous::Full).expect("writer");
+        let coming = writer.intent();
+        let first = writer.begin().await.expect("begin");
+        insert(&first, "INSERT INTO t VALUES (1)");
+        let first = first.finish().await.expect("finish");
+        let second = writer.begin().await.expect("begin");
+        drop(coming);
+        // Checked only at COMMIT: the batch's COMMIT fails.
+        insert(&second, "INSERT INTO c VALUES (42)");
+        let second = second.finish().await.expect("finish");
+        assert!(second.wait().await.is_err());
+        assert!(first.wait().await.is_err(), "the batch's other write");
+        assert_eq!(count(&path, "t"), 0);
+        // The writer goes on.
+        let tx = writer.begin().await.expect("begin");
+        insert(&tx, "INSERT INTO t VALUES (2)");
+        commit(tx).await.expect("commit");
+        assert_eq!(count(&path, "t"), 1);
+    }
+
+    #[tokio::test]
+    async fn a_turn_commits_the_open_batch_first() {
+        let (_dir, path) = test_file("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);");
+        let writer = Writer::open(&path, Synchronous::Full).expect("writer");
+        let coming = writer.intent();
+        let tx = writer.begin().await.expect("begin");
+        insert(&tx, "INSERT INTO t VALUES (1)");
+        let durable = tx.finish().await.expect("finish");
+        let turn = writer.turn().await.expect("turn");
+        assert_eq!(count(&path, "t"), 1, "committed before the turn");
+        durable.wait().await.expect("durable");
+        drop((turn, coming));
     }
 
     #[tokio::test]
