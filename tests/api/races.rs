@@ -241,6 +241,81 @@ async fn two_server_processes_on_one_database_never_remove_the_last_admin() {
     assert_eq!(admins["Resources"][0]["id"], json!(remaining));
 }
 
+/// Writes answered together (on SQLite one `COMMIT` makes a batch of them
+/// durable, `writer.rs`) are all there after the server is killed, and
+/// the refused ones among them (a taken userName) left nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writes_answered_before_a_kill_are_all_kept_and_refused_ones_leave_nothing() {
+    let db = test_db().await;
+    let created: Value =
+        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
+            .unwrap();
+    let token = created["scim_token"].as_str().unwrap().to_owned();
+    let server = serve(&db.url);
+    let client = Client::new();
+    let mut writes = tokio::task::JoinSet::new();
+    // 32: as many as one tenant's queue lets wait (429 beyond).
+    for n in 0..32 {
+        // Every fourth asks for a userName another request also asks for.
+        let name = if n % 4 == 3 {
+            format!("user{}@example.com", n - 1)
+        } else {
+            format!("user{n}@example.com")
+        };
+        let (client, base, token) = (client.clone(), server.base.clone(), token.clone());
+        writes.spawn(async move {
+            let body = json!({"schemas": [USER_SCHEMA], "userName": name});
+            let answer =
+                scim_call(&client, &base, &token, Method::POST, "/Users", Some(body)).await;
+            (name, answer)
+        });
+    }
+    let mut kept = Vec::new();
+    let mut refused = 0;
+    while let Some(write) = writes.join_next().await {
+        let (name, (status, body)) = write.expect("task");
+        match status {
+            201 => kept.push((name, body["id"].as_str().unwrap().to_owned())),
+            409 => {
+                assert_eq!(body["scimType"], "uniqueness", "{body}");
+                refused += 1;
+            }
+            other => panic!("{name}: {other} {body}"),
+        }
+    }
+    assert_eq!((kept.len(), refused), (24, 8));
+    // SIGKILL: nothing is flushed on the way out.
+    drop(server);
+
+    let server = serve(&db.url);
+    for (name, id) in &kept {
+        let (status, body) = scim_call(
+            &client,
+            &server.base,
+            &token,
+            Method::GET,
+            &format!("/Users/{id}"),
+            None,
+        )
+        .await;
+        assert_eq!(
+            (status, body["userName"].as_str()),
+            (200, Some(name.as_str())),
+            "{body}"
+        );
+    }
+    let (_, all) = scim_call(
+        &client,
+        &server.base,
+        &token,
+        Method::GET,
+        "/Users?count=0",
+        None,
+    )
+    .await;
+    assert_eq!(all["totalResults"], 24, "{all}");
+}
+
 /// Regression: on PostgreSQL a group write locked the group and then its
 /// members, while a user write locked the user and then its groups; run
 /// together they deadlocked and one answered 500.
