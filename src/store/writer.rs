@@ -467,15 +467,12 @@ impl WriteTx {
             return Err(lost());
         };
         batch.finished += 1;
-        let outcome = batch.outcome.subscribe();
         if self.shared.coming.load(Ordering::Acquire) == 0 || batch.finished >= BATCH_MOST {
             let (_, committed) = commit_batch(state).await;
             return Ok(Durable::Done(committed));
         }
-        if !batch.committer {
-            batch.committer = true;
-            tokio::spawn(commit_later(Arc::clone(&self.shared), self.batch));
-        }
+        let outcome = batch.outcome.subscribe();
+        commit_soon(&mut state, &self.shared);
         Ok(Durable::Batched(outcome))
     }
 
@@ -560,14 +557,23 @@ fn rollback_member(state: &mut State, shared: &Arc<Shared>, savepoint: bool) {
     if batch.finished == 0 {
         let _ = state.connection.execute_batch("ROLLBACK");
         state.batch = None;
-    } else if !batch.committer {
-        batch.committer = true;
-        let commit = commit_later(Arc::clone(shared), batch.id);
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn(commit)),
-            // Dropped outside the runtime: committed here, in place.
-            Err(_) => drop(commit_in_place(state)),
-        }
+    } else {
+        commit_soon(state, shared);
+    }
+}
+
+/// Makes sure a task will commit the open batch ([`commit_later`]); one
+/// task a batch. Outside the runtime (a transaction dropped there), the
+/// batch is committed here, in place.
+fn commit_soon(state: &mut State, shared: &Arc<Shared>) {
+    let Some(batch) = state.batch.as_mut().filter(|batch| !batch.committer) else {
+        return;
+    };
+    batch.committer = true;
+    let commit = commit_later(Arc::clone(shared), batch.id);
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => drop(runtime.spawn(commit)),
+        Err(_) => drop(commit_in_place(state)),
     }
 }
 
@@ -744,6 +750,17 @@ mod tests {
             .expect("count")
     }
 
+    /// With a write announced (the [`Intent`] returned), a transaction
+    /// that runs `sql` and finishes: it waits in its batch.
+    async fn finished_in_a_batch(writer: &Writer, sql: &str) -> (Intent, Durable) {
+        let coming = writer.intent();
+        let tx = writer.begin().await.expect("begin");
+        insert(&tx, sql);
+        let durable = tx.finish().await.expect("finish");
+        assert!(matches!(durable, Durable::Batched(_)));
+        (coming, durable)
+    }
+
     fn insert(tx: &WriteTx, sql: &str) {
         tx.execute(Statement::from_string(DbBackend::Sqlite, sql))
             .expect("insert");
@@ -761,11 +778,7 @@ mod tests {
         assert_eq!(count(&path, "t"), 1);
 
         // With another write on its way, it waits for it to join.
-        let coming = writer.intent();
-        let first = writer.begin().await.expect("begin");
-        insert(&first, "INSERT INTO t VALUES (2)");
-        let first = first.finish().await.expect("finish");
-        assert!(matches!(first, Durable::Batched(_)));
+        let (coming, first) = finished_in_a_batch(&writer, "INSERT INTO t VALUES (2)").await;
         assert_eq!(count(&path, "t"), 1, "not committed yet");
         let second = writer.begin().await.expect("joins the batch");
         drop(coming);
@@ -794,10 +807,7 @@ mod tests {
              CREATE TABLE t (n INTEGER);",
         );
         let writer = Writer::open(&path, Synchronous::Full).expect("writer");
-        let coming = writer.intent();
-        let first = writer.begin().await.expect("begin");
-        insert(&first, "INSERT INTO t VALUES (1)");
-        let first = first.finish().await.expect("finish");
+        let (coming, first) = finished_in_a_batch(&writer, "INSERT INTO t VALUES (1)").await;
         let second = writer.begin().await.expect("begin");
         drop(coming);
         // Checked only at COMMIT: the batch's COMMIT fails.
@@ -817,10 +827,7 @@ mod tests {
     async fn a_turn_commits_the_open_batch_first() {
         let (_dir, path) = test_file("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER);");
         let writer = Writer::open(&path, Synchronous::Full).expect("writer");
-        let coming = writer.intent();
-        let tx = writer.begin().await.expect("begin");
-        insert(&tx, "INSERT INTO t VALUES (1)");
-        let durable = tx.finish().await.expect("finish");
+        let (coming, durable) = finished_in_a_batch(&writer, "INSERT INTO t VALUES (1)").await;
         let turn = writer.turn().await.expect("turn");
         assert_eq!(count(&path, "t"), 1, "committed before the turn");
         durable.wait().await.expect("durable");

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::{Client, Method};
 use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::cli::scimd;
+use crate::cli::{create_tenant, scimd};
 use crate::helpers::*;
 use crate::races::serve_with_env;
 
@@ -116,9 +116,7 @@ async fn a_backup_taken_during_a_write_storm_holds_every_write_acknowledged_befo
         assert!(!file.exists());
         return;
     }
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .unwrap();
+    let created = create_tenant(&db.url, "acme");
     let token = created["scim_token"].as_str().unwrap().to_owned();
     // No rate limit: the storm is as fast as the server takes writes.
     let server = serve_with_env(&db.url, &[("SCIMD_TENANT_RATE_LIMIT", "0")]);

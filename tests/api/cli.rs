@@ -34,6 +34,13 @@ pub fn scimd(database_url: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("utf-8")
 }
 
+/// Creates tenant `name` with `scimd tenant create NAME --json`; its
+/// answer (`tenant_id`, `scim_token`, `admin_token`).
+pub fn create_tenant(database_url: &str, name: &str) -> serde_json::Value {
+    serde_json::from_str(scimd(database_url, &["tenant", "create", name, "--json"]).trim())
+        .expect("the answer is JSON")
+}
+
 /// Runs `scimd serve` on a free port until it is listening, then stops it
 /// with SIGTERM (checking it exits cleanly); returns the child and its stdout.
 pub fn start_server(database_url: &str) -> (std::process::Child, Vec<String>) {

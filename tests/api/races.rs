@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
-use crate::cli::scimd;
+use crate::cli::create_tenant;
 use crate::deprovisioning::{DEPROVISIONS, deprovision, user};
 use crate::helpers::*;
 
@@ -159,9 +159,7 @@ async fn scim_call(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_server_processes_on_one_database_never_remove_the_last_admin() {
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .unwrap();
+    let created = create_tenant(&db.url, "acme");
     let token = created["scim_token"].as_str().unwrap().to_owned();
     let (one, two) = (serve(&db.url), serve(&db.url));
     let client = Client::new();
@@ -247,9 +245,7 @@ async fn two_server_processes_on_one_database_never_remove_the_last_admin() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_writes_answered_before_a_kill_are_all_kept_and_refused_ones_leave_nothing() {
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .unwrap();
+    let created = create_tenant(&db.url, "acme");
     let token = created["scim_token"].as_str().unwrap().to_owned();
     let server = serve(&db.url);
     let client = Client::new();
@@ -402,9 +398,7 @@ async fn admin_call(
 async fn racing_resolutions_complete_a_pending_deprovisioning_exactly_once() {
     const RACE_ROUNDS: usize = 50;
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .expect("tenant JSON");
+    let created = create_tenant(&db.url, "acme");
     let scim = created["scim_token"].as_str().unwrap().to_owned();
     let admin = created["admin_token"].as_str().unwrap().to_owned();
     let (one, two) = (serve(&db.url), serve(&db.url));

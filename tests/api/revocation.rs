@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, Method};
 use serde_json::{Value, json};
 
-use crate::cli::scimd;
+use crate::cli::{create_tenant, scimd};
 use crate::helpers::*;
 use crate::races::serve_with_env;
 
@@ -59,9 +59,7 @@ pub async fn refused_after(client: &Client, base: &str, token: &str, path: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_token_revoked_by_another_process_stops_working_there_too() {
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .unwrap();
+    let created = create_tenant(&db.url, "acme");
     let scim = created["scim_token"].as_str().unwrap().to_owned();
     let admin = created["admin_token"].as_str().unwrap().to_owned();
     let (one, two) = (serve_with_env(&db.url, &[]), serve_with_env(&db.url, &[]));

@@ -696,13 +696,11 @@ async fn the_deprovisioning_loop_is_told_by_webhook_from_refusal_to_completion()
 /// server process on the same database delivers it.
 #[tokio::test]
 async fn an_event_survives_a_sigkill_of_the_server_between_commit_and_delivery() {
-    use crate::cli::scimd;
+    use crate::cli::create_tenant;
     use crate::races::serve_with_env;
 
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .expect("tenant JSON");
+    let created = create_tenant(&db.url, "acme");
     let scim = created["scim_token"].as_str().unwrap().to_owned();
     let admin = created["admin_token"].as_str().unwrap().to_owned();
     let port = {
@@ -774,14 +772,12 @@ async fn an_event_survives_a_sigkill_of_the_server_between_commit_and_delivery()
 async fn two_server_processes_deliver_every_event_once_between_them() {
     use std::collections::HashSet;
 
-    use crate::cli::scimd;
+    use crate::cli::create_tenant;
     use crate::races::serve_with_env;
 
     const USERS: usize = 12;
     let db = test_db().await;
-    let created: Value =
-        serde_json::from_str(scimd(&db.url, &["tenant", "create", "acme", "--json"]).trim())
-            .expect("tenant JSON");
+    let created = create_tenant(&db.url, "acme");
     let scim = created["scim_token"].as_str().unwrap().to_owned();
     let admin = created["admin_token"].as_str().unwrap().to_owned();
     let receiver = Receiver::start(&[]).await;
