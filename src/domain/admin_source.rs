@@ -52,6 +52,7 @@ impl Domain {
             record,
             access,
             is_admin,
+            ..
         } = tx
             .user_for_update(tenant_id, id)
             .await?

@@ -369,6 +369,7 @@ impl Domain {
             record: old,
             access,
             is_admin,
+            ..
         }) = tx.user_for_update(tenant_id, &record.user_id).await?
         else {
             // The user is gone: a deletion is done; a deactivation is moot.

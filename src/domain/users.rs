@@ -321,6 +321,7 @@ impl Domain {
             record: old,
             access,
             is_admin: old_admin,
+            pending: has_request,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -372,15 +373,13 @@ impl Domain {
         } else {
             Access::after(Some((old_facts.active, old_access)), facts.active)
         };
-        // Only a suspended user or an admin (refused as the last one) can
-        // hear a profile PUT while a request waits; an explicit
-        // reactivation always looks (a deactivated user may still have a
-        // requested deletion waiting).
-        let may_be_pending = old_access == Access::Suspended || old_admin;
-        let pending = match (reactivates, is_put && facts.active && may_be_pending) {
-            (true, _) => PendingEffect::Cancel,
-            (false, true) => PendingEffect::Signal,
-            (false, false) => PendingEffect::None,
+        // A waiting request is cancelled by a reactivation, and hears of
+        // a profile PUT saying `active: true`.
+        let pending = match (has_request, reactivates, is_put && facts.active) {
+            (false, _, _) => PendingEffect::None,
+            (true, true, _) => PendingEffect::Cancel,
+            (true, false, true) => PendingEffect::Signal,
+            (true, false, false) => PendingEffect::None,
         };
         let admin = admin_after(settings.admin_source, &facts, old_admin);
         if doc == old.document && new_access == old_access && admin == old_admin {
@@ -455,7 +454,7 @@ impl Domain {
         if old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
-        if change.action == Action::UserDeactivate {
+        if has_request && change.action == Action::UserDeactivate {
             self.settle_pending_of(&tx, who, id, Requested::Deactivate)
                 .await?;
         }
@@ -515,6 +514,7 @@ impl Domain {
             record,
             access,
             is_admin,
+            pending: has_request,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -546,8 +546,10 @@ impl Domain {
         tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         // Allowed after all (say, under a new policy): the user's request,
         // if any, is done.
-        self.settle_pending_of(&tx, who, id, Requested::Delete)
-            .await?;
+        if has_request {
+            self.settle_pending_of(&tx, who, id, Requested::Delete)
+                .await?;
+        }
         self.commit_user_change(tx, who, &change).await
     }
 

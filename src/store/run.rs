@@ -118,6 +118,35 @@ impl Tx {
             }
         })
     }
+
+    /// As [`Tx::models`], each model with the boolean that the row's last
+    /// column holds (a select of the entity's columns and one `EXISTS`):
+    /// a fact about the row read in the same round trip.
+    pub(super) async fn flagged_models<E>(
+        &self,
+        statement: Statement,
+    ) -> Result<Vec<(E::Model, bool)>, StoreError>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        let flag = <E::Column as sea_orm::Iterable>::iter().count();
+        Ok(match &self.inner {
+            TxConn::Sqlx(inner) => {
+                let rows = inner.query_all_raw(statement).await?;
+                rows.iter()
+                    .map(|row| {
+                        let model = E::Model::from_query_result(row, "")?;
+                        Ok::<_, StoreError>((model, row.try_get_by_index(flag)?))
+                    })
+                    .collect::<Result<_, _>>()?
+            }
+            TxConn::Inline(inner) => {
+                yield_sometimes().await;
+                inner.flagged_models::<E>(statement, flag)?
+            }
+        })
+    }
 }
 
 /// Lets other tasks of this thread run now and then: a statement on

@@ -3,14 +3,14 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
 use super::entity::{user, user_email};
 use super::exec::Row;
 use super::query::record_with_groups;
 use super::run::{ExecIn, SelectIn};
-use super::{Access, ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{Access, PendingState, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -48,6 +48,9 @@ pub struct LockedUser {
     pub access: Access,
     /// Whether the user is an admin now (`users.is_admin`).
     pub is_admin: bool,
+    /// Whether a deprovisioning request of the user is pending: read with
+    /// the row, so that a write that finds none need not look again.
+    pub pending: bool,
 }
 
 /// A user whose admin flag a switch of the tenant's admin source may
@@ -316,14 +319,29 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<LockedUser>, StoreError> {
-        let found = self.user_model_for_update(tenant_id, id).await?;
+        use super::entity::deprovisioning::{Column as Request, Entity as Requests};
+        let pending = Query::select()
+            .expr(Expr::val(1))
+            .from(Requests)
+            .and_where(Request::TenantId.eq(tenant_id))
+            .and_where(Request::UserId.eq(id))
+            .and_where(Request::State.eq(PendingState::Pending))
+            .to_owned();
+        let statement = find_user(tenant_id, id)
+            .expr_as(Expr::exists(pending), "pending")
+            .lock_exclusive()
+            .build(self.backend());
+        let found = self.flagged_models::<user::Entity>(statement).await?;
         found
-            .map(|model| {
+            .into_iter()
+            .next()
+            .map(|(model, pending)| {
                 let (access, is_admin) = (model.access, model.is_admin);
                 Ok(LockedUser {
                     record: record(model)?,
                     access,
                     is_admin,
+                    pending,
                 })
             })
             .transpose()

@@ -507,7 +507,28 @@ impl WriteTx {
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         self.with(|connection| {
-            exec::query(connection, statement, |row| Ok(model_from_row::<E>(row)?))
+            exec::query(connection, statement, |row| {
+                Ok(model_from_row::<E>(row, row.as_ref().column_count())?)
+            })
+        })
+    }
+
+    /// The models of entity `E` in the rows `statement` returns, from
+    /// their first `flag` columns, each with the boolean in column `flag`.
+    pub(crate) fn flagged_models<E>(
+        &self,
+        statement: Statement,
+        flag: usize,
+    ) -> Result<Vec<(E::Model, bool)>, StoreError>
+    where
+        E: EntityTrait,
+        E::ActiveModel: TryIntoModel<E::Model>,
+    {
+        self.with(|connection| {
+            exec::query(connection, statement, |row| {
+                let model = model_from_row::<E>(row, flag)?;
+                Ok((model, row.get(flag).map_err(failure)?))
+            })
         })
     }
 
@@ -587,17 +608,17 @@ fn lost() -> StoreError {
     ))
 }
 
-/// A row of entity `E`'s table as its model: each column by name, its
-/// value typed as the entity declares the column (SQLite's `INTEGER` is a
+/// A row of entity `E`'s table as its model: each of its first `columns`
+/// columns by name, its value typed as the entity declares the column (SQLite's `INTEGER` is a
 /// `bool`, an `i32` or an `i64` by the entity alone).
-fn model_from_row<E>(row: &rusqlite::Row<'_>) -> Result<E::Model, DbErr>
+fn model_from_row<E>(row: &rusqlite::Row<'_>, columns: usize) -> Result<E::Model, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: TryIntoModel<E::Model>,
 {
     let statement = row.as_ref();
     let mut model = <E::ActiveModel as ActiveModelTrait>::default();
-    for position in 0..statement.column_count() {
+    for position in 0..columns {
         let name = statement.column_name(position).map_err(sqlite_error)?;
         let column = E::Column::from_str(name)
             .map_err(|_| DbErr::Custom(format!("no column `{name}` in the entity")))?;
