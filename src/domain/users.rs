@@ -322,6 +322,7 @@ impl Domain {
             access,
             is_admin: old_admin,
             pending: has_request,
+            tokens: has_tokens,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -451,7 +452,7 @@ impl Domain {
         {
             return Err(not_found(id));
         }
-        if old_access == Access::Active && new_access != Access::Active {
+        if has_tokens && old_access == Access::Active && new_access != Access::Active {
             tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
         }
         if has_request && change.action == Action::UserDeactivate {
@@ -515,6 +516,7 @@ impl Domain {
             access,
             is_admin,
             pending: has_request,
+            tokens: has_tokens,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -543,7 +545,9 @@ impl Domain {
         if !tx.delete_user(tenant_id, id, self.now()).await? {
             return Err(not_found(id));
         }
-        tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
+        if has_tokens {
+            tx.revoke_user_tokens(tenant_id, id, self.now()).await?;
+        }
         // Allowed after all (say, under a new policy): the user's request,
         // if any, is done.
         if has_request {

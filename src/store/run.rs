@@ -119,35 +119,42 @@ impl Tx {
         })
     }
 
-    /// As [`Tx::models`], each model with the boolean that the row's last
-    /// column holds (a select of the entity's columns and one `EXISTS`):
-    /// a fact about the row read in the same round trip.
-    pub(super) async fn flagged_models<E>(
+    /// As [`Tx::models`], each model with the `N` booleans that the row's
+    /// last columns hold (a select of the entity's columns and `N`
+    /// `EXISTS`): facts about the row read in the same round trip.
+    pub(super) async fn flagged_models<E, const N: usize>(
         &self,
         statement: Statement,
-    ) -> Result<Vec<(E::Model, bool)>, StoreError>
+    ) -> Result<Vec<Flagged<E::Model, N>>, StoreError>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let flag = <E::Column as sea_orm::Iterable>::iter().count();
+        let first_flag = <E::Column as sea_orm::Iterable>::iter().count();
         Ok(match &self.inner {
             TxConn::Sqlx(inner) => {
                 let rows = inner.query_all_raw(statement).await?;
-                rows.iter()
-                    .map(|row| {
-                        let model = E::Model::from_query_result(row, "")?;
-                        Ok::<_, StoreError>((model, row.try_get_by_index(flag)?))
-                    })
-                    .collect::<Result<_, _>>()?
+                let mut found = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let model = E::Model::from_query_result(row, "")?;
+                    let mut flags = [false; N];
+                    for (n, flag) in flags.iter_mut().enumerate() {
+                        *flag = row.try_get_by_index(first_flag + n)?;
+                    }
+                    found.push((model, flags));
+                }
+                found
             }
             TxConn::Inline(inner) => {
                 yield_sometimes().await;
-                inner.flagged_models::<E>(statement, flag)?
+                inner.flagged_models::<E, N>(statement, first_flag)?
             }
         })
     }
 }
+
+/// A model with `N` facts about its row, read in the same statement.
+pub(super) type Flagged<M, const N: usize> = (M, [bool; N]);
 
 /// Lets other tasks of this thread run now and then: a statement on
 /// SQLite's writer runs on the thread without awaiting anything, so a

@@ -41,16 +41,19 @@ pub struct Membership {
     pub group_display_name: String,
 }
 
-/// A user read for a write: its document and its access state.
+/// A user read for a write: its document, its access state, and what a
+/// write may have to settle (a pending request, live tokens), read with
+/// the row so that a write that finds neither need not look again.
 #[derive(Debug, Clone)]
 pub struct LockedUser {
     pub record: ResourceRecord,
     pub access: Access,
     /// Whether the user is an admin now (`users.is_admin`).
     pub is_admin: bool,
-    /// Whether a deprovisioning request of the user is pending: read with
-    /// the row, so that a write that finds none need not look again.
+    /// Whether a deprovisioning request of the user is pending.
     pub pending: bool,
+    /// Whether a token issued to the user is still live (not revoked).
+    pub tokens: bool,
 }
 
 /// A user whose admin flag a switch of the tenant's admin source may
@@ -320,6 +323,7 @@ impl Tx {
         id: &str,
     ) -> Result<Option<LockedUser>, StoreError> {
         use super::entity::deprovisioning::{Column as Request, Entity as Requests};
+        use super::entity::token::{Column as Token, Entity as Tokens};
         let pending = Query::select()
             .expr(Expr::val(1))
             .from(Requests)
@@ -327,21 +331,30 @@ impl Tx {
             .and_where(Request::UserId.eq(id))
             .and_where(Request::State.eq(PendingState::Pending))
             .to_owned();
+        let tokens = Query::select()
+            .expr(Expr::val(1))
+            .from(Tokens)
+            .and_where(Token::TenantId.eq(tenant_id))
+            .and_where(Token::UserId.eq(id))
+            .and_where(Token::RevokedAt.is_null())
+            .to_owned();
         let statement = find_user(tenant_id, id)
             .expr_as(Expr::exists(pending), "pending")
+            .expr_as(Expr::exists(tokens), "tokens")
             .lock_exclusive()
             .build(self.backend());
-        let found = self.flagged_models::<user::Entity>(statement).await?;
+        let found = self.flagged_models::<user::Entity, 2>(statement).await?;
         found
             .into_iter()
             .next()
-            .map(|(model, pending)| {
+            .map(|(model, [pending, tokens])| {
                 let (access, is_admin) = (model.access, model.is_admin);
                 Ok(LockedUser {
                     record: record(model)?,
                     access,
                     is_admin,
                     pending,
+                    tokens,
                 })
             })
             .transpose()

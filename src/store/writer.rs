@@ -514,20 +514,25 @@ impl WriteTx {
     }
 
     /// The models of entity `E` in the rows `statement` returns, from
-    /// their first `flag` columns, each with the boolean in column `flag`.
-    pub(crate) fn flagged_models<E>(
+    /// their first `first_flag` columns, each with the `N` booleans in the
+    /// columns that follow.
+    pub(crate) fn flagged_models<E, const N: usize>(
         &self,
         statement: Statement,
-        flag: usize,
-    ) -> Result<Vec<(E::Model, bool)>, StoreError>
+        first_flag: usize,
+    ) -> Result<Vec<super::run::Flagged<E::Model, N>>, StoreError>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         self.with(|connection| {
             exec::query(connection, statement, |row| {
-                let model = model_from_row::<E>(row, flag)?;
-                Ok((model, row.get(flag).map_err(failure)?))
+                let model = model_from_row::<E>(row, first_flag)?;
+                let mut flags = [false; N];
+                for (n, flag) in flags.iter_mut().enumerate() {
+                    *flag = row.get(first_flag + n).map_err(failure)?;
+                }
+                Ok((model, flags))
             })
         })
     }

@@ -847,6 +847,44 @@ async fn a_token_issued_to_a_user_is_revoked_when_its_access_is_suspended() {
 }
 
 #[tokio::test]
+async fn a_token_issued_to_a_user_ends_with_its_allowed_deactivation_or_deletion() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    user(&app, &t, "root@example.com", true, None).await;
+    let leaver = user(&app, &t, "leaver@example.com", false, None).await;
+    let mover = user(&app, &t, "mover@example.com", false, None).await;
+    let leavers = &personal_token(&app, &t, &leaver).await;
+    let movers = &personal_token(&app, &t, &mover).await;
+    // A user with no token of its own is written as before.
+    let bystander = user(&app, &t, "bystander@example.com", false, None).await;
+
+    for (how, id, name) in [
+        (Deprovision::OktaPatch, &leaver, "leaver@example.com"),
+        (Deprovision::ScimDelete, &mover, "mover@example.com"),
+        (Deprovision::OktaPatch, &bystander, "bystander@example.com"),
+    ] {
+        let answer = deprovision(&app, &t, how, id, name, false).await;
+        assert!(answer.status < 300, "{name}: {}", answer.status);
+    }
+    for personal in [leavers, movers] {
+        let (status, _) = app.call_admin(personal, Method::GET, "/seats", None).await;
+        assert_eq!(status, 401);
+    }
+    let (_, tokens) = app.call_admin(&t.admin, Method::GET, "/tokens", None).await;
+    let bound: Vec<&Value> = tokens["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["label"] == "ops laptop")
+        .collect();
+    assert_eq!(bound.len(), 2, "{tokens}");
+    assert!(
+        bound.iter().all(|t| t["revoked_at"].is_string()),
+        "{tokens}"
+    );
+}
+
+#[tokio::test]
 async fn a_token_issued_to_a_user_cannot_mint_tokens() {
     let app = spawn_app().await;
     let t = app.new_tenant().await;
