@@ -614,8 +614,9 @@ fn lost() -> StoreError {
 }
 
 /// A row of entity `E`'s table as its model: each of its first `columns`
-/// columns by name, its value typed as the entity declares the column (SQLite's `INTEGER` is a
-/// `bool`, an `i32` or an `i64` by the entity alone).
+/// columns by name, its value typed as the entity declares the column
+/// (SQLite's `INTEGER` is a `bool`, an `i32` or an `i64` by the entity
+/// alone).
 fn model_from_row<E>(row: &rusqlite::Row<'_>, columns: usize) -> Result<E::Model, DbErr>
 where
     E: EntityTrait,
