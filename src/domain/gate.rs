@@ -1,7 +1,10 @@
 //! Each tenant's queue for writing, inside the process.
 //!
 //! Writes of one tenant run one at a time (the tenant lock, see
-//! [`super::Domain::begin_tenant_write`]). Without this queue, each waiting
+//! [`super::Domain::begin_tenant_write`]), except shared writes: writes of
+//! one user that change no fact another write of the tenant reads (see
+//! [`TenantLock::Shared`]), which run side by side, up to the queue's
+//! width, and never beside an exclusive write. Without this queue, each waiting
 //! write would first take a pooled connection and then wait for the lock
 //! in the database, holding the connection all the while: one tenant's
 //! burst could empty the pool for everyone. Here a write waits for its
@@ -10,6 +13,10 @@
 //! `max_waiting` waiting writes, the next is refused with 429 and
 //! `Retry-After` (Entra backs off on 429, but counts 5xx toward
 //! quarantine). The database lock stays, for writes of other processes.
+//!
+//! The queue is fair: a write waits behind every write that came before
+//! it, so shared writes arriving one after another never starve an
+//! exclusive write waiting for all of them to finish.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::DomainError;
+use crate::store::TenantLock;
 
 /// Default bound on the writes of one tenant waiting for their turn.
 pub const DEFAULT_TENANT_MAX_WAITING: usize = 32;
@@ -30,6 +38,9 @@ const RETRY_AFTER_SECS: u64 = 1;
 pub(crate) struct Gates {
     /// Most writes of one tenant that may wait at once; 0: no bound.
     max_waiting: usize,
+    /// Most shared writes of one tenant that run at once (at least 1); an
+    /// exclusive write takes all of them.
+    width: u32,
     queues: Arc<Mutex<HashMap<String, Arc<Queue>>>>,
 }
 
@@ -76,22 +87,39 @@ impl Drop for Waiting<'_> {
 }
 
 impl Gates {
-    /// Queues of at most `max_waiting` waiting writes each (0: no bound).
-    pub(crate) fn new(max_waiting: usize) -> Gates {
+    /// Queues of at most `max_waiting` waiting writes each (0: no bound),
+    /// letting at most `width` shared writes of a tenant run at once.
+    pub(crate) fn new(max_waiting: usize, width: u32) -> Gates {
         Gates {
             max_waiting,
+            width: width.max(1),
             queues: Arc::default(),
         }
     }
 
-    /// Waits for tenant `tenant_id`'s turn to write, or refuses at once
-    /// when `max_waiting` writes of the tenant already wait.
-    pub(crate) async fn enter(&self, tenant_id: &str) -> Result<Turn, DomainError> {
+    /// Most shared writes of one tenant that run at once; 1 when every
+    /// write of a tenant runs alone.
+    pub(crate) fn width(&self) -> u32 {
+        self.width
+    }
+
+    /// Waits for tenant `tenant_id`'s turn to write, alone or beside other
+    /// shared writes as `lock` says, or refuses at once when
+    /// `max_waiting` writes of the tenant already wait.
+    pub(crate) async fn enter(
+        &self,
+        tenant_id: &str,
+        lock: TenantLock,
+    ) -> Result<Turn, DomainError> {
+        let permits = match lock {
+            TenantLock::Exclusive => self.width,
+            TenantLock::Shared => 1,
+        };
         let queue = {
             let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
             let queue = queues.entry(tenant_id.to_owned()).or_insert_with(|| {
                 Arc::new(Queue {
-                    turn: Arc::new(Semaphore::new(1)),
+                    turn: Arc::new(Semaphore::new(self.width as usize)),
                     waiting: AtomicUsize::new(0),
                 })
             });
@@ -104,7 +132,7 @@ impl Gates {
             queues: Arc::clone(&self.queues),
         };
         let turn = Arc::clone(&leave.queue.turn);
-        if let Ok(permit) = Arc::clone(&turn).try_acquire_owned() {
+        if let Ok(permit) = Arc::clone(&turn).try_acquire_many_owned(permits) {
             return Ok(Turn {
                 _permit: permit,
                 _leave: leave,
@@ -124,7 +152,7 @@ impl Gates {
         }
         // The semaphore is never closed.
         let permit = turn
-            .acquire_owned()
+            .acquire_many_owned(permits)
             .await
             .map_err(|_| DomainError::invalid("the tenant's write queue was closed"))?;
         drop(waiting);
@@ -148,14 +176,66 @@ impl Gates {
 mod tests {
     use super::*;
 
+    const EXCLUSIVE: TenantLock = TenantLock::Exclusive;
+    const SHARED: TenantLock = TenantLock::Shared;
+
+    /// Whether `enter` is still waiting after the scheduler has run
+    /// everything else it can.
+    async fn still_waiting(enter: &tokio::task::JoinHandle<Turn>) -> bool {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+        !enter.is_finished()
+    }
+
+    #[tokio::test]
+    async fn shared_writes_run_together_up_to_the_width_and_never_beside_an_exclusive_one() {
+        let gates = Gates::new(0, 2);
+        let enter = |lock| {
+            let gates = gates.clone();
+            tokio::spawn(async move { gates.enter("a", lock).await.expect("no bound") })
+        };
+        let first = gates.enter("a", SHARED).await.expect("goes at once");
+        let second = gates
+            .enter("a", SHARED)
+            .await
+            .expect("goes beside the first");
+        let third = enter(SHARED);
+        assert!(still_waiting(&third).await, "the width is 2");
+        drop(first);
+        let third = third.await.expect("join");
+        // An exclusive write waits for both shared ones; a shared write
+        // that comes after it waits behind it, though a place is free.
+        let exclusive = enter(EXCLUSIVE);
+        assert!(still_waiting(&exclusive).await);
+        drop(second);
+        let late = enter(SHARED);
+        assert!(still_waiting(&exclusive).await, "third still writes");
+        assert!(still_waiting(&late).await, "the exclusive write came first");
+        drop(third);
+        let exclusive = exclusive.await.expect("join");
+        assert!(
+            still_waiting(&late).await,
+            "nothing runs beside an exclusive write"
+        );
+        drop(exclusive);
+        drop(late.await.expect("join"));
+        assert_eq!(gates.tenants(), 0);
+    }
+
     #[tokio::test]
     async fn writes_past_the_bound_are_refused_and_other_tenants_go_on() {
-        let gates = Gates::new(2);
-        let first = gates.enter("a").await.expect("the first write goes");
+        let gates = Gates::new(2, 1);
+        let first = gates
+            .enter("a", EXCLUSIVE)
+            .await
+            .expect("the first write goes");
         let mut waiting = Vec::new();
         for _ in 0..2 {
             let gates = gates.clone();
-            waiting.push(tokio::spawn(async move { gates.enter("a").await.is_ok() }));
+            waiting.push(tokio::spawn(async move {
+                gates.enter("a", EXCLUSIVE).await.is_ok()
+            }));
         }
         // Let both waiters queue up.
         while gates
@@ -167,7 +247,7 @@ mod tests {
         {
             tokio::task::yield_now().await;
         }
-        let refused = gates.enter("a").await;
+        let refused = gates.enter("a", EXCLUSIVE).await;
         assert!(matches!(
             refused,
             Err(DomainError::TooManyRequests {
@@ -175,7 +255,10 @@ mod tests {
                 ..
             })
         ));
-        let other = gates.enter("b").await.expect("another tenant goes at once");
+        let other = gates
+            .enter("b", EXCLUSIVE)
+            .await
+            .expect("another tenant goes at once");
         drop(other);
         drop(first);
         for waiter in waiting {
@@ -186,12 +269,12 @@ mod tests {
 
     #[tokio::test]
     async fn no_bound_when_max_waiting_is_zero() {
-        let gates = Gates::new(0);
-        let first = gates.enter("a").await.expect("first");
+        let gates = Gates::new(0, 1);
+        let first = gates.enter("a", EXCLUSIVE).await.expect("first");
         let waiters: Vec<_> = (0..50)
             .map(|_| {
                 let gates = gates.clone();
-                tokio::spawn(async move { gates.enter("a").await.is_ok() })
+                tokio::spawn(async move { gates.enter("a", EXCLUSIVE).await.is_ok() })
             })
             .collect();
         drop(first);

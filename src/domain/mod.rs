@@ -44,7 +44,7 @@ use std::time::Instant;
 
 use crate::clock::SharedClock;
 use crate::metrics::{Metrics, Throttle};
-use crate::store::{Store, StoreError, StoredState, TenantSettings, Tx};
+use crate::store::{Store, StoreError, StoredState, TenantLock, TenantSettings, Tx};
 use scim::limits::SizeLimits;
 use scim::patch::DEFAULT_PATCH_BUDGET;
 use scim::{Schemas, ScimError};
@@ -183,6 +183,7 @@ impl Domain {
         let secret = store.shared_secret("cursor-key", &fresh).await?;
         let cursor_key = cursor::CursorKey::new(secret.as_bytes())
             .ok_or_else(|| DomainError::Storage(StoreError::Corrupt("cursor-key".into())))?;
+        let shared_writes = store.shared_tenant_writes();
         Ok(Domain {
             store,
             schemas,
@@ -199,7 +200,7 @@ impl Domain {
             deliveries_due: Arc::new(tokio::sync::Notify::new()),
             patch_budget: DEFAULT_PATCH_BUDGET,
             sizes: SizeLimits::default(),
-            gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING),
+            gates: gate::Gates::new(DEFAULT_TENANT_MAX_WAITING, shared_writes),
             token_use: token_use::TokenUse::default(),
             token_cache: std::sync::Arc::default(),
             session_lifetimes: SessionLifetimes::default(),
@@ -231,7 +232,7 @@ impl Domain {
     /// in this process (default [`DEFAULT_TENANT_MAX_WAITING`]; 0: no
     /// bound); past it, writes are refused with 429.
     pub fn with_tenant_max_waiting(mut self, max_waiting: usize) -> Self {
-        self.gates = gate::Gates::new(max_waiting);
+        self.gates = gate::Gates::new(max_waiting, self.gates.width());
         self
     }
 
@@ -276,7 +277,7 @@ impl Domain {
     pub async fn hold_write_turn(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
         Ok(WriteHold {
             _held: Held::Turn {
-                _turn: self.take_turn(tenant_id).await?,
+                _turn: self.take_turn(tenant_id, TenantLock::Exclusive).await?,
             },
         })
     }
@@ -287,6 +288,19 @@ impl Domain {
     /// (on SQLite the only one). For tests and tools.
     pub async fn hold_write(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
         let (tx, _) = self.begin_tenant_write(tenant_id).await?;
+        Ok(WriteHold {
+            _held: Held::Transaction { _tx: tx },
+        })
+    }
+
+    /// [`Self::hold_write`] for a shared write (a deactivation of a user
+    /// who owns nothing, say, see [`TenantLock::Shared`]): the tenant's
+    /// other shared writes go on beside it, exclusive ones wait. For tests
+    /// and tools.
+    pub async fn hold_shared_write(&self, tenant_id: &str) -> Result<WriteHold, DomainError> {
+        let (tx, _) = self
+            .begin_tenant_write_as(tenant_id, TenantLock::Shared)
+            .await?;
         Ok(WriteHold {
             _held: Held::Transaction { _tx: tx },
         })
@@ -326,24 +340,50 @@ impl Domain {
         &self,
         tenant_id: &str,
     ) -> Result<(Tx, TenantSettings), DomainError> {
+        self.begin_tenant_write_as(tenant_id, TenantLock::Exclusive)
+            .await
+    }
+
+    /// [`Self::begin_tenant_write`], holding the tenant's lock as `lock`
+    /// says. A shared write runs beside other shared writes of the
+    /// tenant, so it may change only one user's own row (with its audit
+    /// event and token revocations) and may rely only on facts that no
+    /// shared write changes: see [`TenantLock::Shared`] and
+    /// `users.rs`'s `is_shared_change`.
+    async fn begin_tenant_write_as(
+        &self,
+        tenant_id: &str,
+        lock: TenantLock,
+    ) -> Result<(Tx, TenantSettings), DomainError> {
         let asked = Instant::now();
         let intent = self.store.write_intent();
-        let turn = self.take_turn(tenant_id).await?;
+        let turn = self.take_turn(tenant_id, lock).await?;
         let mut tx = self.store.begin().await?;
         drop(intent);
         tx.hold(turn);
         let settings = tx
-            .lock_tenant(tenant_id)
+            .lock_tenant(tenant_id, lock)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
         self.metrics.tenant_lock_waited(asked.elapsed());
         Ok((tx, settings))
     }
 
+    /// Whether shared writes of a tenant run side by side here (on
+    /// PostgreSQL), rather than one at a time as every write does on
+    /// SQLite.
+    fn shares_tenant_writes(&self) -> bool {
+        self.gates.width() > 1
+    }
+
     /// Waits for tenant `tenant_id`'s turn to write (`gate.rs`), counting
     /// a refusal for a full queue.
-    async fn take_turn(&self, tenant_id: &str) -> Result<gate::Turn, DomainError> {
-        let turn = self.gates.enter(tenant_id).await;
+    async fn take_turn(
+        &self,
+        tenant_id: &str,
+        lock: TenantLock,
+    ) -> Result<gate::Turn, DomainError> {
+        let turn = self.gates.enter(tenant_id, lock).await;
         if let Err(DomainError::TooManyRequests { .. }) = &turn {
             self.metrics.throttled(Throttle::WriteQueue);
         }

@@ -102,6 +102,17 @@ pub(crate) enum Unblocked<'a> {
     HeirArrived(Heir<'a>),
 }
 
+/// Whether requests refused for owned assets may be waiting for user
+/// `user_id` to become active, as their policy's heir: the fallback
+/// owner, or, under `reassign_to_manager`, anyone a manager value names.
+pub(crate) fn may_be_awaited(settings: &TenantSettings, user_id: &str) -> bool {
+    match settings.deprovision_policy {
+        Policy::Block => false,
+        Policy::ReassignToFallback => settings.fallback_owner_id.as_deref() == Some(user_id),
+        Policy::ReassignToManager => true,
+    }
+}
+
 /// A user that became active, as a manager value may name it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Heir<'a> {
@@ -326,13 +337,7 @@ impl Domain {
         settings: &TenantSettings,
         heir: Heir<'_>,
     ) -> Result<Vec<PendingRecord>, DomainError> {
-        let is_fallback = settings.fallback_owner_id.as_deref() == Some(heir.id);
-        let wanted = match settings.deprovision_policy {
-            Policy::Block => false,
-            Policy::ReassignToFallback => is_fallback,
-            Policy::ReassignToManager => true,
-        };
-        if !wanted {
+        if !may_be_awaited(settings, heir.id) {
             return Ok(Vec::new());
         }
         if settings.deprovision_policy == Policy::ReassignToFallback {

@@ -6,12 +6,13 @@ use super::audit::changed_attributes;
 use super::facts::{UserFacts, admin_after, default_active, is_active};
 use super::guard::{Subject, Transition, UserChange, Verdict};
 use super::limits::Prepared;
-use super::pending::{Heir, Unblocked};
+use super::pending::{Heir, Unblocked, may_be_awaited};
 use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::store::{
-    Access, Action, Kind, LockedUser, Outcome, Requested, ResourceRecord, Tx, UserRow,
+    Access, Action, Kind, LockedUser, Outcome, Requested, ResourceRecord, TenantLock,
+    TenantSettings, Tx, UserRow,
 };
 use scim::ScimError;
 use scim::extensions::{unknown_in_body, unknown_in_operations};
@@ -38,6 +39,52 @@ enum Change<'a> {
     Patch(&'a [Operation], Option<Prepared>),
     /// The admin API: `active` set to this value.
     SetActive(bool),
+}
+
+impl Change<'_> {
+    /// The same change, to run again alone after a shared attempt found
+    /// that it is not a shared change. A PATCH's prepared result is not
+    /// kept: the operations are applied again under the lock.
+    fn again(&self) -> Self {
+        match self {
+            Change::Replace(doc) => Change::Replace(doc.clone()),
+            Change::Patch(operations, _) => Change::Patch(operations, None),
+            Change::SetActive(active) => Change::SetActive(*active),
+        }
+    }
+}
+
+/// How an attempt at a user write ended.
+enum Written {
+    Done(ResourceRecord),
+    /// A shared attempt found a change that must run alone; it wrote
+    /// nothing (its transaction rolled back).
+    NotShared,
+}
+
+/// Whether a change of user `id`, already known to be of a user with no
+/// pending request, may run as a shared write ([`TenantLock::Shared`]):
+/// it changes no fact that another write of the tenant reads, and reads
+/// none that a shared write changes. So: not an admin before or after
+/// (the last-admin rule counts them), the same userName (the uniqueness
+/// of a name's key spans users), and, when it takes a seat, no seat limit
+/// to count against and no request that could be waiting for this user
+/// as its heir. The guard must then allow it with nothing to reassign
+/// (the caller checks), which for a deactivation means the user owns
+/// nothing: only exclusive writes give users things to own.
+fn is_shared_change(
+    settings: &TenantSettings,
+    transition: &Transition<'_>,
+    user_name_kept: bool,
+) -> bool {
+    let (Some(before), Some(after)) = (&transition.before, &transition.after) else {
+        return false;
+    };
+    user_name_kept
+        && !before.admin
+        && !after.admin
+        && (!transition.takes_seat()
+            || (settings.seat_limit.is_none() && !may_be_awaited(settings, after.id)))
 }
 
 fn not_found(id: &str) -> DomainError {
@@ -307,16 +354,59 @@ impl Domain {
     /// The one write path of PUT, PATCH and the admin API: lock the
     /// tenant, check `If-Match`, build the new document, run the guard,
     /// write unless nothing changed, audit.
+    ///
+    /// Where the tenant's writes can share its lock (PostgreSQL), the
+    /// write first runs as a shared write, beside the tenant's other
+    /// shared writes: most writes of the IdP (a deactivation of a user
+    /// who owns nothing, a profile update) are shared changes
+    /// (`is_shared_change`). One that turns out not to be rolls back
+    /// before writing anything, and runs again alone.
     async fn update_user(
+        &self,
+        who: &Principal,
+        id: &str,
+        mut change: Change<'_>,
+        ignored: &[String],
+        if_match: Option<&str>,
+    ) -> Result<ResourceRecord, DomainError> {
+        if self.shares_tenant_writes() {
+            let again = change.again();
+            let shared = self
+                .write_user(who, id, change, ignored, if_match, TenantLock::Shared)
+                .await?;
+            match shared {
+                Written::Done(record) => return Ok(record),
+                Written::NotShared => change = again,
+            }
+        }
+        let alone = self
+            .write_user(who, id, change, ignored, if_match, TenantLock::Exclusive)
+            .await?;
+        match alone {
+            Written::Done(record) => Ok(record),
+            // Only a shared attempt ends so.
+            Written::NotShared => Err(DomainError::Conflict(format!(
+                "the write of user {id} could not take its tenant's lock; retry"
+            ))),
+        }
+    }
+
+    /// One attempt at [`Self::update_user`], holding the tenant's lock as
+    /// `lock` says. A shared attempt ends with [`Written::NotShared`],
+    /// having written nothing, as soon as it finds that the change is not
+    /// a shared one.
+    async fn write_user(
         &self,
         who: &Principal,
         id: &str,
         change: Change<'_>,
         ignored: &[String],
         if_match: Option<&str>,
-    ) -> Result<ResourceRecord, DomainError> {
+        lock: TenantLock,
+    ) -> Result<Written, DomainError> {
+        let shared = lock == TenantLock::Shared;
         let tenant_id = &who.tenant_id;
-        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let (tx, settings) = self.begin_tenant_write_as(tenant_id, lock).await?;
         let LockedUser {
             record: old,
             access,
@@ -328,6 +418,10 @@ impl Domain {
             .await?
             .ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
+        if shared && has_request {
+            // Settling, cancelling or noting a request is never shared.
+            return Ok(Written::NotShared);
+        }
         let old_access = access;
         let old_facts = UserFacts::of(&old.document);
         // DESIGN §4: an explicit `active: true` from the admin API or in a
@@ -399,7 +493,7 @@ impl Domain {
             } else if noted {
                 tx.commit().await?;
             }
-            return Ok(old);
+            return Ok(Written::Done(old));
         }
         let (version, now) = if doc == old.document {
             (old.version, old.updated_at)
@@ -420,6 +514,15 @@ impl Domain {
             before: Some(Subject::of(id, &old_facts, old_admin, old_access)),
             after: Some(Subject::of(id, &facts, admin, new_access)),
         };
+        if shared
+            && !is_shared_change(
+                &settings,
+                &transition,
+                facts.user_name == old_facts.user_name,
+            )
+        {
+            return Ok(Written::NotShared);
+        }
         let grants_admin = transition.grants_active_admin();
         let takes_seat = transition.takes_seat();
         let change = UserChange {
@@ -430,6 +533,10 @@ impl Domain {
             ignored,
         };
         match self.guard(&tx, tenant_id, &settings, transition).await? {
+            // What it owns moves, or the refusal is recorded: never shared.
+            Verdict::Allowed { reassign: Some(_) } | Verdict::Refused(_) if shared => {
+                return Ok(Written::NotShared);
+            }
             Verdict::Allowed { reassign } => {
                 self.apply_reassignment(&tx, who, &change, reassign).await?
             }
@@ -473,13 +580,13 @@ impl Domain {
                 .await?;
         }
         self.commit_user_change(tx, who, &change).await?;
-        Ok(ResourceRecord {
+        Ok(Written::Done(ResourceRecord {
             id: id.to_owned(),
             document: doc,
             version,
             created_at: old.created_at,
             updated_at: now,
-        })
+        }))
     }
 
     /// Cancels the user's pending deprovisioning or notes the IdP's signal
@@ -637,5 +744,142 @@ impl Domain {
             .explain_list(Kind::Users, tenant_id, &plan, Order::CREATION, window)
             .await?;
         Ok((plan.exact, lines))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{AdminSource, Policy};
+
+    fn settings(policy: Policy, seat_limit: Option<i64>) -> TenantSettings {
+        TenantSettings {
+            deprovision_policy: policy,
+            fallback_owner_id: Some("heir".into()),
+            seat_limit,
+            audit_retention_days: 365,
+            admin_source: AdminSource::Scimd,
+        }
+    }
+
+    fn subject(id: &str, active: bool, admin: bool) -> Subject<'_> {
+        Subject {
+            id,
+            user_name: "someone@example.com",
+            active,
+            admin,
+            access: if active {
+                Access::Active
+            } else {
+                Access::Deactivated
+            },
+            manager_id: None,
+        }
+    }
+
+    /// `id`, active and admin before, then after.
+    fn change(id: &str, before: (bool, bool), after: (bool, bool)) -> Transition<'_> {
+        Transition {
+            before: Some(subject(id, before.0, before.1)),
+            after: Some(subject(id, after.0, after.1)),
+        }
+    }
+
+    #[test]
+    fn a_deactivation_or_profile_update_of_a_user_who_is_no_admin_is_shared() {
+        let block = settings(Policy::Block, None);
+        assert!(is_shared_change(
+            &block,
+            &change("u", (true, false), (false, false)),
+            true
+        ));
+        assert!(is_shared_change(
+            &block,
+            &change("u", (true, false), (true, false)),
+            true
+        ));
+        assert!(is_shared_change(
+            &block,
+            &change("u", (false, false), (true, false)),
+            true
+        ));
+    }
+
+    #[test]
+    fn changes_of_facts_other_writes_read_run_alone() {
+        let block = settings(Policy::Block, None);
+        // The last-admin rule counts admins: any change of one, any promotion.
+        assert!(!is_shared_change(
+            &block,
+            &change("u", (true, true), (false, true)),
+            true
+        ));
+        assert!(!is_shared_change(
+            &block,
+            &change("u", (true, true), (true, true)),
+            true
+        ));
+        assert!(!is_shared_change(
+            &block,
+            &change("u", (true, false), (true, true)),
+            true
+        ));
+        assert!(!is_shared_change(
+            &block,
+            &change("u", (false, true), (false, true)),
+            true
+        ));
+        // A name's key is unique across users.
+        assert!(!is_shared_change(
+            &block,
+            &change("u", (true, false), (true, false)),
+            false
+        ));
+        // A reactivation counts against a seat limit…
+        let seats = settings(Policy::Block, Some(10));
+        assert!(!is_shared_change(
+            &seats,
+            &change("u", (false, false), (true, false)),
+            true
+        ));
+        assert!(is_shared_change(
+            &seats,
+            &change("u", (true, false), (false, false)),
+            true
+        ));
+        // …and may be the heir that waiting requests need.
+        let manager = settings(Policy::ReassignToManager, None);
+        assert!(!is_shared_change(
+            &manager,
+            &change("u", (false, false), (true, false)),
+            true
+        ));
+        assert!(is_shared_change(
+            &manager,
+            &change("u", (true, false), (false, false)),
+            true
+        ));
+        let fallback = settings(Policy::ReassignToFallback, None);
+        assert!(!is_shared_change(
+            &fallback,
+            &change("heir", (false, false), (true, false)),
+            true
+        ));
+        assert!(is_shared_change(
+            &fallback,
+            &change("u", (false, false), (true, false)),
+            true
+        ));
+        // Creates and deletes are never shared.
+        let create = Transition {
+            before: None,
+            after: Some(subject("u", true, false)),
+        };
+        let delete = Transition {
+            before: Some(subject("u", true, false)),
+            after: None,
+        };
+        assert!(!is_shared_change(&block, &create, true));
+        assert!(!is_shared_change(&block, &delete, true));
     }
 }

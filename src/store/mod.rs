@@ -64,7 +64,7 @@ pub use states::{
     Access, Action, AdminSource, AssetKind, BlockerKind, DeliveryState, Direction, EventType,
     Outcome, PendingState, Policy, Reason, Requested, Scope, StoredState, TargetType,
 };
-pub use tenants::TenantSettings;
+pub use tenants::{TenantLock, TenantSettings};
 pub use tokens::{NewToken, TokenRecord};
 pub use user_search::UserSearch;
 pub use users::{AdminCandidate, LockedUser, Membership, UserRow, UserState};
@@ -232,6 +232,9 @@ pub struct Store {
     revocations: Arc<Revocations>,
     /// PostgreSQL's URL, for the revocation listener.
     listen_url: Option<revocations::ListenUrl>,
+    /// Most shared writes of one tenant this process runs at once
+    /// ([`Store::shared_tenant_writes`]).
+    shared_writes: u32,
 }
 
 /// How SQLite makes a commit durable (`PRAGMA synchronous`, in WAL
@@ -292,7 +295,8 @@ impl Store {
     /// and port.
     pub async fn connect_with(url: &str, settings: &DatabaseSettings) -> Result<Store, StoreError> {
         let health = Health::new();
-        let (read, write, inline, writer, listen_url) = if url.starts_with("sqlite:") {
+        let (read, write, inline, writer, listen_url, shared_writes) = if url.starts_with("sqlite:")
+        {
             let readers = settings.pool_size.unwrap_or(DEFAULT_SQLITE_READ_POOL_SIZE);
             let write = connect::connect_sqlite(url, 1, settings.synchronous, &health).await?;
             let read = connect::connect_sqlite(url, readers, settings.synchronous, &health).await?;
@@ -303,11 +307,21 @@ impl Store {
                 .map(|path| writer::Writer::open(path, settings.synchronous))
                 .transpose()?;
             let inline = file.map(|path| Arc::new(exec::InlineReaders::new(path)));
-            (read, write, inline, writer, None)
+            // One connection writes: shared writes would only queue for it.
+            (read, write, inline, writer, None, 1)
         } else {
             let pool = connect::connect_postgres(url, settings, &health).await?;
             let listen_url = revocations::ListenUrl(url.to_owned());
-            (pool.clone(), pool, None, None, Some(listen_url))
+            let size = settings.pool_size.unwrap_or(DEFAULT_POSTGRES_POOL_SIZE);
+            let shared_writes = (size / 4).clamp(1, 8);
+            (
+                pool.clone(),
+                pool,
+                None,
+                None,
+                Some(listen_url),
+                shared_writes,
+            )
         };
         Ok(Store {
             read: ReadPool {
@@ -320,7 +334,16 @@ impl Store {
             writer,
             revocations: Revocations::new(),
             listen_url,
+            shared_writes,
         })
+    }
+
+    /// Most shared writes of one tenant ([`TenantLock::Shared`]) that this
+    /// process runs at once: a quarter of PostgreSQL's pool (at least 1,
+    /// at most 8), so that one tenant's writes leave most connections to
+    /// the others; 1 on SQLite, whose one connection writes.
+    pub fn shared_tenant_writes(&self) -> u32 {
+        self.shared_writes
     }
 
     /// The names of the migrations this database has not had yet, without

@@ -9,6 +9,19 @@ use super::entity::tenant;
 use super::run::{ExecIn, SelectIn};
 use super::{AdminSource, Policy, Store, StoreError, Tx, by_key};
 
+/// How a write holds its tenant's lock ([`Tx::lock_tenant`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantLock {
+    /// Alone: every write that reads or changes a fact of the tenant
+    /// beyond one user's own row (its admins, owners, seats, settings,
+    /// requests, tokens, groups).
+    Exclusive,
+    /// Beside other shared writes: a write of one user's own row (and
+    /// its audit event and token revocations) that changes no such fact.
+    /// The user's row lock orders shared writes of one user.
+    Shared,
+}
+
 /// A tenant.
 #[derive(Debug, Clone)]
 pub struct TenantRecord {
@@ -117,24 +130,34 @@ impl Tx {
         Ok(())
     }
 
-    /// Takes the tenant's write lock until this transaction ends, and
-    /// returns its settings as of then: guarded writes of one tenant run
-    /// one at a time, across processes.
+    /// Takes the tenant's write lock until this transaction ends, as
+    /// `lock` says, and returns its settings as of then: exclusive writes
+    /// of one tenant run one at a time, across processes, and shared
+    /// writes run side by side but never beside an exclusive one.
     ///
     /// PostgreSQL (and PostgreSQL-compatible databases) lock the tenant's
-    /// row with `SELECT … FOR NO KEY UPDATE`: it excludes the other guarded
-    /// writes but not the key-share locks that every insert referencing
-    /// the tenant takes, so unguarded writes (groups, audit events) never
-    /// wait for it or deadlock with it. SQLite has no row locks and
+    /// row with `SELECT … FOR NO KEY UPDATE` (exclusive) or `FOR SHARE`
+    /// (shared). Neither excludes the key-share locks that every insert
+    /// referencing the tenant takes, so inserts of audit events never wait
+    /// for it or deadlock with it. SQLite has no row locks and
     /// builds the same select without its lock clause: the transaction
     /// already holds the database's write lock, taken by its `BEGIN
     /// IMMEDIATE` (`writer.rs`) before anything was read, so another
     /// process cannot slip in between the rules' reads and the write.
     /// (An in-memory SQLite database, written through sqlx's one
-    /// connection, has no other process.)
-    pub async fn lock_tenant(&self, id: &str) -> Result<Option<TenantSettings>, StoreError> {
+    /// connection, has no other process.) SQLite's writes are therefore
+    /// all exclusive, whatever `lock` says.
+    pub async fn lock_tenant(
+        &self,
+        id: &str,
+        lock: TenantLock,
+    ) -> Result<Option<TenantSettings>, StoreError> {
+        let lock = match lock {
+            TenantLock::Exclusive => LockType::NoKeyUpdate,
+            TenantLock::Shared => LockType::Share,
+        };
         let found = tenant::Entity::find_by_id(id.to_owned())
-            .lock(LockType::NoKeyUpdate)
+            .lock(lock)
             .one_in(self)
             .await?;
         Ok(found.map(TenantSettings::from))

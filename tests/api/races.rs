@@ -566,3 +566,163 @@ async fn racing_resolutions_complete_a_pending_deprovisioning_exactly_once() {
         .count();
     assert_eq!(completions, RACE_ROUNDS);
 }
+
+/// Issue 16: on PostgreSQL a deactivation of a user who is not an admin
+/// and owns nothing runs as a shared write, beside the tenant's other
+/// shared writes. Racing such deactivations against writes that give the
+/// same users something to own, on two server processes sharing the
+/// database, lets exactly one of each pair through, and never leaves a
+/// deactivated user owning anything.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_deactivations_racing_assignments_never_leave_a_deactivated_owner() {
+    const USERS: usize = 12;
+    let db = test_db().await;
+    let created = create_tenant(&db.url, "acme");
+    let scim = created["scim_token"].as_str().unwrap().to_owned();
+    let admin = created["admin_token"].as_str().unwrap().to_owned();
+    let servers = [serve(&db.url), serve(&db.url)];
+    let client = Client::new();
+    let patch = |operations: Value| json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": operations});
+    for round in 0..ROUNDS / 4 {
+        let mut users = Vec::new();
+        for n in 0..USERS {
+            let body =
+                json!({"schemas": [USER_SCHEMA], "userName": format!("r{round}u{n}@example.com")});
+            let (status, user) = scim_call(
+                &client,
+                &servers[0].base,
+                &scim,
+                Method::POST,
+                "/Users",
+                Some(body),
+            )
+            .await;
+            assert_eq!(status, 201, "{user}");
+            users.push(user["id"].as_str().unwrap().to_owned());
+        }
+        let mut races = tokio::task::JoinSet::new();
+        for (n, id) in users.iter().enumerate() {
+            // Okta's and Entra's deactivations, each on one process; the
+            // assignment on the other.
+            let deactivate = if n % 2 == 0 {
+                patch(json!([{"op": "replace", "value": {"active": false}}]))
+            } else {
+                patch(json!([{"op": "Replace", "path": "active", "value": "False"}]))
+            };
+            let asset = json!({"kind": "number", "name": format!("+1 555 {round:03} {n:04}"), "owner_id": id});
+            let (one, other) = (&servers[n % 2].base, &servers[(n + 1) % 2].base);
+            let (client, one, other, scim, admin, id) = (
+                client.clone(),
+                one.clone(),
+                other.clone(),
+                scim.clone(),
+                admin.clone(),
+                id.clone(),
+            );
+            races.spawn(async move {
+                let path = format!("/Users/{id}");
+                let (deactivated, given) = tokio::join!(
+                    scim_call(&client, &one, &scim, Method::PATCH, &path, Some(deactivate)),
+                    admin_call(
+                        &client,
+                        &other,
+                        &admin,
+                        Method::POST,
+                        "/assets",
+                        Some(asset)
+                    ),
+                );
+                (id, deactivated, given)
+            });
+        }
+        while let Some(race) = races.join_next().await {
+            let (id, (deactivated, refusal), (given, asset)) = race.expect("task");
+            match (deactivated, given) {
+                (200, 409) => assert!(
+                    asset["detail"].as_str().unwrap().contains("is not active"),
+                    "round {round}, {id}: {asset}"
+                ),
+                (409, 201) => assert_eq!(
+                    refusal["urn:scimd:api:messages:2.0:DeprovisionBlocked"]["reason"],
+                    "owns_assets",
+                    "round {round}, {id}: {refusal}"
+                ),
+                other => panic!("round {round}, {id}: exactly one may go through: {other:?}"),
+            }
+        }
+        let (_, assets) = admin_call(
+            &client,
+            &servers[1].base,
+            &admin,
+            Method::GET,
+            "/assets",
+            None,
+        )
+        .await;
+        for asset in assets["assets"].as_array().unwrap() {
+            let path = format!("/users/{}", asset["owner_id"].as_str().unwrap());
+            let (_, owner) =
+                admin_call(&client, &servers[0].base, &admin, Method::GET, &path, None).await;
+            assert_eq!(owner["active"], true, "round {round}: {asset} {owner}");
+        }
+    }
+}
+
+/// Whether `request` is still waiting a while after it was sent.
+async fn still_waiting<T>(request: &tokio::task::JoinHandle<T>) -> bool {
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    !request.is_finished()
+}
+
+/// Issue 16: on PostgreSQL a tenant's shared writes run side by side: a
+/// deactivation of a user who owns nothing goes through while another
+/// shared write holds the tenant's lock, and a write that must run alone
+/// (an admin's deactivation) waits for it. On SQLite, whose one
+/// connection writes, every write waits for the one before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_writes_go_on_beside_each_other_and_the_others_wait_for_them() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    let t = Tenant {
+        scim: app.scim_token.clone(),
+        admin: app.admin_token.clone(),
+    };
+    user(&app, &t, "first-admin@example.com", true, None).await;
+    let admin = user(&app, &t, "second-admin@example.com", true, None).await;
+    let plain = user(&app, &t, "plain@example.com", false, None).await;
+    let deactivate = |id: String| {
+        let (app, token) = (std::sync::Arc::clone(&app), t.scim.clone());
+        tokio::spawn(async move {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "path": "active", "value": false}]});
+            let path = format!("/Users/{id}");
+            app.call_scim(&token, Method::PATCH, &path, Some(&body))
+                .await
+                .0
+        })
+    };
+    let postgres = app.db.url.starts_with("postgres");
+
+    let hold = app.domain.hold_shared_write(&app.tenant_id).await.unwrap();
+    let plain_write = deactivate(plain);
+    if postgres {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), plain_write).await;
+        assert_eq!(
+            done.expect("it goes on beside the held write").unwrap(),
+            200
+        );
+        drop(hold);
+    } else {
+        assert!(still_waiting(&plain_write).await);
+        drop(hold);
+        assert_eq!(plain_write.await.unwrap(), 200);
+    }
+
+    let hold = app.domain.hold_shared_write(&app.tenant_id).await.unwrap();
+    let admin_write = deactivate(admin);
+    assert!(
+        still_waiting(&admin_write).await,
+        "an admin's deactivation runs alone"
+    );
+    drop(hold);
+    assert_eq!(admin_write.await.unwrap(), 200);
+}
