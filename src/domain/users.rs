@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::audit::changed_attributes;
 use super::facts::{UserFacts, admin_after, default_active, is_active};
-use super::guard::{Subject, Transition, UserChange, Verdict};
+use super::guard::{Known, Subject, Transition, UserChange, Verdict};
 use super::limits::Prepared;
 use super::pending::{Heir, Unblocked, may_be_awaited};
 use super::render::{Resource, check_if_match};
@@ -143,17 +143,19 @@ fn check_row(row: &UserRow<'_>) -> Result<(), ScimError> {
     Ok(())
 }
 
-/// Whether PATCH operations set `active` explicitly: a path `active`, or a
-/// path-less value object holding `active` (which the engine turns into a
-/// path `active`).
-fn sets_active(operations: &[Operation]) -> bool {
-    operations.iter().any(|op| {
-        matches!(op.op, OpKind::Add | OpKind::Replace)
-            && op.path.filter.is_none()
-            && op.path.sub.is_none()
-            && op.path.attr.sub.is_none()
-            && op.path.attr.name.eq_ignore_ascii_case("active")
-    })
+/// Most operations of a PATCH that only sets `active` applied under the
+/// tenant's lock without a read before it (`Domain::patch_user`).
+const MOST_ACTIVE_OPERATIONS_UNDER_LOCK: usize = 4;
+
+/// Whether a PATCH operation sets `active` explicitly: a path `active`, or
+/// a path-less value object holding `active` (which the engine turns into
+/// a path `active`).
+fn sets_active(op: &Operation) -> bool {
+    matches!(op.op, OpKind::Add | OpKind::Replace)
+        && op.path.filter.is_none()
+        && op.path.sub.is_none()
+        && op.path.attr.sub.is_none()
+        && op.path.attr.name.eq_ignore_ascii_case("active")
 }
 
 /// Checks the userName a write leaves in `doc`, given the user's
@@ -317,20 +319,28 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let operations = patch::parse_request(&self.schemas.user, body)?;
         let ignored = unknown_in_operations(&self.schemas.user, &operations);
-        // Applied before the lock, within the work budget (issue 13).
-        let stored = self
-            .store
-            .user(&who.tenant_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
-        let prepared = self.prepare_patch(
-            &self.schemas.user,
-            &stored,
-            &operations,
-            self.patch_budget(),
-        )?;
-        drop(stored);
-        let change = Change::Patch(&operations, Some(prepared));
+        // Applied before the lock, within the work budget (issue 13); but
+        // Okta's and Entra's deactivations and reactivations, which only
+        // set `active`, cost a few values' work: they are applied under
+        // the lock, to the user read there anyway.
+        let prepared = if operations.len() <= MOST_ACTIVE_OPERATIONS_UNDER_LOCK
+            && operations.iter().all(sets_active)
+        {
+            None
+        } else {
+            let stored = self
+                .store
+                .user(&who.tenant_id, id)
+                .await?
+                .ok_or_else(|| not_found(id))?;
+            Some(self.prepare_patch(
+                &self.schemas.user,
+                &stored,
+                &operations,
+                self.patch_budget(),
+            )?)
+        };
+        let change = Change::Patch(&operations, prepared);
         let record = self
             .update_user(who, id, change, &ignored, if_match)
             .await?;
@@ -413,6 +423,7 @@ impl Domain {
             is_admin: old_admin,
             pending: has_request,
             tokens: has_tokens,
+            owns,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -430,7 +441,7 @@ impl Domain {
         // update, only tells the admin what the IdP said.
         let explicit_reactivation = match &change {
             Change::SetActive(active) => *active,
-            Change::Patch(operations, _) => sets_active(operations),
+            Change::Patch(operations, _) => operations.iter().any(sets_active),
             Change::Replace(_) => false,
         };
         let is_put = matches!(change, Change::Replace(_));
@@ -532,7 +543,13 @@ impl Domain {
             attributes: &changed_attributes(Some(&old.document), Some(&doc)),
             ignored,
         };
-        match self.guard(&tx, tenant_id, &settings, transition).await? {
+        let known = Known {
+            owns_nothing: !owns,
+        };
+        let verdict = self
+            .guard_knowing(&tx, tenant_id, &settings, transition, known)
+            .await?;
+        match verdict {
             // What it owns moves, or the refusal is recorded: never shared.
             Verdict::Allowed { reassign: Some(_) } | Verdict::Refused(_) if shared => {
                 return Ok(Written::NotShared);
@@ -624,6 +641,7 @@ impl Domain {
             is_admin,
             pending: has_request,
             tokens: has_tokens,
+            owns,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -641,7 +659,13 @@ impl Domain {
             attributes: &[],
             ignored: &[],
         };
-        match self.guard(&tx, tenant_id, &settings, transition).await? {
+        let known = Known {
+            owns_nothing: !owns,
+        };
+        let verdict = self
+            .guard_knowing(&tx, tenant_id, &settings, transition, known)
+            .await?;
+        match verdict {
             Verdict::Allowed { reassign } => {
                 self.apply_reassignment(&tx, who, &change, reassign).await?
             }

@@ -42,8 +42,9 @@ pub struct Membership {
 }
 
 /// A user read for a write: its document, its access state, and what a
-/// write may have to settle (a pending request, live tokens), read with
-/// the row so that a write that finds neither need not look again.
+/// write may have to settle (a pending request, live tokens) or hand over
+/// (what it owns), read with the row so that a write that finds none
+/// need not look again.
 #[derive(Debug, Clone)]
 pub struct LockedUser {
     pub record: ResourceRecord,
@@ -54,6 +55,8 @@ pub struct LockedUser {
     pub pending: bool,
     /// Whether a token issued to the user is still live (not revoked).
     pub tokens: bool,
+    /// Whether the user owns anything: a number, a workflow or a group.
+    pub owns: bool,
 }
 
 /// A user whose admin flag a switch of the tenant's admin source may
@@ -324,6 +327,7 @@ impl Tx {
     ) -> Result<Option<LockedUser>, StoreError> {
         use super::entity::deprovisioning::{Column as Request, Entity as Requests};
         use super::entity::token::{Column as Token, Entity as Tokens};
+        use super::entity::{asset, group};
         let pending = Query::select()
             .expr(Expr::val(1))
             .from(Requests)
@@ -338,16 +342,29 @@ impl Tx {
             .and_where(Token::UserId.eq(id))
             .and_where(Token::RevokedAt.is_null())
             .to_owned();
+        let assets = Query::select()
+            .expr(Expr::val(1))
+            .from(asset::Entity)
+            .and_where(asset::Column::TenantId.eq(tenant_id))
+            .and_where(asset::Column::OwnerId.eq(id))
+            .to_owned();
+        let groups = Query::select()
+            .expr(Expr::val(1))
+            .from(group::Entity)
+            .and_where(group::Column::TenantId.eq(tenant_id))
+            .and_where(group::Column::OwnerId.eq(id))
+            .to_owned();
         let statement = find_user(tenant_id, id)
             .expr_as(Expr::exists(pending), "pending")
             .expr_as(Expr::exists(tokens), "tokens")
+            .expr_as(Expr::exists(assets).or(Expr::exists(groups)), "owns")
             .lock_exclusive()
             .build(self.backend());
-        let found = self.flagged_models::<user::Entity, 2>(statement).await?;
+        let found = self.flagged_models::<user::Entity, 3>(statement).await?;
         found
             .into_iter()
             .next()
-            .map(|(model, [pending, tokens])| {
+            .map(|(model, [pending, tokens, owns])| {
                 let (access, is_admin) = (model.access, model.is_admin);
                 Ok(LockedUser {
                     record: record(model)?,
@@ -355,6 +372,7 @@ impl Tx {
                     is_admin,
                     pending,
                     tokens,
+                    owns,
                 })
             })
             .transpose()

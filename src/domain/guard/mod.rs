@@ -59,16 +59,26 @@ pub(crate) fn ignored_note(ignored: &[String]) -> String {
     format!("ignored unknown schema extension(s): {}", names.join(", "))
 }
 
+/// Facts the caller has already read in the same transaction, under the
+/// same lock, so that [`Domain::gather`] need not read them again.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Known {
+    /// The user owns nothing (no number, workflow or group): a
+    /// deprovisioning has nothing to hand over.
+    pub owns_nothing: bool,
+}
+
 impl Domain {
     /// Step 1: reads, in `tx` (which holds the tenant's lock, see
     /// [`crate::store::Tx::lock_tenant`]), the facts the rules need to
-    /// judge `transition`, and nothing they do not need.
+    /// judge `transition`, and nothing they do not need or `known` says.
     pub(crate) async fn gather<'a>(
         &self,
         tx: &Tx,
         tenant_id: &str,
         settings: &'a TenantSettings,
         transition: Transition<'a>,
+        known: Known,
     ) -> Result<Facts<'a>, DomainError> {
         let mut facts = Facts {
             other_active_admins: 0,
@@ -90,7 +100,7 @@ impl Domain {
                     return Ok(facts);
                 }
             }
-            if transition.deprovisions() {
+            if transition.deprovisions() && !known.owns_nothing {
                 facts.owned = tx.owned(tenant_id, before.id).await?;
             }
             let fallback = settings.fallback_owner_id.as_deref();
@@ -124,7 +134,22 @@ impl Domain {
         settings: &TenantSettings,
         transition: Transition<'_>,
     ) -> Result<Verdict, DomainError> {
-        let facts = self.gather(tx, tenant_id, settings, transition).await?;
+        self.guard_knowing(tx, tenant_id, settings, transition, Known::default())
+            .await
+    }
+
+    /// [`Self::guard`], given facts the caller has already read.
+    pub(crate) async fn guard_knowing(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        settings: &TenantSettings,
+        transition: Transition<'_>,
+        known: Known,
+    ) -> Result<Verdict, DomainError> {
+        let facts = self
+            .gather(tx, tenant_id, settings, transition, known)
+            .await?;
         Ok(decide(&facts))
     }
 
