@@ -16,6 +16,7 @@ use super::{Domain, DomainError};
 use crate::store::ResourceRecord;
 
 /// A PATCH applied outside the lock to the document of one version.
+#[derive(Clone)]
 pub(super) struct Prepared {
     version: i64,
     result: Result<Document, ScimError>,

@@ -42,13 +42,14 @@ enum Change<'a> {
 }
 
 impl Change<'_> {
-    /// The same change, to run again alone after a shared attempt found
-    /// that it is not a shared change. A PATCH's prepared result is not
-    /// kept: the operations are applied again under the lock.
+    /// The same change, to run again alone should a shared attempt find
+    /// that it is not a shared change (a copy: the attempt consumes its
+    /// own). A PATCH keeps its result prepared before the lock, so that
+    /// its work stays outside the lock the second time too.
     fn again(&self) -> Self {
         match self {
             Change::Replace(doc) => Change::Replace(doc.clone()),
-            Change::Patch(operations, _) => Change::Patch(operations, None),
+            Change::Patch(operations, prepared) => Change::Patch(operations, prepared.clone()),
             Change::SetActive(active) => Change::SetActive(*active),
         }
     }

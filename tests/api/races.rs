@@ -726,3 +726,58 @@ async fn shared_writes_go_on_beside_each_other_and_the_others_wait_for_them() {
     drop(hold);
     assert_eq!(admin_write.await.unwrap(), 200);
 }
+
+/// Issue 16: shared writes of another process do not starve an exclusive
+/// write. With a shared write held by one process and an exclusive write
+/// of another waiting for it, a new shared write of the first process
+/// waits behind the exclusive one (on PostgreSQL a share lock on the
+/// tenant's row alone would be granted at once, however long the
+/// exclusive write had waited). On SQLite, one write at a time: both wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_exclusive_write_waiting_on_another_process_goes_before_later_shared_writes() {
+    let app = spawn_app().await;
+    let config = scimd::app::Config::new("127.0.0.1:0", &app.db.url);
+    let other =
+        scimd::app::Application::build(&config, std::sync::Arc::new(scimd::clock::SystemClock))
+            .await
+            .expect("a second process");
+    let (ours, theirs) = (std::sync::Arc::clone(&app.domain), other.domain());
+    let tenant = app.tenant_id.clone();
+    let first = ours.hold_shared_write(&tenant).await.unwrap();
+    let exclusive = {
+        let (theirs, tenant) = (theirs.clone(), tenant.clone());
+        tokio::spawn(async move { theirs.hold_write(&tenant).await.unwrap() })
+    };
+    assert!(still_waiting(&exclusive).await, "the shared write is held");
+    let later = {
+        let (ours, tenant) = (std::sync::Arc::clone(&ours), tenant.clone());
+        tokio::spawn(async move { ours.hold_shared_write(&tenant).await.unwrap() })
+    };
+    assert!(
+        still_waiting(&later).await,
+        "it waits behind the exclusive write"
+    );
+    drop(first);
+    if app.db.url.starts_with("postgres") {
+        let exclusive = exclusive.await.unwrap();
+        assert!(
+            still_waiting(&later).await,
+            "nothing runs beside an exclusive write"
+        );
+        drop(exclusive);
+        drop(later.await.unwrap());
+    } else {
+        // SQLite's lock has no queue between processes: either goes first.
+        let (mut exclusive, mut later) = (exclusive, later);
+        tokio::select! {
+            hold = &mut exclusive => {
+                drop(hold.unwrap());
+                drop(later.await.unwrap());
+            }
+            hold = &mut later => {
+                drop(hold.unwrap());
+                drop(exclusive.await.unwrap());
+            }
+        }
+    }
+}
