@@ -802,99 +802,60 @@ mod tests {
         }
     }
 
-    /// `id`, active and admin before, then after.
-    fn change(id: &str, before: (bool, bool), after: (bool, bool)) -> Transition<'_> {
-        Transition {
+    /// A user's SCIM `active` and admin flag.
+    const ACTIVE: (bool, bool) = (true, false);
+    const INACTIVE: (bool, bool) = (false, false);
+    const ADMIN: (bool, bool) = (true, true);
+    const INACTIVE_ADMIN: (bool, bool) = (false, true);
+
+    /// Whether user `id` going from `before` to `after` (active, admin),
+    /// keeping its userName, is a shared change under `settings`.
+    fn shared(
+        settings: &TenantSettings,
+        id: &str,
+        before: (bool, bool),
+        after: (bool, bool),
+    ) -> bool {
+        let transition = Transition {
             before: Some(subject(id, before.0, before.1)),
             after: Some(subject(id, after.0, after.1)),
-        }
+        };
+        is_shared_change(settings, &transition, true)
     }
 
     #[test]
     fn a_deactivation_or_profile_update_of_a_user_who_is_no_admin_is_shared() {
         let block = settings(Policy::Block, None);
-        assert!(is_shared_change(
-            &block,
-            &change("u", (true, false), (false, false)),
-            true
-        ));
-        assert!(is_shared_change(
-            &block,
-            &change("u", (true, false), (true, false)),
-            true
-        ));
-        assert!(is_shared_change(
-            &block,
-            &change("u", (false, false), (true, false)),
-            true
-        ));
+        assert!(shared(&block, "u", ACTIVE, INACTIVE));
+        assert!(shared(&block, "u", ACTIVE, ACTIVE));
+        assert!(shared(&block, "u", INACTIVE, ACTIVE));
     }
 
     #[test]
     fn changes_of_facts_other_writes_read_run_alone() {
         let block = settings(Policy::Block, None);
         // The last-admin rule counts admins: any change of one, any promotion.
-        assert!(!is_shared_change(
-            &block,
-            &change("u", (true, true), (false, true)),
-            true
-        ));
-        assert!(!is_shared_change(
-            &block,
-            &change("u", (true, true), (true, true)),
-            true
-        ));
-        assert!(!is_shared_change(
-            &block,
-            &change("u", (true, false), (true, true)),
-            true
-        ));
-        assert!(!is_shared_change(
-            &block,
-            &change("u", (false, true), (false, true)),
-            true
-        ));
+        assert!(!shared(&block, "u", ADMIN, INACTIVE_ADMIN));
+        assert!(!shared(&block, "u", ADMIN, ADMIN));
+        assert!(!shared(&block, "u", ACTIVE, ADMIN));
+        assert!(!shared(&block, "u", INACTIVE_ADMIN, INACTIVE_ADMIN));
         // A name's key is unique across users.
-        assert!(!is_shared_change(
-            &block,
-            &change("u", (true, false), (true, false)),
-            false
-        ));
+        let renamed = Transition {
+            before: Some(subject("u", true, false)),
+            after: Some(subject("u", true, false)),
+        };
+        assert!(!is_shared_change(&block, &renamed, false));
         // A reactivation counts against a seat limit…
         let seats = settings(Policy::Block, Some(10));
-        assert!(!is_shared_change(
-            &seats,
-            &change("u", (false, false), (true, false)),
-            true
-        ));
-        assert!(is_shared_change(
-            &seats,
-            &change("u", (true, false), (false, false)),
-            true
-        ));
+        assert!(!shared(&seats, "u", INACTIVE, ACTIVE));
+        assert!(shared(&seats, "u", ACTIVE, INACTIVE));
         // …and may be the heir that waiting requests need.
         let manager = settings(Policy::ReassignToManager, None);
-        assert!(!is_shared_change(
-            &manager,
-            &change("u", (false, false), (true, false)),
-            true
-        ));
-        assert!(is_shared_change(
-            &manager,
-            &change("u", (true, false), (false, false)),
-            true
-        ));
+        assert!(!shared(&manager, "u", INACTIVE, ACTIVE));
+        assert!(shared(&manager, "u", ACTIVE, INACTIVE));
         let fallback = settings(Policy::ReassignToFallback, None);
-        assert!(!is_shared_change(
-            &fallback,
-            &change("heir", (false, false), (true, false)),
-            true
-        ));
-        assert!(is_shared_change(
-            &fallback,
-            &change("u", (false, false), (true, false)),
-            true
-        ));
+        assert!(!shared(&fallback, "heir", INACTIVE, ACTIVE));
+        assert!(shared(&fallback, "u", INACTIVE, ACTIVE));
         // Creates and deletes are never shared.
         let create = Transition {
             before: None,
