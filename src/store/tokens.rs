@@ -4,7 +4,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 
-use sea_orm::{ConnectionTrait, QuerySelect, QueryTrait};
+use sea_orm::{ConnectionTrait, DbBackend, QuerySelect, QueryTrait};
 
 use super::entity::{tenant, token};
 use super::exec::Row;
@@ -111,21 +111,36 @@ impl Store {
         Ok(rows.into_iter().map(TokenRecord::from).collect())
     }
 
-    /// Records when tokens were last used, in one transaction; a stored
-    /// later use is kept. Callers batch and throttle.
+    /// Records when tokens were last used; a stored later use is kept.
+    /// Callers batch and throttle.
+    ///
+    /// On PostgreSQL each token is written by a statement of its own,
+    /// outside a transaction, so that this never holds one token's row
+    /// while waiting for another's: a revocation of a user's tokens (its
+    /// deactivation) locks them in another order, and PostgreSQL would
+    /// end the deadlock by failing one of the two, perhaps the
+    /// deactivation. On SQLite, whose one writer runs one transaction at
+    /// a time, one transaction writes them all.
     pub async fn record_token_uses(&self, uses: &[(String, i64)]) -> Result<(), StoreError> {
-        let tx = self.begin().await?;
-        for (id, at) in uses {
+        let touch = |id: &str, at: i64| {
             token::Entity::update_many()
-                .col_expr(token::Column::LastUsedAt, Expr::value(*at))
-                .filter(token::Column::Id.eq(id.as_str()))
+                .col_expr(token::Column::LastUsedAt, Expr::value(at))
+                .filter(token::Column::Id.eq(id))
                 .filter(
                     token::Column::LastUsedAt
                         .is_null()
-                        .or(token::Column::LastUsedAt.lt(*at)),
+                        .or(token::Column::LastUsedAt.lt(at)),
                 )
-                .exec_in(&tx)
-                .await?;
+        };
+        if self.write.get_database_backend() == DbBackend::Postgres {
+            for (id, at) in uses {
+                touch(id, *at).exec(&self.write).await?;
+            }
+            return Ok(());
+        }
+        let tx = self.begin().await?;
+        for (id, at) in uses {
+            touch(id, *at).exec_in(&tx).await?;
         }
         tx.commit().await
     }

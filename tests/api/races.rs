@@ -781,3 +781,85 @@ async fn an_exclusive_write_waiting_on_another_process_goes_before_later_shared_
         }
     }
 }
+
+/// Regression (issue 16's review): on PostgreSQL the last uses of several
+/// tokens were written in one transaction, which held one token's row
+/// while waiting for the next; a deactivation revoking the same user's
+/// tokens locks them in another order, and PostgreSQL ended the deadlock
+/// by failing one of the two, perhaps the deactivation (a 500). Now,
+/// while another transaction holds one of the user's tokens, the flush
+/// waits for it holding none of the others, whatever order it writes
+/// them in. On SQLite one writer runs one transaction at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writing_token_uses_never_holds_one_token_while_waiting_for_another() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let clock = std::sync::Arc::new(ManualClock(std::sync::atomic::AtomicI64::new(
+        1_800_000_000_000,
+    )));
+    let app = spawn_app_on(|_| {}, clock.clone()).await;
+    let t = Tenant {
+        scim: app.scim_token.clone(),
+        admin: app.admin_token.clone(),
+    };
+    let owner = user(&app, &t, "laptops@example.com", false, None).await;
+    let mut tokens = Vec::new();
+    for n in 0..2 {
+        let body = json!({"label": format!("laptop {n}"), "scope": "admin", "user_id": owner});
+        let (status, issued) = app
+            .call_admin(&t.admin, Method::POST, "/tokens", Some(&body))
+            .await;
+        assert_eq!(status, 201, "{issued}");
+        let secret = issued["token"].as_str().unwrap().to_owned();
+        tokens.push((issued["id"].as_str().unwrap().to_owned(), secret));
+    }
+    let postgres = app.db.url.starts_with("postgres");
+    // The flush writes in the order of a hash map made anew each time:
+    // eight rounds, each token locked in four, meet both orders.
+    for round in 0..8 {
+        clock.advance_seconds(120);
+        for (_, secret) in &tokens {
+            let (status, _) = app.call_admin(secret, Method::GET, "/tokens", None).await;
+            assert_eq!(status, 200);
+        }
+        if !postgres {
+            assert!(app.domain.flush_token_use().await.unwrap() >= 2);
+            continue;
+        }
+        let (locked, other) = (&tokens[round % 2].0, &tokens[(round + 1) % 2].0);
+        let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+        let holder = db.begin().await.unwrap();
+        holder
+            .execute_unprepared(&format!(
+                "UPDATE tokens SET label = label WHERE id = '{locked}'"
+            ))
+            .await
+            .unwrap();
+        let flush = {
+            let domain = std::sync::Arc::clone(&app.domain);
+            tokio::spawn(async move { domain.flush_token_use().await })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let free = holder
+            .execute_unprepared(&format!(
+                "SELECT 1 FROM tokens WHERE id = '{other}' FOR UPDATE NOWAIT"
+            ))
+            .await;
+        assert!(
+            free.is_ok(),
+            "round {round}: the flush holds {other} while it waits for {locked}: {free:?}"
+        );
+        holder.rollback().await.unwrap();
+        assert!(flush.await.unwrap().is_ok(), "round {round}");
+        db.close().await.unwrap();
+    }
+    let (_, listed) = app.call_admin(&t.admin, Method::GET, "/tokens", None).await;
+    for (id, _) in &tokens {
+        let token = listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|token| token["id"] == json!(id))
+            .unwrap();
+        assert!(token["last_used_at"].is_string(), "{token}");
+    }
+}
