@@ -469,7 +469,8 @@ impl Domain {
                     .await?;
             }
             Requested::Delete => {
-                tx.delete_user(tenant_id, &old.id, now).await?;
+                tx.delete_user(tenant_id, &old.id, old_facts.user_name, now)
+                    .await?;
             }
         }
         tx.revoke_user_tokens(tenant_id, &old.id, now).await?;

@@ -674,7 +674,10 @@ impl Domain {
                 return Err(self.record_refusal(tx, who, &change, refusal).await);
             }
         }
-        if !tx.delete_user(tenant_id, id, self.now()).await? {
+        if !tx
+            .delete_user(tenant_id, id, facts.user_name, self.now())
+            .await?
+        {
             return Err(not_found(id));
         }
         if has_tokens {

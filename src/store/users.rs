@@ -309,16 +309,6 @@ impl Store {
 }
 
 impl Tx {
-    /// The row of user `id`, read inside this transaction (and locked on
-    /// PostgreSQL).
-    async fn user_model_for_update(
-        &self,
-        tenant_id: &str,
-        id: &str,
-    ) -> Result<Option<user::Model>, StoreError> {
-        find_user(tenant_id, id).lock_exclusive().one_in(self).await
-    }
-
     /// The user `id`, read inside this transaction (and locked on PostgreSQL).
     pub async fn user_for_update(
         &self,
@@ -571,28 +561,33 @@ impl Tx {
         Ok(true)
     }
 
-    /// Deletes a user and its memberships; the groups it left get a new
-    /// version. False when there was no such user.
+    /// Deletes user `id`, called `user_name`, and its memberships; the
+    /// groups it left get a new version. False when there was no such
+    /// user.
+    ///
+    /// The transaction must already hold the user's row, read with
+    /// [`Tx::user_for_update`]: a group adding this user holds a share
+    /// lock until it commits, so its membership is seen below.
     pub async fn delete_user(
         &self,
         tenant_id: &str,
         id: &str,
+        user_name: &str,
         now: i64,
     ) -> Result<bool, StoreError> {
-        // Lock first: a group adding this user holds a share lock until it
-        // commits, so its membership is seen below.
-        let Some(model) = self.user_model_for_update(tenant_id, id).await? else {
-            return Ok(false);
-        };
         self.remove_member_everywhere(tenant_id, id, now).await?;
         let changed = user::Entity::delete_many()
             .filter(user::Column::Id.eq(id))
             .filter(user::Column::TenantId.eq(tenant_id))
             .exec_in(self)
             .await?;
-        self.settle_user_name_key(tenant_id, &model.user_name_key)
+        if changed == 0 {
+            return Ok(false);
+        }
+        // The key as `update_user` derives it from the userName.
+        self.settle_user_name_key(tenant_id, &user_name_key(user_name))
             .await?;
-        Ok(changed == 1)
+        Ok(true)
     }
 
     /// Inserts many new users and their e-mail rows in bounded batches.
