@@ -454,6 +454,13 @@ impl Domain {
         };
         self.apply_reassignment(tx, &requester, &change, reassign)
             .await?;
+        let detail = format!(
+            "completes deprovisioning request {} of {}; resolved by {}",
+            record.id,
+            format_millis(record.requested_at),
+            who.label
+        );
+        let event = self.user_event(&requester, &change, Outcome::Allowed, detail);
         match record.requested {
             Requested::Deactivate => {
                 let version = old.version + 1;
@@ -465,23 +472,17 @@ impl Domain {
                     (old.created_at, now),
                     (is_admin, Access::Deactivated),
                 );
-                tx.update_user(tenant_id, &row, old_facts.user_name, old.version, false)
+                let (previous, version) = (old_facts.user_name, old.version);
+                tx.update_user(tenant_id, &row, previous, version, false, &event)
                     .await?;
             }
             Requested::Delete => {
                 tx.delete_user(tenant_id, &old.id, old_facts.user_name, now)
                     .await?;
+                tx.insert_audit(tenant_id, &[event]).await?;
             }
         }
         tx.revoke_user_tokens(tenant_id, &old.id, now).await?;
-        let detail = format!(
-            "completes deprovisioning request {} of {}; resolved by {}",
-            record.id,
-            format_millis(record.requested_at),
-            who.label
-        );
-        let event = self.user_event(&requester, &change, Outcome::Allowed, detail);
-        tx.insert_audit(tenant_id, &[event]).await?;
         record.state = PendingState::Completed;
         self.resolve(tx, who, &mut record, now).await?;
         Ok(Some(record.id))

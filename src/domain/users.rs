@@ -11,7 +11,7 @@ use super::render::{Resource, check_if_match};
 use super::tokens::Principal;
 use super::{Domain, DomainError};
 use crate::store::{
-    Access, Action, Kind, LockedUser, Outcome, Requested, ResourceRecord, TenantLock,
+    Access, Action, Kind, LockedUser, Membership, Outcome, Requested, ResourceRecord, TenantLock,
     TenantSettings, Tx, UserRow,
 };
 use scim::ScimError;
@@ -57,7 +57,8 @@ impl Change<'_> {
 
 /// How an attempt at a user write ended.
 enum Written {
-    Done(ResourceRecord),
+    /// The user as written, with its groups as read under the lock.
+    Done(ResourceRecord, Vec<Membership>),
     /// A shared attempt found a change that must run alone; it wrote
     /// nothing (its transaction rolled back).
     NotShared,
@@ -274,21 +275,15 @@ impl Domain {
         Ok(self.shape(Kind::Users, user, projection))
     }
 
-    /// A user as a response: with its groups when the projection wants
-    /// them, shaped by the projection.
-    async fn respond_user(
+    /// A written user as a response, with the groups read with it,
+    /// shaped by the projection.
+    fn respond_user(
         &self,
-        tenant_id: &str,
-        record: ResourceRecord,
+        (record, memberships): (ResourceRecord, Vec<Membership>),
         projection: &Projection,
-    ) -> Result<Resource, DomainError> {
-        let memberships = if projection.wants("groups") {
-            self.store.groups_of(tenant_id, &record.id).await?
-        } else {
-            Vec::new()
-        };
+    ) -> Resource {
         let user = self.render_user(&record, memberships.iter());
-        Ok(self.shape(Kind::Users, user, projection))
+        self.shape(Kind::Users, user, projection)
     }
 
     /// PUT /Users/{id} (RFC 7644 §3.5.1): the body replaces every writable
@@ -303,10 +298,10 @@ impl Domain {
     ) -> Result<Resource, DomainError> {
         let doc = normalize(&self.schemas.user, body)?;
         let ignored = unknown_in_body(&self.schemas.user, body);
-        let record = self
+        let written = self
             .update_user(who, id, Change::Replace(doc), &ignored, if_match)
             .await?;
-        self.respond_user(&who.tenant_id, record, projection).await
+        Ok(self.respond_user(written, projection))
     }
 
     /// PATCH /Users/{id} (RFC 7644 §3.5.2), through the same write as PUT.
@@ -342,10 +337,10 @@ impl Domain {
             )?)
         };
         let change = Change::Patch(&operations, prepared);
-        let record = self
+        let written = self
             .update_user(who, id, change, &ignored, if_match)
             .await?;
-        self.respond_user(&who.tenant_id, record, projection).await
+        Ok(self.respond_user(written, projection))
     }
 
     /// Sets `active` (the admin API's deactivate and reactivate), through
@@ -379,14 +374,14 @@ impl Domain {
         mut change: Change<'_>,
         ignored: &[String],
         if_match: Option<&str>,
-    ) -> Result<ResourceRecord, DomainError> {
+    ) -> Result<(ResourceRecord, Vec<Membership>), DomainError> {
         if self.shares_tenant_writes() {
             let again = change.again();
             let shared = self
                 .write_user(who, id, change, ignored, if_match, TenantLock::Shared)
                 .await?;
             match shared {
-                Written::Done(record) => return Ok(record),
+                Written::Done(record, groups) => return Ok((record, groups)),
                 Written::NotShared => change = again,
             }
         }
@@ -394,7 +389,7 @@ impl Domain {
             .write_user(who, id, change, ignored, if_match, TenantLock::Exclusive)
             .await?;
         match alone {
-            Written::Done(record) => Ok(record),
+            Written::Done(record, groups) => Ok((record, groups)),
             // Only a shared attempt ends so.
             Written::NotShared => Err(DomainError::Conflict(format!(
                 "the write of user {id} could not take its tenant's lock; retry"
@@ -425,6 +420,7 @@ impl Domain {
             pending: has_request,
             tokens: has_tokens,
             owns,
+            groups,
         } = tx
             .user_for_update(tenant_id, id)
             .await?
@@ -505,7 +501,7 @@ impl Domain {
             } else if noted {
                 tx.commit().await?;
             }
-            return Ok(Written::Done(old));
+            return Ok(Written::Done(old, groups));
         }
         let (version, now) = if doc == old.document {
             (old.version, old.updated_at)
@@ -565,6 +561,7 @@ impl Domain {
         self.apply_pending_effect(&tx, who, id, pending).await?;
         // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
         let emails_changed = doc.get("emails") != old.document.get("emails");
+        let event = self.user_event(who, &change, Outcome::Allowed, String::new());
         if !tx
             .update_user(
                 tenant_id,
@@ -572,6 +569,7 @@ impl Domain {
                 old_facts.user_name,
                 old.version,
                 emails_changed,
+                &event,
             )
             .await?
         {
@@ -597,14 +595,15 @@ impl Domain {
             self.complete_unblocked(&tx, who, &settings, Unblocked::HeirArrived(heir))
                 .await?;
         }
-        self.commit_user_change(tx, who, &change).await?;
-        Ok(Written::Done(ResourceRecord {
+        tx.commit().await?;
+        let record = ResourceRecord {
             id: id.to_owned(),
             document: doc,
             version,
             created_at: old.created_at,
             updated_at: now,
-        }))
+        };
+        Ok(Written::Done(record, groups))
     }
 
     /// Cancels the user's pending deprovisioning or notes the IdP's signal
@@ -643,6 +642,7 @@ impl Domain {
             pending: has_request,
             tokens: has_tokens,
             owns,
+            ..
         } = tx
             .user_for_update(tenant_id, id)
             .await?

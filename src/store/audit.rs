@@ -1,6 +1,10 @@
 //! Audit events: append-only, newest first.
 
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, Iterable, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 
 use super::entity::audit_event;
 use super::run::ExecIn;
@@ -111,6 +115,49 @@ impl Store {
     }
 }
 
+/// Event `e` of tenant `tenant_id` as a row to insert (`id` unset: the
+/// database assigns it).
+pub(super) fn audit_model(tenant_id: &str, e: &AuditRecord) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        id: Default::default(),
+        tenant_id: Set(tenant_id.to_owned()),
+        at: Set(e.at),
+        actor: Set(e.actor.clone()),
+        action: Set(e.action),
+        target_type: Set(e.target_type),
+        target_id: Set(e.target_id.clone()),
+        target_name: Set(e.target_name.clone()),
+        outcome: Set(e.outcome),
+        detail: Set(e.detail.clone()),
+        attributes: Set(e.attributes.join(",")),
+    }
+}
+
+/// An insert of event `e` once for each row of table `per_row` (the name
+/// of a `WITH` query): the event is written only when the write it
+/// records was.
+pub(super) fn audit_insert_per_row(
+    tenant_id: &str,
+    e: &AuditRecord,
+    per_row: Alias,
+) -> Result<InsertStatement, StoreError> {
+    let model = audit_model(tenant_id, e);
+    let (columns, values): (Vec<_>, Vec<Expr>) = audit_event::Column::iter()
+        .filter_map(|column| {
+            let value = model.get(column).into_value()?;
+            Some((column, Expr::val(value)))
+        })
+        .unzip();
+    let values = Query::select().exprs(values).from(per_row).to_owned();
+    let mut insert = Query::insert();
+    insert
+        .into_table(audit_event::Entity)
+        .columns(columns)
+        .select_from(values)
+        .map_err(|error| StoreError::from(DbErr::Custom(error.to_string())))?;
+    Ok(insert)
+}
+
 impl Tx {
     /// Appends events; their `id` is assigned by the database.
     pub async fn insert_audit(
@@ -119,19 +166,7 @@ impl Tx {
         events: &[AuditRecord],
     ) -> Result<(), StoreError> {
         for chunk in events.chunks(200) {
-            let models = chunk.iter().map(|e| audit_event::ActiveModel {
-                id: Default::default(),
-                tenant_id: Set(tenant_id.to_owned()),
-                at: Set(e.at),
-                actor: Set(e.actor.clone()),
-                action: Set(e.action),
-                target_type: Set(e.target_type),
-                target_id: Set(e.target_id.clone()),
-                target_name: Set(e.target_name.clone()),
-                outcome: Set(e.outcome),
-                detail: Set(e.detail.clone()),
-                attributes: Set(e.attributes.join(",")),
-            });
+            let models = chunk.iter().map(|e| audit_model(tenant_id, e));
             audit_event::Entity::insert_many(models)
                 .exec_in(self)
                 .await?;

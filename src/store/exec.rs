@@ -36,6 +36,8 @@ pub(crate) trait Row {
     fn opt_text(&self, index: usize) -> Result<Option<String>, StoreError>;
     fn int(&self, index: usize) -> Result<i64, StoreError>;
     fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError>;
+    /// A boolean, such as an `EXISTS` (an integer on SQLite).
+    fn flag(&self, index: usize) -> Result<bool, StoreError>;
 }
 
 impl Row for QueryResult {
@@ -51,6 +53,9 @@ impl Row for QueryResult {
     fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
         Ok(self.try_get_by_index(index)?)
     }
+    fn flag(&self, index: usize) -> Result<bool, StoreError> {
+        Ok(self.try_get_by_index(index)?)
+    }
 }
 
 impl Row for rusqlite::Row<'_> {
@@ -64,6 +69,9 @@ impl Row for rusqlite::Row<'_> {
         self.get(index).map_err(failure)
     }
     fn opt_int(&self, index: usize) -> Result<Option<i64>, StoreError> {
+        self.get(index).map_err(failure)
+    }
+    fn flag(&self, index: usize) -> Result<bool, StoreError> {
         self.get(index).map_err(failure)
     }
 }

@@ -119,42 +119,34 @@ impl Tx {
         })
     }
 
-    /// As [`Tx::models`], each model with the `N` booleans that the row's
-    /// last columns hold (a select of the entity's columns and `N`
-    /// `EXISTS`): facts about the row read in the same round trip.
-    pub(super) async fn flagged_models<E, const N: usize>(
+    /// As [`Tx::models`], each model with what `rest` reads from the
+    /// columns that follow the entity's (the first of them is at the
+    /// index `rest` is given): facts about the row, read in the same
+    /// round trip.
+    pub(super) async fn models_with<E, T>(
         &self,
         statement: Statement,
-    ) -> Result<Vec<Flagged<E::Model, N>>, StoreError>
+        rest: impl Fn(&dyn Row, usize) -> Result<T, StoreError>,
+    ) -> Result<Vec<(E::Model, T)>, StoreError>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        let first_flag = <E::Column as sea_orm::Iterable>::iter().count();
-        Ok(match &self.inner {
+        let first = <E::Column as sea_orm::Iterable>::iter().count();
+        match &self.inner {
             TxConn::Sqlx(inner) => {
                 let rows = inner.query_all_raw(statement).await?;
-                let mut found = Vec::with_capacity(rows.len());
-                for row in &rows {
-                    let model = E::Model::from_query_result(row, "")?;
-                    let mut flags = [false; N];
-                    for (n, flag) in flags.iter_mut().enumerate() {
-                        *flag = row.try_get_by_index(first_flag + n)?;
-                    }
-                    found.push((model, flags));
-                }
-                found
+                rows.iter()
+                    .map(|row| Ok((E::Model::from_query_result(row, "")?, rest(row, first)?)))
+                    .collect()
             }
             TxConn::Inline(inner) => {
                 yield_sometimes().await;
-                inner.flagged_models::<E, N>(statement, first_flag)?
+                inner.models_with::<E, T>(statement, first, rest)
             }
-        })
+        }
     }
 }
-
-/// A model with `N` facts about its row, read in the same statement.
-pub(super) type Flagged<M, const N: usize> = (M, [bool; N]);
 
 /// Lets other tasks of this thread run now and then: a statement on
 /// SQLite's writer runs on the thread without awaiting anything, so a

@@ -10,7 +10,7 @@ use super::entity::{user, user_email};
 use super::exec::Row;
 use super::query::record_with_groups;
 use super::run::{ExecIn, SelectIn};
-use super::{Access, PendingState, ResourceRecord, Store, StoreError, Tx, by_key};
+use super::{Access, AuditRecord, PendingState, ResourceRecord, Store, StoreError, Tx, by_key};
 use scim::resource::Document;
 
 /// What is written for a user: the document and the columns derived from it.
@@ -57,6 +57,8 @@ pub struct LockedUser {
     pub tokens: bool,
     /// Whether the user owns anything: a number, a workflow or a group.
     pub owns: bool,
+    /// The groups the user is a member of, as a response shows them.
+    pub groups: Vec<Membership>,
 }
 
 /// A user whose admin flag a switch of the tenant's admin source may
@@ -309,7 +311,8 @@ impl Store {
 }
 
 impl Tx {
-    /// The user `id`, read inside this transaction (and locked on PostgreSQL).
+    /// The user `id`, read inside this transaction (and locked on
+    /// PostgreSQL), with the facts a write of it needs and its groups.
     pub async fn user_for_update(
         &self,
         tenant_id: &str,
@@ -344,17 +347,24 @@ impl Tx {
             .and_where(group::Column::TenantId.eq(tenant_id))
             .and_where(group::Column::OwnerId.eq(id))
             .to_owned();
+        let backend = self.backend();
         let statement = find_user(tenant_id, id)
             .expr_as(Expr::exists(pending), "pending")
             .expr_as(Expr::exists(tokens), "tokens")
             .expr_as(Expr::exists(assets).or(Expr::exists(groups)), "owns")
+            .expr(groups_column(backend))
             .lock_exclusive()
-            .build(self.backend());
-        let found = self.flagged_models::<user::Entity, 3>(statement).await?;
+            .build(backend);
+        let found = self
+            .models_with::<user::Entity, _>(statement, |row, at| {
+                let flags = [row.flag(at)?, row.flag(at + 1)?, row.flag(at + 2)?];
+                Ok((flags, groups_at(row, at + 3, id)?))
+            })
+            .await?;
         found
             .into_iter()
             .next()
-            .map(|(model, [pending, tokens, owns])| {
+            .map(|(model, ([pending, tokens, owns], groups))| {
                 let (access, is_admin) = (model.access, model.is_admin);
                 Ok(LockedUser {
                     record: record(model)?,
@@ -363,6 +373,7 @@ impl Tx {
                     pending,
                     tokens,
                     owns,
+                    groups,
                 })
             })
             .transpose()
@@ -522,10 +533,11 @@ impl Tx {
     }
 
     /// Replaces a user's row when its version is still `expected_version`,
-    /// and its e-mail index rows when `emails_changed`; false when the
-    /// version changed or the user is gone. `previous_user_name` is the
-    /// userName the row has now: a user whose key stays keeps its place
-    /// in a legacy collision; a renamed one leaves it.
+    /// and its e-mail index rows when `emails_changed`, and appends
+    /// `event`, the change's audit event; false, with nothing written,
+    /// when the version changed or the user is gone. `previous_user_name`
+    /// is the userName the row has now: a user whose key stays keeps its
+    /// place in a legacy collision; a renamed one leaves it.
     pub async fn update_user(
         &self,
         tenant_id: &str,
@@ -533,6 +545,7 @@ impl Tx {
         previous_user_name: &str,
         expected_version: i64,
         emails_changed: bool,
+        event: &AuditRecord,
     ) -> Result<bool, StoreError> {
         let mut model = active_model(tenant_id, row)?;
         let previous_key = user_name_key(previous_user_name);
@@ -542,7 +555,7 @@ impl Tx {
             model.user_name_collision = sea_orm::ActiveValue::NotSet;
         }
         if !self
-            .update_versioned(tenant_id, row.id, expected_version, model)
+            .update_versioned_audited(tenant_id, row.id, expected_version, model, event)
             .await?
         {
             return Ok(false);

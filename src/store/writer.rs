@@ -514,25 +514,21 @@ impl WriteTx {
     }
 
     /// The models of entity `E` in the rows `statement` returns, from
-    /// their first `first_flag` columns, each with the `N` booleans in the
+    /// their first `first` columns, each with what `rest` reads from the
     /// columns that follow.
-    pub(crate) fn flagged_models<E, const N: usize>(
+    pub(crate) fn models_with<E, T>(
         &self,
         statement: Statement,
-        first_flag: usize,
-    ) -> Result<Vec<super::run::Flagged<E::Model, N>>, StoreError>
+        first: usize,
+        rest: impl Fn(&dyn Row, usize) -> Result<T, StoreError>,
+    ) -> Result<Vec<(E::Model, T)>, StoreError>
     where
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
         self.with(|connection| {
             exec::query(connection, statement, |row| {
-                let model = model_from_row::<E>(row, first_flag)?;
-                let mut flags = [false; N];
-                for (n, flag) in flags.iter_mut().enumerate() {
-                    *flag = row.get(first_flag + n).map_err(failure)?;
-                }
-                Ok((model, flags))
+                Ok((model_from_row::<E>(row, first)?, rest(row, first)?))
             })
         })
     }

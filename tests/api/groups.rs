@@ -809,3 +809,62 @@ async fn a_users_groups_are_the_same_by_id_by_lookup_and_in_long_lists() {
     .await;
     assert!(filler["Resources"][0].get("groups").is_none());
 }
+
+#[tokio::test]
+async fn a_written_user_answers_with_its_groups_and_its_change_is_audited_once() {
+    let app = spawn_app().await;
+    let t = app.new_tenant().await;
+    let new_user = json!({"schemas": [USER_SCHEMA], "userName": "pat@example.com"});
+    let (status, pat) = app
+        .call_scim(&t.scim, Method::POST, "/Users", Some(&new_user))
+        .await;
+    assert_eq!(status, 201, "{pat}");
+    let path = format!("/Users/{}", pat["id"].as_str().unwrap());
+    for name in ["Sales", "Admins"] {
+        let group = json!({"schemas": [GROUP_SCHEMA], "displayName": name,
+            "members": [{"value": pat["id"]}]});
+        let (status, body) = app
+            .call_scim(&t.scim, Method::POST, "/Groups", Some(&group))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let names = |user: &Value| -> Vec<String> {
+        let groups = user["groups"].as_array().cloned().unwrap_or_default();
+        groups
+            .iter()
+            .map(|g| g["display"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
+    // Okta's deactivation: the groups come from the read under the lock.
+    let deactivate = json!({"schemas": [PATCH_OP],
+        "Operations": [{"op": "replace", "value": {"active": false}}]});
+    let (status, body) = app
+        .call_scim(&t.scim, Method::PATCH, &path, Some(&deactivate))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["active"], false);
+    assert_eq!(names(&body), ["Admins", "Sales"]);
+    let put = json!({"schemas": [USER_SCHEMA], "userName": "pat@example.com",
+        "title": "Agent", "active": false});
+    let (status, body) = app.call_scim(&t.scim, Method::PUT, &path, Some(&put)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["title"], "Agent");
+    assert_eq!(names(&body), ["Admins", "Sales"]);
+    // Nothing changes: no write, no event.
+    let (status, again) = app.call_scim(&t.scim, Method::PUT, &path, Some(&put)).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again, body);
+
+    let audit = format!("/audit?user_id={}", pat["id"].as_str().unwrap());
+    let (status, audit) = app.call_admin(&t.admin, Method::GET, &audit, None).await;
+    assert_eq!(status, 200, "{audit}");
+    let events = audit["events"].as_array().unwrap();
+    let actions: Vec<&str> = events
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["user.update", "user.deactivate", "user.create"]);
+    assert_eq!(events[0]["attributes"], json!(["title"]));
+    assert_eq!(events[1]["attributes"], json!(["active"]));
+}
