@@ -16,6 +16,7 @@ mod m20261129_000007_user_display_names;
 mod m20261129_000008_user_name_keys;
 mod m20261130_000009_console_sessions;
 mod m20261201_000010_token_revocations;
+mod m20261202_000011_tenant_write_generations;
 
 /// Runs scimd's migrations in order.
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_user_name_keys::Migration),
             Box::new(m20261130_000009_console_sessions::Migration),
             Box::new(m20261201_000010_token_revocations::Migration),
+            Box::new(m20261202_000011_tenant_write_generations::Migration),
         ]
     }
 }

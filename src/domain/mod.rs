@@ -44,7 +44,7 @@ use std::time::Instant;
 
 use crate::clock::SharedClock;
 use crate::metrics::{Metrics, Throttle};
-use crate::store::{Store, StoreError, StoredState, TenantLock, TenantSettings, Tx};
+use crate::store::{LockedUser, Store, StoreError, StoredState, TenantLock, TenantSettings, Tx};
 use scim::limits::SizeLimits;
 use scim::patch::DEFAULT_PATCH_BUDGET;
 use scim::{Schemas, ScimError};
@@ -96,6 +96,11 @@ pub(crate) fn parse_state<T: StoredState>(what: &str, text: &str) -> Result<T, D
     T::from_text(text).ok_or_else(|| {
         DomainError::invalid(format!("unknown {what} `{text}`; use {}", T::choices()))
     })
+}
+
+/// The error of a write whose tenant is gone.
+fn no_tenant(tenant_id: &str) -> DomainError {
+    DomainError::NotFound(format!("no tenant has id {tenant_id}"))
 }
 
 /// Refuses an indexed attribute value longer than [`MAX_INDEXED_BYTES`].
@@ -356,17 +361,48 @@ impl Domain {
         lock: TenantLock,
     ) -> Result<(Tx, TenantSettings), DomainError> {
         let asked = Instant::now();
+        let tx = self.enter_tenant_write(tenant_id, lock).await?;
+        let settings = tx
+            .lock_tenant(tenant_id, lock)
+            .await?
+            .ok_or_else(|| no_tenant(tenant_id))?;
+        self.metrics.tenant_lock_waited(asked.elapsed());
+        Ok((tx, settings))
+    }
+
+    /// [`Self::begin_tenant_write_as`], then user `user_id` read and
+    /// locked with the facts a write of it needs (`Tx::user_for_update`),
+    /// in one round trip where the database allows
+    /// (`Tx::lock_tenant_with_user`); `None` when there is no such user.
+    async fn begin_user_write(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        lock: TenantLock,
+    ) -> Result<(Tx, TenantSettings, Option<LockedUser>), DomainError> {
+        let asked = Instant::now();
+        let tx = self.enter_tenant_write(tenant_id, lock).await?;
+        let (settings, user) = tx
+            .lock_tenant_with_user(tenant_id, user_id, lock)
+            .await?
+            .ok_or_else(|| no_tenant(tenant_id))?;
+        self.metrics.tenant_lock_waited(asked.elapsed());
+        Ok((tx, settings, user))
+    }
+
+    /// A write's transaction, begun once it has its tenant's turn in this
+    /// process (`gate.rs`), which it holds until it ends.
+    async fn enter_tenant_write(
+        &self,
+        tenant_id: &str,
+        lock: TenantLock,
+    ) -> Result<Tx, DomainError> {
         let intent = self.store.write_intent();
         let turn = self.take_turn(tenant_id, lock).await?;
         let mut tx = self.store.begin().await?;
         drop(intent);
         tx.hold(turn);
-        let settings = tx
-            .lock_tenant(tenant_id, lock)
-            .await?
-            .ok_or_else(|| DomainError::NotFound(format!("no tenant has id {tenant_id}")))?;
-        self.metrics.tenant_lock_waited(asked.elapsed());
-        Ok((tx, settings))
+        Ok(tx)
     }
 
     /// Whether shared writes of a tenant run side by side here (on

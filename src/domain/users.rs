@@ -412,7 +412,7 @@ impl Domain {
     ) -> Result<Written, DomainError> {
         let shared = lock == TenantLock::Shared;
         let tenant_id = &who.tenant_id;
-        let (tx, settings) = self.begin_tenant_write_as(tenant_id, lock).await?;
+        let (tx, settings, user) = self.begin_user_write(tenant_id, id, lock).await?;
         let LockedUser {
             record: old,
             access,
@@ -421,10 +421,7 @@ impl Domain {
             tokens: has_tokens,
             owns,
             groups,
-        } = tx
-            .user_for_update(tenant_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        } = user.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, old.version)?;
         if shared && has_request {
             // Settling, cancelling or noting a request is never shared.
@@ -634,7 +631,9 @@ impl Domain {
         if_match: Option<&str>,
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
-        let (tx, settings) = self.begin_tenant_write(tenant_id).await?;
+        let (tx, settings, user) = self
+            .begin_user_write(tenant_id, id, TenantLock::Exclusive)
+            .await?;
         let LockedUser {
             record,
             access,
@@ -643,10 +642,7 @@ impl Domain {
             tokens: has_tokens,
             owns,
             ..
-        } = tx
-            .user_for_update(tenant_id, id)
-            .await?
-            .ok_or_else(|| not_found(id))?;
+        } = user.ok_or_else(|| not_found(id))?;
         check_if_match(if_match, record.version)?;
         let facts = UserFacts::of(&record.document);
         let transition = Transition {

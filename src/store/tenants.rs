@@ -1,14 +1,19 @@
 //! Tenants and their settings.
 
+use sea_orm::sea_query::{
+    Alias, CommonTableExpression, Expr, ExprTrait, LockType, UpdateStatement, WithClause, WithQuery,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, sea_query::Expr, sea_query::LockType,
+    QuerySelect, QueryTrait, Select,
 };
 use sha2::{Digest, Sha256};
 
-use super::entity::tenant;
+use super::entity::{tenant, user};
+use super::exec::Row;
 use super::run::{ExecIn, SelectIn};
-use super::{AdminSource, Policy, Store, StoreError, Tx, by_key};
+use super::users::{LOCKED_USER_FACTS, locked_user, locked_user_facts, locked_user_select};
+use super::{AdminSource, LockedUser, Policy, Store, StoreError, Tx, by_key};
 
 /// The first key of the advisory locks that queue a tenant's writes on
 /// PostgreSQL ([`Tx::lock_tenant`]); the second is [`tenant_lock_key`].
@@ -22,21 +27,96 @@ fn tenant_lock_key(tenant_id: &str) -> i32 {
     i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
 }
 
-/// The select of [`Tx::lock_tenant`].
+/// The advisory lock of tenant `id` in `lock`'s mode, as a filter
+/// (PostgreSQL): in a scan's filter, it is taken before the row lock.
+fn advisory_lock(id: &str, lock: TenantLock) -> Expr {
+    let advisory = match lock {
+        TenantLock::Exclusive => "pg_advisory_xact_lock",
+        TenantLock::Shared => "pg_advisory_xact_lock_shared",
+    };
+    Expr::cust_with_values(
+        format!("{advisory}($1, $2) IS NOT NULL"),
+        [TENANT_LOCK_CLASS, tenant_lock_key(id)],
+    )
+}
+
+/// The select of [`Tx::lock_tenant`], but for an exclusive lock on
+/// PostgreSQL ([`exclusive_lock_update`]).
 fn lock_select(backend: DbBackend, id: &str, lock: TenantLock) -> Select<tenant::Entity> {
-    let (row_lock, advisory) = match lock {
-        TenantLock::Exclusive => (LockType::NoKeyUpdate, "pg_advisory_xact_lock"),
-        TenantLock::Shared => (LockType::Share, "pg_advisory_xact_lock_shared"),
+    let row_lock = match lock {
+        TenantLock::Exclusive => LockType::NoKeyUpdate,
+        TenantLock::Shared => LockType::Share,
     };
     let select = tenant::Entity::find_by_id(id.to_owned()).lock(row_lock);
     if backend != DbBackend::Postgres {
         return select;
     }
-    // In the scan's filter, so it is taken before the row lock.
-    select.filter(Expr::cust_with_values(
-        format!("{advisory}($1, $2) IS NOT NULL"),
-        [TENANT_LOCK_CLASS, tenant_lock_key(id)],
-    ))
+    select.filter(advisory_lock(id, lock))
+}
+
+/// An exclusive [`Tx::lock_tenant`] on PostgreSQL: it raises the tenant's
+/// write generation, which locks the row as `FOR NO KEY UPDATE` does and
+/// tells shared writes that an exclusive one committed
+/// ([`Tx::lock_tenant_with_user`]).
+fn exclusive_lock_update(id: &str) -> UpdateStatement {
+    let generation = tenant::Column::WriteGeneration;
+    tenant::Entity::update_many()
+        .col_expr(generation, Expr::col(generation).add(1))
+        .filter(tenant::Column::Id.eq(id))
+        .filter(advisory_lock(id, TenantLock::Exclusive))
+        .into_query()
+        .returning_all()
+        .to_owned()
+}
+
+/// The settings' columns, in the order [`settings_at`] reads them.
+const SETTINGS: [tenant::Column; 5] = [
+    tenant::Column::DeprovisionPolicy,
+    tenant::Column::FallbackOwnerId,
+    tenant::Column::SeatLimit,
+    tenant::Column::AuditRetentionDays,
+    tenant::Column::AdminSource,
+];
+
+/// The settings of tenant `id` in `row`, from column `at` on ([`SETTINGS`]).
+fn settings_at(row: &dyn Row, at: usize, id: &str) -> Result<TenantSettings, StoreError> {
+    let corrupt = || StoreError::Corrupt(id.to_owned());
+    Ok(TenantSettings {
+        deprovision_policy: Policy::from_text(&row.text(at)?).ok_or_else(corrupt)?,
+        fallback_owner_id: row.opt_text(at + 1)?,
+        seat_limit: row.opt_int(at + 2)?,
+        audit_retention_days: i32::try_from(row.int(at + 3)?).map_err(|_| corrupt())?,
+        admin_source: AdminSource::from_text(&row.text(at + 4)?).ok_or_else(corrupt)?,
+    })
+}
+
+/// A shared [`Tx::lock_tenant`] and [`Tx::user_for_update`] as one
+/// statement (PostgreSQL): the tenant's lock in a `WITH` query, the user
+/// with its facts, the settings as locked, and the tenant's write
+/// generation twice, as locked and as the statement's snapshot saw it.
+fn shared_lock_with_user(tenant_id: &str, user_id: &str) -> WithQuery {
+    let locked = Alias::new("locked");
+    let backend = DbBackend::Postgres;
+    let tenant_lock = CommonTableExpression::new()
+        .query(lock_select(backend, tenant_id, TenantLock::Shared).into_query())
+        .table_name(locked.clone())
+        .to_owned();
+    let mut select = locked_user_select(backend, tenant_id, user_id);
+    select.cross_join(locked.clone());
+    for column in SETTINGS {
+        let value = Expr::col((locked.clone(), column));
+        // `Row::int` reads a BIGINT; the retention is an INTEGER.
+        select.expr(match column {
+            tenant::Column::AuditRetentionDays => value.cast_as("BIGINT"),
+            _ => value,
+        });
+    }
+    select.expr(Expr::col((locked, tenant::Column::WriteGeneration)));
+    select.expr(Expr::cust_with_values(
+        "(SELECT write_generation FROM tenants WHERE id = $1)",
+        [tenant_id],
+    ));
+    select.with(WithClause::new().cte(tenant_lock).to_owned())
 }
 
 /// How a write holds its tenant's lock ([`Tx::lock_tenant`]).
@@ -166,8 +246,9 @@ impl Tx {
     /// writes run side by side but never beside an exclusive one.
     ///
     /// PostgreSQL (and PostgreSQL-compatible databases) lock the tenant's
-    /// row with `SELECT … FOR NO KEY UPDATE` (exclusive) or `FOR SHARE`
-    /// (shared). Neither excludes the key-share locks that every insert
+    /// row with an `UPDATE` of its write generation (exclusive: the lock of
+    /// `FOR NO KEY UPDATE`) or `SELECT … FOR SHARE` (shared). Neither
+    /// excludes the key-share locks that every insert
     /// referencing the tenant takes, so inserts of audit events never wait
     /// for it or deadlock with it. A row lock alone would let a stream of
     /// shared writes from other processes starve an exclusive one: a new
@@ -179,9 +260,11 @@ impl Tx {
     /// one wait behind it, as they do in the process's own queue
     /// (`gate.rs`). The row lock still returns the settings as committed
     /// when it is granted (a row changed since the statement began is read
-    /// again), which the advisory lock alone would not. This is the one
-    /// place scimd takes a tenant lock: a PostgreSQL-compatible database
-    /// without advisory locks needs only this function changed.
+    /// again), which the advisory lock alone would not. The lock
+    /// statements are built only here (`advisory_lock`, `lock_select`,
+    /// `exclusive_lock_update`), for this function and for
+    /// [`Tx::lock_tenant_with_user`]: a PostgreSQL-compatible database
+    /// without advisory locks needs only them changed.
     ///
     /// SQLite has no row locks and builds the same select without its
     /// lock clause: the transaction already holds the database's write
@@ -195,8 +278,64 @@ impl Tx {
         id: &str,
         lock: TenantLock,
     ) -> Result<Option<TenantSettings>, StoreError> {
-        let found = lock_select(self.backend(), id, lock).one_in(self).await?;
+        let found = match (self.backend(), lock) {
+            (DbBackend::Postgres, TenantLock::Exclusive) => {
+                let update = DbBackend::Postgres.build(&exclusive_lock_update(id));
+                self.models::<tenant::Entity>(update).await?.pop()
+            }
+            (backend, lock) => lock_select(backend, id, lock).one_in(self).await?,
+        };
         Ok(found.map(TenantSettings::from))
+    }
+
+    /// [`Tx::lock_tenant`], then [`Tx::user_for_update`] of `user_id`: the
+    /// tenant's settings and the user (`None` when there is no such
+    /// user), or `None` when there is no such tenant.
+    ///
+    /// A shared write on PostgreSQL does both in one statement, one round
+    /// trip less. Its snapshot is taken before the lock is granted, so the
+    /// user's facts could miss an exclusive write that committed while it
+    /// waited; every exclusive write raises the tenant's write generation
+    /// ([`exclusive_lock_update`]), and the statement reads it both as
+    /// locked (as committed when the lock was granted) and as its snapshot
+    /// saw it. When they differ, the user is read again, under the lock
+    /// now held. Shared writes change none of the facts (a user's own row,
+    /// which its row lock returns as committed, aside).
+    pub async fn lock_tenant_with_user(
+        &self,
+        tenant_id: &str,
+        user_id: &str,
+        lock: TenantLock,
+    ) -> Result<Option<(TenantSettings, Option<LockedUser>)>, StoreError> {
+        if lock == TenantLock::Shared && self.backend() == DbBackend::Postgres {
+            let statement = DbBackend::Postgres.build(&shared_lock_with_user(tenant_id, user_id));
+            let found = self
+                .models_with::<user::Entity, _>(statement, |row, at| {
+                    let facts = locked_user_facts(row, at, user_id)?;
+                    let at = at + LOCKED_USER_FACTS;
+                    let settings = settings_at(row, at, tenant_id)?;
+                    let seen = row.int(at + SETTINGS.len() + 1)?;
+                    Ok((facts, settings, row.int(at + SETTINGS.len())? == seen))
+                })
+                .await?;
+            // No row: no such user, or no such tenant; the lock may not
+            // have been taken. Both are told below.
+            if let Some((model, (facts, settings, current))) = found.into_iter().next() {
+                let user = if current {
+                    Some(locked_user(model, facts)?)
+                } else {
+                    self.user_for_update(tenant_id, user_id).await?
+                };
+                return Ok(Some((settings, user)));
+            }
+        }
+        let Some(settings) = self.lock_tenant(tenant_id, lock).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            settings,
+            self.user_for_update(tenant_id, user_id).await?,
+        )))
     }
 
     /// Replaces a tenant's settings.
@@ -251,18 +390,40 @@ mod tests {
             "{shared}"
         );
         assert!(shared.ends_with("FOR SHARE"), "{shared}");
-        let exclusive = sql(TenantLock::Exclusive);
+        let exclusive = DbBackend::Postgres
+            .build(&exclusive_lock_update("t1"))
+            .to_string();
+        assert!(
+            exclusive.starts_with(
+                r#"UPDATE "tenants" SET "write_generation" = "write_generation" + 1 WHERE"#
+            ),
+            "{exclusive}"
+        );
         assert!(
             exclusive.contains(&format!(
                 "pg_advisory_xact_lock({TENANT_LOCK_CLASS}, {key}) IS NOT NULL"
             )),
             "{exclusive}"
         );
-        assert!(exclusive.ends_with("FOR NO KEY UPDATE"), "{exclusive}");
+        assert!(exclusive.ends_with("RETURNING *"), "{exclusive}");
         let sqlite = lock_select(DbBackend::Sqlite, "t1", TenantLock::Shared)
             .build(DbBackend::Sqlite)
             .to_string();
         assert!(!sqlite.contains("advisory"), "{sqlite}");
         assert_ne!(tenant_lock_key("t1"), tenant_lock_key("t2"));
+    }
+
+    #[test]
+    fn a_shared_lock_with_its_user_reads_the_write_generation_as_locked_and_as_seen() {
+        let sql = DbBackend::Postgres
+            .build(&shared_lock_with_user("t1", "u1"))
+            .to_string();
+        let key = tenant_lock_key("t1");
+        let lock = format!(
+            r#"WITH "locked" AS (SELECT "tenants"."id", "tenants"."name", "tenants"."created_at", "tenants"."deprovision_policy", "tenants"."fallback_owner_id", "tenants"."seat_limit", "tenants"."audit_retention_days", "tenants"."admin_source", "tenants"."write_generation" FROM "tenants" WHERE "tenants"."id" = 't1' AND (pg_advisory_xact_lock_shared({TENANT_LOCK_CLASS}, {key}) IS NOT NULL) FOR SHARE) SELECT "users"."id""#
+        );
+        assert!(sql.starts_with(&lock), "{sql}");
+        let settings = r#""locked"."deprovision_policy", "locked"."fallback_owner_id", "locked"."seat_limit", CAST("locked"."audit_retention_days" AS BIGINT), "locked"."admin_source", "locked"."write_generation", (SELECT write_generation FROM tenants WHERE id = 't1') FROM "users" CROSS JOIN "locked" WHERE "users"."id" = 'u1' AND "users"."tenant_id" = 't1' FOR UPDATE"#;
+        assert!(sql.ends_with(settings), "{sql}");
     }
 }

@@ -1,6 +1,6 @@
 //! Users: the document, the columns filters use, and the e-mail index.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
     QueryOrder, QuerySelect, QueryTrait,
@@ -310,6 +310,82 @@ impl Store {
     }
 }
 
+/// The select of [`Tx::user_for_update`]: user `id` with its facts and
+/// groups (the [`LOCKED_USER_FACTS`] columns after the user's), locked
+/// `FOR UPDATE` on PostgreSQL.
+pub(super) fn locked_user_select(backend: DbBackend, tenant_id: &str, id: &str) -> SelectStatement {
+    use super::entity::deprovisioning::{Column as Request, Entity as Requests};
+    use super::entity::token::{Column as Token, Entity as Tokens};
+    use super::entity::{asset, group};
+    let pending = Query::select()
+        .expr(Expr::val(1))
+        .from(Requests)
+        .and_where(Request::TenantId.eq(tenant_id))
+        .and_where(Request::UserId.eq(id))
+        .and_where(Request::State.eq(PendingState::Pending))
+        .to_owned();
+    let tokens = Query::select()
+        .expr(Expr::val(1))
+        .from(Tokens)
+        .and_where(Token::TenantId.eq(tenant_id))
+        .and_where(Token::UserId.eq(id))
+        .and_where(Token::RevokedAt.is_null())
+        .to_owned();
+    let assets = Query::select()
+        .expr(Expr::val(1))
+        .from(asset::Entity)
+        .and_where(asset::Column::TenantId.eq(tenant_id))
+        .and_where(asset::Column::OwnerId.eq(id))
+        .to_owned();
+    let groups = Query::select()
+        .expr(Expr::val(1))
+        .from(group::Entity)
+        .and_where(group::Column::TenantId.eq(tenant_id))
+        .and_where(group::Column::OwnerId.eq(id))
+        .to_owned();
+    find_user(tenant_id, id)
+        .expr_as(Expr::exists(pending), "pending")
+        .expr_as(Expr::exists(tokens), "tokens")
+        .expr_as(Expr::exists(assets).or(Expr::exists(groups)), "owns")
+        .expr(groups_column(backend))
+        .lock_exclusive()
+        .into_query()
+}
+
+/// How many columns [`locked_user_select`] reads after the user's.
+pub(super) const LOCKED_USER_FACTS: usize = 4;
+
+/// What [`locked_user_select`] read about user `id` after its columns,
+/// from column `at` of `row` on.
+pub(super) type LockedUserFacts = ([bool; 3], Vec<Membership>);
+
+/// The facts of user `id` in `row`, from column `at` on.
+pub(super) fn locked_user_facts(
+    row: &dyn Row,
+    at: usize,
+    id: &str,
+) -> Result<LockedUserFacts, StoreError> {
+    let flags = [row.flag(at)?, row.flag(at + 1)?, row.flag(at + 2)?];
+    Ok((flags, groups_at(row, at + 3, id)?))
+}
+
+/// A row of [`locked_user_select`] as a [`LockedUser`].
+pub(super) fn locked_user(
+    model: user::Model,
+    ([pending, tokens, owns], groups): LockedUserFacts,
+) -> Result<LockedUser, StoreError> {
+    let (access, is_admin) = (model.access, model.is_admin);
+    Ok(LockedUser {
+        record: record(model)?,
+        access,
+        is_admin,
+        pending,
+        tokens,
+        owns,
+        groups,
+    })
+}
+
 impl Tx {
     /// The user `id`, read inside this transaction (and locked on
     /// PostgreSQL), with the facts a write of it needs and its groups.
@@ -318,64 +394,15 @@ impl Tx {
         tenant_id: &str,
         id: &str,
     ) -> Result<Option<LockedUser>, StoreError> {
-        use super::entity::deprovisioning::{Column as Request, Entity as Requests};
-        use super::entity::token::{Column as Token, Entity as Tokens};
-        use super::entity::{asset, group};
-        let pending = Query::select()
-            .expr(Expr::val(1))
-            .from(Requests)
-            .and_where(Request::TenantId.eq(tenant_id))
-            .and_where(Request::UserId.eq(id))
-            .and_where(Request::State.eq(PendingState::Pending))
-            .to_owned();
-        let tokens = Query::select()
-            .expr(Expr::val(1))
-            .from(Tokens)
-            .and_where(Token::TenantId.eq(tenant_id))
-            .and_where(Token::UserId.eq(id))
-            .and_where(Token::RevokedAt.is_null())
-            .to_owned();
-        let assets = Query::select()
-            .expr(Expr::val(1))
-            .from(asset::Entity)
-            .and_where(asset::Column::TenantId.eq(tenant_id))
-            .and_where(asset::Column::OwnerId.eq(id))
-            .to_owned();
-        let groups = Query::select()
-            .expr(Expr::val(1))
-            .from(group::Entity)
-            .and_where(group::Column::TenantId.eq(tenant_id))
-            .and_where(group::Column::OwnerId.eq(id))
-            .to_owned();
         let backend = self.backend();
-        let statement = find_user(tenant_id, id)
-            .expr_as(Expr::exists(pending), "pending")
-            .expr_as(Expr::exists(tokens), "tokens")
-            .expr_as(Expr::exists(assets).or(Expr::exists(groups)), "owns")
-            .expr(groups_column(backend))
-            .lock_exclusive()
-            .build(backend);
+        let statement = backend.build(&locked_user_select(backend, tenant_id, id));
         let found = self
-            .models_with::<user::Entity, _>(statement, |row, at| {
-                let flags = [row.flag(at)?, row.flag(at + 1)?, row.flag(at + 2)?];
-                Ok((flags, groups_at(row, at + 3, id)?))
-            })
+            .models_with::<user::Entity, _>(statement, |row, at| locked_user_facts(row, at, id))
             .await?;
         found
             .into_iter()
             .next()
-            .map(|(model, ([pending, tokens, owns], groups))| {
-                let (access, is_admin) = (model.access, model.is_admin);
-                Ok(LockedUser {
-                    record: record(model)?,
-                    access,
-                    is_admin,
-                    pending,
-                    tokens,
-                    owns,
-                    groups,
-                })
-            })
+            .map(|(model, facts)| locked_user(model, facts))
             .transpose()
     }
 

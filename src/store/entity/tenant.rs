@@ -14,6 +14,9 @@ pub struct Model {
     pub seat_limit: Option<i64>,
     pub audit_retention_days: i32,
     pub admin_source: AdminSource,
+    /// Raised by every write that holds the tenant's lock alone, on
+    /// PostgreSQL (`Tx::lock_tenant`).
+    pub write_generation: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
