@@ -2,6 +2,8 @@
 //! holds the tenant's lock alone, so that on PostgreSQL a shared write can
 //! take the lock and read its user in one statement, and tell from the
 //! generation whether an exclusive write committed while it waited.
+//! Servers older than this migration do not raise it: stop them before a
+//! newer one serves writes (README, Upgrading).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::big_integer;

@@ -204,7 +204,7 @@ impl Domain {
             is_admin,
             ..
         } = tx
-            .user_for_update(tenant_id, id)
+            .user_for_update(tenant_id, id, false)
             .await?
             .ok_or_else(|| no_user(id))?;
         let facts = UserFacts::of(&record.document);

@@ -54,7 +54,7 @@ impl Domain {
             is_admin,
             ..
         } = tx
-            .user_for_update(tenant_id, id)
+            .user_for_update(tenant_id, id, false)
             .await?
             .ok_or_else(|| DomainError::NotFound(format!("no user has id {id}")))?;
         let mut completed = None;

@@ -329,7 +329,9 @@ impl Domain {
     /// Starts a write of tenant `tenant_id`'s data: a transaction that
     /// holds the tenant's lock, and the tenant's settings as of then.
     ///
-    /// Every write of a tenant's data starts here, so writes of one tenant
+    /// Every write of a tenant's data starts here (or in
+    /// [`Self::begin_user_write`], which also reads the user it writes),
+    /// so writes of one tenant
     /// run one at a time, across processes: the deprovisioning rules read
     /// what no concurrent write can change, and because the tenant is
     /// always locked before any row, two writes never wait for each
@@ -371,19 +373,21 @@ impl Domain {
     }
 
     /// [`Self::begin_tenant_write_as`], then user `user_id` read and
-    /// locked with the facts a write of it needs (`Tx::user_for_update`),
-    /// in one round trip where the database allows
-    /// (`Tx::lock_tenant_with_user`); `None` when there is no such user.
+    /// locked with the facts a write of it needs and, when `with_groups`,
+    /// its groups (`Tx::user_for_update`), in one round trip where the
+    /// database allows (`Tx::lock_tenant_with_user`); `None` when there is
+    /// no such user.
     async fn begin_user_write(
         &self,
         tenant_id: &str,
         user_id: &str,
         lock: TenantLock,
+        with_groups: bool,
     ) -> Result<(Tx, TenantSettings, Option<LockedUser>), DomainError> {
         let asked = Instant::now();
         let tx = self.enter_tenant_write(tenant_id, lock).await?;
         let (settings, user) = tx
-            .lock_tenant_with_user(tenant_id, user_id, lock)
+            .lock_tenant_with_user(tenant_id, user_id, lock, with_groups)
             .await?
             .ok_or_else(|| no_tenant(tenant_id))?;
         self.metrics.tenant_lock_waited(asked.elapsed());

@@ -375,7 +375,9 @@ impl Domain {
             access,
             is_admin,
             ..
-        }) = tx.user_for_update(tenant_id, &record.user_id).await?
+        }) = tx
+            .user_for_update(tenant_id, &record.user_id, false)
+            .await?
         else {
             // The user is gone: a deletion is done; a deactivation is moot.
             record.state = match record.requested {
@@ -473,8 +475,16 @@ impl Domain {
                     (is_admin, Access::Deactivated),
                 );
                 let (previous, version) = (old_facts.user_name, old.version);
-                tx.update_user(tenant_id, &row, previous, version, false, &event)
-                    .await?;
+                if !tx
+                    .update_user(tenant_id, &row, previous, version, false, &event)
+                    .await?
+                {
+                    // Cannot happen: the user's row is locked above.
+                    return Err(DomainError::Conflict(format!(
+                        "user {} changed while its request completed; retry",
+                        old.id
+                    )));
+                }
             }
             Requested::Delete => {
                 tx.delete_user(tenant_id, &old.id, old_facts.user_name, now)

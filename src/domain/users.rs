@@ -412,7 +412,8 @@ impl Domain {
     ) -> Result<Written, DomainError> {
         let shared = lock == TenantLock::Shared;
         let tenant_id = &who.tenant_id;
-        let (tx, settings, user) = self.begin_user_write(tenant_id, id, lock).await?;
+        // The response shows the user's groups, read here with the user.
+        let (tx, settings, user) = self.begin_user_write(tenant_id, id, lock, true).await?;
         let LockedUser {
             record: old,
             access,
@@ -632,7 +633,7 @@ impl Domain {
     ) -> Result<(), DomainError> {
         let tenant_id = &who.tenant_id;
         let (tx, settings, user) = self
-            .begin_user_write(tenant_id, id, TenantLock::Exclusive)
+            .begin_user_write(tenant_id, id, TenantLock::Exclusive, false)
             .await?;
         let LockedUser {
             record,

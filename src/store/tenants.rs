@@ -1,7 +1,8 @@
 //! Tenants and their settings.
 
 use sea_orm::sea_query::{
-    Alias, CommonTableExpression, Expr, ExprTrait, LockType, UpdateStatement, WithClause, WithQuery,
+    Alias, CommonTableExpression, Expr, ExprTrait, LockType, Query, UpdateStatement, WithClause,
+    WithQuery,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
@@ -40,18 +41,11 @@ fn advisory_lock(id: &str, lock: TenantLock) -> Expr {
     )
 }
 
-/// The select of [`Tx::lock_tenant`], but for an exclusive lock on
-/// PostgreSQL ([`exclusive_lock_update`]).
-fn lock_select(backend: DbBackend, id: &str, lock: TenantLock) -> Select<tenant::Entity> {
-    let row_lock = match lock {
-        TenantLock::Exclusive => LockType::NoKeyUpdate,
-        TenantLock::Shared => LockType::Share,
-    };
-    let select = tenant::Entity::find_by_id(id.to_owned()).lock(row_lock);
-    if backend != DbBackend::Postgres {
-        return select;
-    }
-    select.filter(advisory_lock(id, lock))
+/// The select of a shared [`Tx::lock_tenant`] on PostgreSQL.
+fn shared_lock_select(id: &str) -> Select<tenant::Entity> {
+    tenant::Entity::find_by_id(id.to_owned())
+        .lock(LockType::Share)
+        .filter(advisory_lock(id, TenantLock::Shared))
 }
 
 /// An exclusive [`Tx::lock_tenant`] on PostgreSQL: it raises the tenant's
@@ -94,14 +88,14 @@ fn settings_at(row: &dyn Row, at: usize, id: &str) -> Result<TenantSettings, Sto
 /// statement (PostgreSQL): the tenant's lock in a `WITH` query, the user
 /// with its facts, the settings as locked, and the tenant's write
 /// generation twice, as locked and as the statement's snapshot saw it.
-fn shared_lock_with_user(tenant_id: &str, user_id: &str) -> WithQuery {
+fn shared_lock_with_user(tenant_id: &str, user_id: &str, with_groups: bool) -> WithQuery {
     let locked = Alias::new("locked");
-    let backend = DbBackend::Postgres;
     let tenant_lock = CommonTableExpression::new()
-        .query(lock_select(backend, tenant_id, TenantLock::Shared).into_query())
+        .query(shared_lock_select(tenant_id).into_query())
         .table_name(locked.clone())
         .to_owned();
-    let mut select = locked_user_select(backend, tenant_id, user_id);
+    let backend = DbBackend::Postgres;
+    let mut select = locked_user_select(backend, tenant_id, user_id, with_groups);
     select.cross_join(locked.clone());
     for column in SETTINGS {
         let value = Expr::col((locked.clone(), column));
@@ -111,11 +105,14 @@ fn shared_lock_with_user(tenant_id: &str, user_id: &str) -> WithQuery {
             _ => value,
         });
     }
-    select.expr(Expr::col((locked, tenant::Column::WriteGeneration)));
-    select.expr(Expr::cust_with_values(
-        "(SELECT write_generation FROM tenants WHERE id = $1)",
-        [tenant_id],
-    ));
+    let generation = tenant::Column::WriteGeneration;
+    select.expr(Expr::col((locked, generation)));
+    let seen = Query::select()
+        .column(generation)
+        .from(tenant::Entity)
+        .and_where(tenant::Column::Id.eq(tenant_id))
+        .to_owned();
+    select.expr(Expr::SubQuery(None, Box::new(seen.into())));
     select.with(WithClause::new().cte(tenant_lock).to_owned())
 }
 
@@ -261,7 +258,7 @@ impl Tx {
     /// (`gate.rs`). The row lock still returns the settings as committed
     /// when it is granted (a row changed since the statement began is read
     /// again), which the advisory lock alone would not. The lock
-    /// statements are built only here (`advisory_lock`, `lock_select`,
+    /// statements are built only here (`advisory_lock`, `shared_lock_select`,
     /// `exclusive_lock_update`), for this function and for
     /// [`Tx::lock_tenant_with_user`]: a PostgreSQL-compatible database
     /// without advisory locks needs only them changed.
@@ -283,7 +280,15 @@ impl Tx {
                 let update = DbBackend::Postgres.build(&exclusive_lock_update(id));
                 self.models::<tenant::Entity>(update).await?.pop()
             }
-            (backend, lock) => lock_select(backend, id, lock).one_in(self).await?,
+            (DbBackend::Postgres, TenantLock::Shared) => {
+                shared_lock_select(id).one_in(self).await?
+            }
+            // SQLite: see above.
+            _ => {
+                tenant::Entity::find_by_id(id.to_owned())
+                    .one_in(self)
+                    .await?
+            }
         };
         Ok(found.map(TenantSettings::from))
     }
@@ -293,24 +298,28 @@ impl Tx {
     /// user), or `None` when there is no such tenant.
     ///
     /// A shared write on PostgreSQL does both in one statement, one round
-    /// trip less. Its snapshot is taken before the lock is granted, so the
-    /// user's facts could miss an exclusive write that committed while it
-    /// waited; every exclusive write raises the tenant's write generation
-    /// ([`exclusive_lock_update`]), and the statement reads it both as
-    /// locked (as committed when the lock was granted) and as its snapshot
-    /// saw it. When they differ, the user is read again, under the lock
-    /// now held. Shared writes change none of the facts (a user's own row,
-    /// which its row lock returns as committed, aside).
+    /// trip less. That statement's snapshot is taken before the lock is
+    /// granted, so the user's facts could miss an exclusive write that
+    /// committed while it waited. Every exclusive write raises the
+    /// tenant's write generation ([`exclusive_lock_update`]), and the
+    /// statement reads it both as locked (as committed when the lock was
+    /// granted) and as its snapshot saw it; when they differ, the user is
+    /// read again, under the lock now held. Shared writes change no fact
+    /// but one: a shared deactivation revokes the user's tokens, so
+    /// `tokens` may be stale, and only ever as `true`. That is harmless:
+    /// the revocation it leads to changes nothing, and a user's row lock
+    /// returns the user's own row as committed.
     pub async fn lock_tenant_with_user(
         &self,
         tenant_id: &str,
         user_id: &str,
         lock: TenantLock,
+        with_groups: bool,
     ) -> Result<Option<(TenantSettings, Option<LockedUser>)>, StoreError> {
         if lock == TenantLock::Shared && self.backend() == DbBackend::Postgres {
-            let statement = DbBackend::Postgres.build(&shared_lock_with_user(tenant_id, user_id));
+            let select = shared_lock_with_user(tenant_id, user_id, with_groups);
             let found = self
-                .models_with::<user::Entity, _>(statement, |row, at| {
+                .models_with::<user::Entity, _>(DbBackend::Postgres.build(&select), |row, at| {
                     let facts = locked_user_facts(row, at, user_id)?;
                     let at = at + LOCKED_USER_FACTS;
                     let settings = settings_at(row, at, tenant_id)?;
@@ -324,7 +333,8 @@ impl Tx {
                 let user = if current {
                     Some(locked_user(model, facts)?)
                 } else {
-                    self.user_for_update(tenant_id, user_id).await?
+                    self.user_for_update(tenant_id, user_id, with_groups)
+                        .await?
                 };
                 return Ok(Some((settings, user)));
             }
@@ -332,10 +342,8 @@ impl Tx {
         let Some(settings) = self.lock_tenant(tenant_id, lock).await? else {
             return Ok(None);
         };
-        Ok(Some((
-            settings,
-            self.user_for_update(tenant_id, user_id).await?,
-        )))
+        let user = self.user_for_update(tenant_id, user_id, with_groups);
+        Ok(Some((settings, user.await?)))
     }
 
     /// Replaces a tenant's settings.
@@ -376,13 +384,10 @@ mod tests {
 
     #[test]
     fn on_postgresql_the_advisory_lock_is_taken_in_the_row_locks_mode_and_before_it() {
-        let sql = |lock| {
-            lock_select(DbBackend::Postgres, "t1", lock)
-                .build(DbBackend::Postgres)
-                .to_string()
-        };
         let key = tenant_lock_key("t1");
-        let shared = sql(TenantLock::Shared);
+        let shared = shared_lock_select("t1")
+            .build(DbBackend::Postgres)
+            .to_string();
         assert!(
             shared.contains(&format!(
                 "pg_advisory_xact_lock_shared({TENANT_LOCK_CLASS}, {key}) IS NOT NULL"
@@ -406,24 +411,20 @@ mod tests {
             "{exclusive}"
         );
         assert!(exclusive.ends_with("RETURNING *"), "{exclusive}");
-        let sqlite = lock_select(DbBackend::Sqlite, "t1", TenantLock::Shared)
-            .build(DbBackend::Sqlite)
-            .to_string();
-        assert!(!sqlite.contains("advisory"), "{sqlite}");
         assert_ne!(tenant_lock_key("t1"), tenant_lock_key("t2"));
     }
 
     #[test]
     fn a_shared_lock_with_its_user_reads_the_write_generation_as_locked_and_as_seen() {
         let sql = DbBackend::Postgres
-            .build(&shared_lock_with_user("t1", "u1"))
+            .build(&shared_lock_with_user("t1", "u1", true))
             .to_string();
         let key = tenant_lock_key("t1");
         let lock = format!(
             r#"WITH "locked" AS (SELECT "tenants"."id", "tenants"."name", "tenants"."created_at", "tenants"."deprovision_policy", "tenants"."fallback_owner_id", "tenants"."seat_limit", "tenants"."audit_retention_days", "tenants"."admin_source", "tenants"."write_generation" FROM "tenants" WHERE "tenants"."id" = 't1' AND (pg_advisory_xact_lock_shared({TENANT_LOCK_CLASS}, {key}) IS NOT NULL) FOR SHARE) SELECT "users"."id""#
         );
         assert!(sql.starts_with(&lock), "{sql}");
-        let settings = r#""locked"."deprovision_policy", "locked"."fallback_owner_id", "locked"."seat_limit", CAST("locked"."audit_retention_days" AS BIGINT), "locked"."admin_source", "locked"."write_generation", (SELECT write_generation FROM tenants WHERE id = 't1') FROM "users" CROSS JOIN "locked" WHERE "users"."id" = 'u1' AND "users"."tenant_id" = 't1' FOR UPDATE"#;
+        let settings = r#""locked"."deprovision_policy", "locked"."fallback_owner_id", "locked"."seat_limit", CAST("locked"."audit_retention_days" AS BIGINT), "locked"."admin_source", "locked"."write_generation", (SELECT "write_generation" FROM "tenants" WHERE "tenants"."id" = 't1') FROM "users" CROSS JOIN "locked" WHERE "users"."id" = 'u1' AND "users"."tenant_id" = 't1' FOR UPDATE"#;
         assert!(sql.ends_with(settings), "{sql}");
     }
 }

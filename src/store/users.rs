@@ -310,10 +310,15 @@ impl Store {
     }
 }
 
-/// The select of [`Tx::user_for_update`]: user `id` with its facts and
-/// groups (the [`LOCKED_USER_FACTS`] columns after the user's), locked
-/// `FOR UPDATE` on PostgreSQL.
-pub(super) fn locked_user_select(backend: DbBackend, tenant_id: &str, id: &str) -> SelectStatement {
+/// The select of [`Tx::user_for_update`]: user `id` with its facts and,
+/// when `with_groups`, its groups (the [`LOCKED_USER_FACTS`] columns after
+/// the user's), locked `FOR UPDATE` on PostgreSQL.
+pub(super) fn locked_user_select(
+    backend: DbBackend,
+    tenant_id: &str,
+    id: &str,
+    with_groups: bool,
+) -> SelectStatement {
     use super::entity::deprovisioning::{Column as Request, Entity as Requests};
     use super::entity::token::{Column as Token, Entity as Tokens};
     use super::entity::{asset, group};
@@ -347,7 +352,11 @@ pub(super) fn locked_user_select(backend: DbBackend, tenant_id: &str, id: &str) 
         .expr_as(Expr::exists(pending), "pending")
         .expr_as(Expr::exists(tokens), "tokens")
         .expr_as(Expr::exists(assets).or(Expr::exists(groups)), "owns")
-        .expr(groups_column(backend))
+        .expr(if with_groups {
+            groups_column(backend)
+        } else {
+            Expr::val("[]")
+        })
         .lock_exclusive()
         .into_query()
 }
@@ -355,8 +364,8 @@ pub(super) fn locked_user_select(backend: DbBackend, tenant_id: &str, id: &str) 
 /// How many columns [`locked_user_select`] reads after the user's.
 pub(super) const LOCKED_USER_FACTS: usize = 4;
 
-/// What [`locked_user_select`] read about user `id` after its columns,
-/// from column `at` of `row` on.
+/// What [`locked_user_select`] reads after the user's columns: the three
+/// facts (pending request, live token, owns something) and the groups.
 pub(super) type LockedUserFacts = ([bool; 3], Vec<Membership>);
 
 /// The facts of user `id` in `row`, from column `at` on.
@@ -388,14 +397,17 @@ pub(super) fn locked_user(
 
 impl Tx {
     /// The user `id`, read inside this transaction (and locked on
-    /// PostgreSQL), with the facts a write of it needs and its groups.
+    /// PostgreSQL), with the facts a write of it needs and, when
+    /// `with_groups`, its groups (empty otherwise).
     pub async fn user_for_update(
         &self,
         tenant_id: &str,
         id: &str,
+        with_groups: bool,
     ) -> Result<Option<LockedUser>, StoreError> {
         let backend = self.backend();
-        let statement = backend.build(&locked_user_select(backend, tenant_id, id));
+        let select = locked_user_select(backend, tenant_id, id, with_groups);
+        let statement = backend.build(&select);
         let found = self
             .models_with::<user::Entity, _>(statement, |row, at| locked_user_facts(row, at, id))
             .await?;

@@ -727,6 +727,71 @@ async fn shared_writes_go_on_beside_each_other_and_the_others_wait_for_them() {
     assert_eq!(admin_write.await.unwrap(), 200);
 }
 
+/// Issue 16: a shared deactivation that waited for another process's write
+/// sees what that write did. On PostgreSQL the deactivation takes the
+/// tenant's lock and reads its user in one statement, whose snapshot
+/// predates the lock; the tenant's write generation, which every
+/// exclusive write raises, tells it to read the user again. The other
+/// process here is a transaction the test holds open: it raises the
+/// generation, as scimd's exclusive writes do, and gives the leaver a
+/// number. On SQLite the deactivation waits for the database's write lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_shared_deactivation_that_waited_for_an_assignment_sees_it() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = std::sync::Arc::new(spawn_app().await);
+    let t = Tenant {
+        scim: app.scim_token.clone(),
+        admin: app.admin_token.clone(),
+    };
+    user(&app, &t, "admin@example.com", true, None).await;
+    let leaver = user(&app, &t, "leaver@example.com", false, None).await;
+    let desk = user(&app, &t, "desk@example.com", false, None).await;
+    let number = json!({"kind": "number", "name": "+1 555 0100", "owner_id": desk});
+    let (status, number) = app
+        .call_admin(&t.admin, Method::POST, "/assets", Some(&number))
+        .await;
+    assert_eq!(status, 201, "{number}");
+
+    let db = sea_orm::Database::connect(&app.db.url).await.unwrap();
+    let other = db.begin().await.unwrap();
+    for sql in [
+        format!(
+            "UPDATE tenants SET write_generation = write_generation + 1 WHERE id = '{}'",
+            app.tenant_id
+        ),
+        format!(
+            "UPDATE assets SET owner_id = '{leaver}' WHERE id = '{}'",
+            number["id"].as_str().unwrap()
+        ),
+    ] {
+        other.execute_unprepared(&sql).await.unwrap();
+    }
+    let path = format!("/Users/{leaver}");
+    let deactivation = {
+        let (app, token, path) = (std::sync::Arc::clone(&app), t.scim.clone(), path.clone());
+        tokio::spawn(async move {
+            let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                "Operations": [{"op": "replace", "value": {"active": false}}]});
+            app.call_scim(&token, Method::PATCH, &path, Some(&body))
+                .await
+        })
+    };
+    assert!(
+        still_waiting(&deactivation).await,
+        "it waits for the other write"
+    );
+    other.commit().await.unwrap();
+    let (status, refusal) = deactivation.await.unwrap();
+    assert_eq!(status, 409, "{refusal}");
+    assert_eq!(
+        refusal["urn:scimd:api:messages:2.0:DeprovisionBlocked"]["reason"],
+        "owns_assets"
+    );
+    let (_, leaver) = app.call_scim(&t.scim, Method::GET, &path, None).await;
+    assert_eq!(leaver["active"], true);
+    db.close().await.unwrap();
+}
+
 /// Issue 16: shared writes of another process do not starve an exclusive
 /// write. With a shared write held by one process and an exclusive write
 /// of another waiting for it, a new shared write of the first process
