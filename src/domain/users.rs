@@ -538,13 +538,11 @@ impl Domain {
             attributes: &changed_attributes(Some(&old.document), Some(&doc)),
             ignored,
         };
-        let known = Known {
-            owns_nothing: !owns,
-        };
-        let verdict = self
+        let known = Known::of_locked_user(owns);
+        match self
             .guard_knowing(&tx, tenant_id, &settings, transition, known)
-            .await?;
-        match verdict {
+            .await?
+        {
             // What it owns moves, or the refusal is recorded: never shared.
             Verdict::Allowed { reassign: Some(_) } | Verdict::Refused(_) if shared => {
                 return Ok(Written::NotShared);
@@ -657,13 +655,11 @@ impl Domain {
             attributes: &[],
             ignored: &[],
         };
-        let known = Known {
-            owns_nothing: !owns,
-        };
-        let verdict = self
+        let known = Known::of_locked_user(owns);
+        match self
             .guard_knowing(&tx, tenant_id, &settings, transition, known)
-            .await?;
-        match verdict {
+            .await?
+        {
             Verdict::Allowed { reassign } => {
                 self.apply_reassignment(&tx, who, &change, reassign).await?
             }

@@ -105,18 +105,8 @@ impl Tx {
         E: EntityTrait,
         E::ActiveModel: TryIntoModel<E::Model>,
     {
-        Ok(match &self.inner {
-            TxConn::Sqlx(inner) => {
-                let rows = inner.query_all_raw(statement).await?;
-                rows.iter()
-                    .map(|row| E::Model::from_query_result(row, ""))
-                    .collect::<Result<_, _>>()?
-            }
-            TxConn::Inline(inner) => {
-                yield_sometimes().await;
-                inner.models::<E>(statement)?
-            }
-        })
+        let found = self.models_with::<E, ()>(statement, |_, _| Ok(())).await?;
+        Ok(found.into_iter().map(|(model, ())| model).collect())
     }
 
     /// As [`Tx::models`], each model with what `rest` reads from the

@@ -499,20 +499,6 @@ impl WriteTx {
         self.with(|connection| exec::query(connection, statement, |row| map(row)))
     }
 
-    /// The models of entity `E` that `statement` (a select of its
-    /// columns, or a write `RETURNING` them) returns.
-    pub(crate) fn models<E>(&self, statement: Statement) -> Result<Vec<E::Model>, StoreError>
-    where
-        E: EntityTrait,
-        E::ActiveModel: TryIntoModel<E::Model>,
-    {
-        self.with(|connection| {
-            exec::query(connection, statement, |row| {
-                Ok(model_from_row::<E>(row, row.as_ref().column_count())?)
-            })
-        })
-    }
-
     /// The models of entity `E` in the rows `statement` returns, from
     /// their first `first` columns, each with what `rest` reads from the
     /// columns that follow.
@@ -695,9 +681,12 @@ mod tests {
         };
 
         let tx = writer.begin().await.expect("begin");
-        let found = tx.models::<user::Entity>(select("u1")).expect("read");
+        let columns = <user::Column as sea_orm::Iterable>::iter().count();
+        let found = tx
+            .models_with::<user::Entity, _>(select("u1"), columns, |_, _| Ok(()))
+            .expect("read");
         assert_eq!(found.len(), 1);
-        let ann = &found[0];
+        let ann = &found[0].0;
         assert!(ann.active && !ann.is_admin);
         assert_eq!((ann.user_name_collision, ann.version), (2, 7));
         assert_eq!(ann.external_id, None);

@@ -68,6 +68,16 @@ pub(crate) struct Known {
     pub owns_nothing: bool,
 }
 
+impl Known {
+    /// What a user read with [`crate::store::Tx::user_for_update`] tells:
+    /// whether it owns anything (`LockedUser::owns`).
+    pub(crate) fn of_locked_user(owns: bool) -> Known {
+        Known {
+            owns_nothing: !owns,
+        }
+    }
+}
+
 impl Domain {
     /// Step 1: reads, in `tx` (which holds the tenant's lock, see
     /// [`crate::store::Tx::lock_tenant`]), the facts the rules need to
