@@ -474,11 +474,15 @@ impl Domain {
                     (old.created_at, now),
                     (is_admin, Access::Deactivated),
                 );
-                let (previous, version) = (old_facts.user_name, old.version);
-                if !tx
-                    .update_user(tenant_id, &row, previous, version, false, &event)
-                    .await?
-                {
+                let previous = user_row(
+                    &old.id,
+                    &old.document,
+                    &old_facts,
+                    old.version,
+                    (old.created_at, old.updated_at),
+                    (is_admin, access),
+                );
+                if !tx.update_user(tenant_id, &row, &previous, &event).await? {
                     // Cannot happen: the user's row is locked above.
                     return Err(DomainError::Conflict(format!(
                         "user {} changed while its request completed; retry",

@@ -555,20 +555,16 @@ impl Domain {
             }
         }
         self.apply_pending_effect(&tx, who, id, pending).await?;
-        // Okta's deactivation changes `active` only: no e-mail rows to rewrite.
-        let emails_changed = doc.get("emails") != old.document.get("emails");
+        let previous = user_row(
+            id,
+            &old.document,
+            &old_facts,
+            old.version,
+            (old.created_at, old.updated_at),
+            (old_admin, old_access),
+        );
         let event = self.user_event(who, &change, Outcome::Allowed, String::new());
-        if !tx
-            .update_user(
-                tenant_id,
-                &row,
-                old_facts.user_name,
-                old.version,
-                emails_changed,
-                &event,
-            )
-            .await?
-        {
+        if !tx.update_user(tenant_id, &row, &previous, &event).await? {
             return Err(not_found(id));
         }
         if has_tokens && old_access == Access::Active && new_access != Access::Active {

@@ -2,8 +2,9 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait,
+    ActiveValue::{NotSet, Set},
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 
 use super::entity::{user, user_email};
@@ -191,9 +192,20 @@ pub(super) fn user_name_is(key: &str) -> sea_orm::sea_query::Condition {
 }
 
 fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel, StoreError> {
-    let document =
-        serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))?;
     Ok(user::ActiveModel {
+        document: Set(document_text(row)?),
+        ..columns_model(tenant_id, row)
+    })
+}
+
+/// The user's stored document.
+fn document_text(row: &UserRow<'_>) -> Result<String, StoreError> {
+    serde_json::to_string(row.document).map_err(|_| StoreError::Corrupt(row.id.to_owned()))
+}
+
+/// The user's columns, all but its document.
+fn columns_model(tenant_id: &str, row: &UserRow<'_>) -> user::ActiveModel {
+    user::ActiveModel {
         id: Set(row.id.to_owned()),
         tenant_id: Set(tenant_id.to_owned()),
         user_name: Set(row.user_name.to_owned()),
@@ -207,11 +219,60 @@ fn active_model(tenant_id: &str, row: &UserRow<'_>) -> Result<user::ActiveModel,
         active: Set(row.active),
         is_admin: Set(row.is_admin),
         access: Set(row.access),
-        document: Set(document),
+        document: NotSet,
         version: Set(row.version),
         created_at: Set(row.created_at),
         updated_at: Set(row.updated_at),
-    })
+    }
+}
+
+/// Whether `row` renames the user of `previous`: its userName has another
+/// key (a change of case alone keeps the key).
+fn renamed(row: &UserRow<'_>, previous: &UserRow<'_>) -> bool {
+    row.user_name != previous.user_name
+        && user_name_key(row.user_name) != user_name_key(previous.user_name)
+}
+
+/// The columns [`Tx::update_user`] sets: the indexed ones whose values
+/// differ from `previous`, the document when it does, and the version.
+fn changed_columns(
+    tenant_id: &str,
+    row: &UserRow<'_>,
+    previous: &UserRow<'_>,
+    renamed: bool,
+) -> Result<user::ActiveModel, StoreError> {
+    let mut model = columns_model(tenant_id, row);
+    if row.version != previous.version || row.document != previous.document {
+        model.document = Set(document_text(row)?);
+    }
+    if !renamed {
+        // A user whose key stays keeps its place in a legacy collision.
+        model.user_name_collision = NotSet;
+    }
+    if row.user_name == previous.user_name {
+        model.user_name = NotSet;
+        model.user_name_key = NotSet;
+    }
+    if row.external_id == previous.external_id {
+        model.external_id = NotSet;
+    }
+    if row.display_name == previous.display_name {
+        model.display_name = NotSet;
+        model.display_name_lc = NotSet;
+    }
+    if row.active == previous.active {
+        model.active = NotSet;
+    }
+    if row.is_admin == previous.is_admin {
+        model.is_admin = NotSet;
+    }
+    if row.access == previous.access {
+        model.access = NotSet;
+    }
+    if row.updated_at == previous.updated_at {
+        model.updated_at = NotSet;
+    }
+    Ok(model)
 }
 
 impl Store {
@@ -571,38 +632,38 @@ impl Tx {
         self.write_emails(tenant_id, row).await
     }
 
-    /// Replaces a user's row when its version is still `expected_version`,
-    /// and its e-mail index rows when `emails_changed`, and appends
-    /// `event`, the change's audit event; false, with nothing written,
-    /// when the version changed or the user is gone. `previous_user_name`
-    /// is the userName the row has now: a user whose key stays keeps its
+    /// Writes `row` over the user's `previous` row when the user's version
+    /// is still `previous.version`, and appends `event`, the change's
+    /// audit event; false, with nothing written, when the version changed
+    /// or the user is gone. A user whose userName keeps its key keeps its
     /// place in a legacy collision; a renamed one leaves it.
+    ///
+    /// Only the indexed columns whose values differ from `previous` are
+    /// set (and the version, which no index holds, so that the `UPDATE`
+    /// always sets something), and the e-mail index rows only rewritten
+    /// when the e-mails differ: SQLite rewrites the entries of every index
+    /// whose columns an `UPDATE` sets, changed or not (BENCHMARKS.md,
+    /// issue 16).
     pub async fn update_user(
         &self,
         tenant_id: &str,
         row: &UserRow<'_>,
-        previous_user_name: &str,
-        expected_version: i64,
-        emails_changed: bool,
+        previous: &UserRow<'_>,
         event: &AuditRecord,
     ) -> Result<bool, StoreError> {
-        let mut model = active_model(tenant_id, row)?;
-        let previous_key = user_name_key(previous_user_name);
-        let renamed =
-            row.user_name != previous_user_name && user_name_key(row.user_name) != previous_key;
-        if !renamed {
-            model.user_name_collision = sea_orm::ActiveValue::NotSet;
-        }
+        let renamed = renamed(row, previous);
+        let model = changed_columns(tenant_id, row, previous, renamed)?;
         if !self
-            .update_versioned_audited(tenant_id, row.id, expected_version, model, event)
+            .update_versioned_audited(tenant_id, row.id, previous.version, model, event)
             .await?
         {
             return Ok(false);
         }
         if renamed {
-            self.settle_user_name_key(tenant_id, &previous_key).await?;
+            self.settle_user_name_key(tenant_id, &user_name_key(previous.user_name))
+                .await?;
         }
-        if !emails_changed {
+        if row.emails == previous.emails {
             return Ok(true);
         }
         user_email::Entity::delete_many()
@@ -674,5 +735,84 @@ impl Tx {
                 .await?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::ActiveValue;
+    use serde_json::json;
+
+    use super::*;
+
+    fn document(value: serde_json::Value) -> Document {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn row<'a>(document: &'a Document, user_name: &'a str, active: bool) -> UserRow<'a> {
+        UserRow {
+            id: "u1",
+            user_name,
+            external_id: Some("ext-1"),
+            display_name: Some("Pat"),
+            active,
+            is_admin: false,
+            access: if active {
+                Access::Active
+            } else {
+                Access::Deactivated
+            },
+            emails: vec![(Some("pat@example.com"), Some("work"))],
+            document,
+            version: 3,
+            created_at: 1,
+            updated_at: 2,
+        }
+    }
+
+    #[test]
+    fn a_deactivation_sets_only_what_it_changes() {
+        let before = document(json!({"userName": "pat", "active": true}));
+        let after = document(json!({"userName": "pat", "active": false}));
+        let previous = row(&before, "pat", true);
+        let row = UserRow {
+            version: 4,
+            updated_at: 9,
+            ..row(&after, "pat", false)
+        };
+        let model = changed_columns("t1", &row, &previous, renamed(&row, &previous)).unwrap();
+        assert_eq!(model.active, ActiveValue::Set(false));
+        assert_eq!(model.access, ActiveValue::Set(Access::Deactivated));
+        assert_eq!(model.version, ActiveValue::Set(4));
+        assert_eq!(model.updated_at, ActiveValue::Set(9));
+        assert!(matches!(model.document, ActiveValue::Set(ref text) if text.contains("false")));
+        assert_eq!(model.user_name, ActiveValue::NotSet);
+        assert_eq!(model.user_name_key, ActiveValue::NotSet);
+        assert_eq!(model.user_name_collision, ActiveValue::NotSet);
+        assert_eq!(model.external_id, ActiveValue::NotSet);
+        assert_eq!(model.display_name, ActiveValue::NotSet);
+        assert_eq!(model.display_name_lc, ActiveValue::NotSet);
+        assert_eq!(model.is_admin, ActiveValue::NotSet);
+    }
+
+    #[test]
+    fn a_rename_sets_the_name_its_key_and_leaves_a_legacy_collision() {
+        let doc = document(json!({"userName": "pat"}));
+        let previous = row(&doc, "pat", true);
+        let renamed_row = row(&doc, "sam", true);
+        let model = changed_columns("t1", &renamed_row, &previous, true).unwrap();
+        assert_eq!(model.user_name, ActiveValue::Set("sam".to_owned()));
+        assert_eq!(model.user_name_key, ActiveValue::Set(user_name_key("sam")));
+        assert_eq!(model.user_name_collision, ActiveValue::Set(0));
+        // The same document and version: only the version is set beside.
+        assert_eq!(model.document, ActiveValue::NotSet);
+        assert_eq!(model.version, ActiveValue::Set(3));
+        assert_eq!(model.active, ActiveValue::NotSet);
+
+        let recased = row(&doc, "PAT", true);
+        assert!(!renamed(&recased, &previous));
+        let model = changed_columns("t1", &recased, &previous, false).unwrap();
+        assert_eq!(model.user_name, ActiveValue::Set("PAT".to_owned()));
+        assert_eq!(model.user_name_collision, ActiveValue::NotSet);
     }
 }

@@ -138,11 +138,14 @@ impl Writer {
                 true,
             )
             .map_err(failure)?;
-        // As on sqlx's connections (`connect.rs`).
+        // As on sqlx's connections (`connect.rs`). A transaction that
+        // joins a batch runs in a savepoint, whose statement journal
+        // SQLite spills to a temporary file past 64 KiB; in memory it
+        // costs no system calls (BENCHMARKS.md, issue 16).
         connection
             .execute_batch(&format!(
                 "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-                 PRAGMA case_sensitive_like = ON;",
+                 PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY;",
                 synchronous.as_str()
             ))
             .map_err(failure)?;
@@ -180,7 +183,7 @@ impl Writer {
     /// meanwhile.
     pub(crate) async fn turn(&self) -> Result<Turn, StoreError> {
         let state = self.shared.lock().await?;
-        let state = commit_batch(state).await.0.ok_or_else(lost)?;
+        let state = commit_batch(state, true).await.0.ok_or_else(lost)?;
         Ok(Turn { _connection: state })
     }
 
@@ -290,20 +293,25 @@ async fn begin_batch(state: OwnedMutexGuard<State>) -> Result<OwnedMutexGuard<St
 }
 
 /// Commits the open batch, if any, on a blocking thread (the disk is
-/// waited for); the connection back (`None` only if the blocking thread
-/// panicked) and the outcome.
-async fn commit_batch(state: OwnedMutexGuard<State>) -> (Option<OwnedMutexGuard<State>>, Outcome) {
+/// waited for); the connection back if `keep` (`None` if not, or if the
+/// blocking thread panicked) and the outcome. Unless kept, the connection
+/// passes to the next transaction as soon as the `COMMIT` returns, not
+/// once the waiting task runs again (BENCHMARKS.md, issue 16).
+async fn commit_batch(
+    state: OwnedMutexGuard<State>,
+    keep: bool,
+) -> (Option<OwnedMutexGuard<State>>, Outcome) {
     if state.batch.is_none() {
         return (Some(state), Ok(()));
     }
     let committed = tokio::task::spawn_blocking(move || {
         let mut state = state;
         let outcome = commit_in_place(&mut state);
-        (state, outcome)
+        (keep.then_some(state), outcome)
     })
     .await;
     match committed {
-        Ok((state, outcome)) => (Some(state), outcome.unwrap_or(Ok(()))),
+        Ok((state, outcome)) => (state, outcome.unwrap_or(Ok(()))),
         // The batch's transactions learn it from its dropped outcome.
         Err(error) => (None, Err(error.to_string().into())),
     }
@@ -371,7 +379,7 @@ async fn commit_later(shared: Arc<Shared>, id: u64) {
     let state = Arc::clone(&shared.state).lock_owned().await;
     if state.batch.as_ref().is_some_and(|batch| batch.id == id) {
         // The batch's transactions are told the outcome.
-        let _ = commit_batch(state).await;
+        let _ = commit_batch(state, false).await;
     }
 }
 
@@ -468,7 +476,7 @@ impl WriteTx {
         };
         batch.finished += 1;
         if self.shared.coming.load(Ordering::Acquire) == 0 || batch.finished >= BATCH_MOST {
-            let (_, committed) = commit_batch(state).await;
+            let (_, committed) = commit_batch(state, false).await;
             return Ok(Durable::Done(committed));
         }
         let outcome = batch.outcome.subscribe();

@@ -817,3 +817,95 @@ async fn a_cursor_older_than_the_timeout_is_400_expired_cursor() {
     .await;
     assert!(error["detail"].as_str().unwrap().contains("3600"));
 }
+
+/// A write sets only the columns it changes (`Tx::update_user`): every
+/// filter that an index answers finds the user by its new values, never by
+/// the old ones, after each kind of change.
+#[tokio::test]
+async fn indexed_filters_follow_every_change_of_a_user() {
+    let app = spawn_app().await;
+    let user = json_of(
+        app.post(
+            "/Users",
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                "userName": "ann@x.test",
+                "externalId": "e-1",
+                "displayName": "Ann One",
+                "title": "Engineer",
+                "emails": [{"value": "ann@mail.test", "type": "work"}]
+            }),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let id = user["id"].as_str().unwrap().to_owned();
+    let path = format!("/Users/{id}");
+    let changes = [
+        json!({"op": "replace", "path": "title", "value": "Lead"}),
+        json!({"op": "replace", "path": "emails", "value": [{"value": "ann@new.test", "type": "work"}]}),
+        json!({"op": "replace", "path": "displayName", "value": "Ann Two"}),
+        json!({"op": "replace", "path": "externalId", "value": "e-2"}),
+        json!({"op": "replace", "path": "userName", "value": "ANN@x.test"}),
+        json!({"op": "replace", "path": "userName", "value": "anna@x.test"}),
+        json!({"op": "replace", "path": "active", "value": false}),
+    ];
+    let mut stale: Vec<String> = Vec::new();
+    for change in changes {
+        let patched = json_of(
+            app.scim(Method::PATCH, &path)
+                .header("content-type", "application/scim+json")
+                .body(
+                    json!({
+                        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                        "Operations": [change]
+                    })
+                    .to_string(),
+                )
+                .send()
+                .await
+                .unwrap(),
+            200,
+        )
+        .await;
+        let now = [
+            format!(r#"userName eq "{}""#, patched["userName"].as_str().unwrap()),
+            format!(
+                r#"externalId eq "{}""#,
+                patched["externalId"].as_str().unwrap()
+            ),
+            format!(
+                r#"displayName eq "{}""#,
+                patched["displayName"].as_str().unwrap()
+            ),
+            format!(
+                r#"emails.value eq "{}""#,
+                patched["emails"][0]["value"].as_str().unwrap()
+            ),
+            format!("active eq {}", patched["active"]),
+            format!(
+                r#"meta.lastModified ge "{}""#,
+                patched["meta"]["lastModified"].as_str().unwrap()
+            ),
+        ];
+        for filter in &now {
+            let found = list_ids(&app, "/Users", filter).await.unwrap();
+            assert_eq!(
+                found,
+                BTreeSet::from([id.clone()]),
+                "{filter} after {change}"
+            );
+        }
+        // userName, displayName and e-mails compare without case.
+        let current = |filter: &String| now.iter().any(|f| f.eq_ignore_ascii_case(filter));
+        for filter in stale.iter().filter(|filter| !current(filter)) {
+            let found = list_ids(&app, "/Users", filter).await.unwrap();
+            assert!(
+                found.is_empty(),
+                "{filter} still finds the user after {change}"
+            );
+        }
+        stale.extend(now.into_iter().filter(|f| !f.starts_with("meta.")));
+    }
+}
