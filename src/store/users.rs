@@ -233,8 +233,9 @@ fn renamed(row: &UserRow<'_>, previous: &UserRow<'_>) -> bool {
         && user_name_key(row.user_name) != user_name_key(previous.user_name)
 }
 
-/// The columns [`Tx::update_user`] sets: the indexed ones whose values
-/// differ from `previous`, the document when it does, and the version.
+/// The columns [`Tx::update_user`] sets on SQLite: the indexed ones whose
+/// values differ from `previous`, the document when it does, and the
+/// version.
 fn changed_columns(
     tenant_id: &str,
     row: &UserRow<'_>,
@@ -247,11 +248,11 @@ fn changed_columns(
     }
     if !renamed {
         // A user whose key stays keeps its place in a legacy collision.
+        model.user_name_key = NotSet;
         model.user_name_collision = NotSet;
     }
     if row.user_name == previous.user_name {
         model.user_name = NotSet;
-        model.user_name_key = NotSet;
     }
     if row.external_id == previous.external_id {
         model.external_id = NotSet;
@@ -638,12 +639,12 @@ impl Tx {
     /// or the user is gone. A user whose userName keeps its key keeps its
     /// place in a legacy collision; a renamed one leaves it.
     ///
-    /// Only the indexed columns whose values differ from `previous` are
-    /// set (and the version, which no index holds, so that the `UPDATE`
-    /// always sets something), and the e-mail index rows only rewritten
-    /// when the e-mails differ: SQLite rewrites the entries of every index
-    /// whose columns an `UPDATE` sets, changed or not (BENCHMARKS.md,
-    /// issue 16).
+    /// On SQLite only the indexed columns whose values differ from
+    /// `previous` are set (and the version, which no index holds, so that
+    /// the `UPDATE` always sets something): SQLite rewrites the entries of
+    /// every index whose columns an `UPDATE` sets, changed or not
+    /// (BENCHMARKS.md, issue 16). The e-mail index rows are rewritten only
+    /// when the e-mails differ.
     pub async fn update_user(
         &self,
         tenant_id: &str,
@@ -652,7 +653,17 @@ impl Tx {
         event: &AuditRecord,
     ) -> Result<bool, StoreError> {
         let renamed = renamed(row, previous);
-        let model = changed_columns(tenant_id, row, previous, renamed)?;
+        let model = if self.backend() == DbBackend::Sqlite {
+            changed_columns(tenant_id, row, previous, renamed)?
+        } else {
+            // PostgreSQL decides by the values whether an `UPDATE` touches
+            // an index, not by the columns it sets: one statement for all.
+            let mut model = active_model(tenant_id, row)?;
+            if !renamed {
+                model.user_name_collision = NotSet;
+            }
+            model
+        };
         if !self
             .update_versioned_audited(tenant_id, row.id, previous.version, model, event)
             .await?
@@ -813,6 +824,7 @@ mod tests {
         assert!(!renamed(&recased, &previous));
         let model = changed_columns("t1", &recased, &previous, false).unwrap();
         assert_eq!(model.user_name, ActiveValue::Set("PAT".to_owned()));
+        assert_eq!(model.user_name_key, ActiveValue::NotSet);
         assert_eq!(model.user_name_collision, ActiveValue::NotSet);
     }
 }

@@ -138,14 +138,11 @@ impl Writer {
                 true,
             )
             .map_err(failure)?;
-        // As on sqlx's connections (`connect.rs`). A transaction that
-        // joins a batch runs in a savepoint, whose statement journal
-        // SQLite spills to a temporary file past 64 KiB; in memory it
-        // costs no system calls (BENCHMARKS.md, issue 16).
+        // As on sqlx's connections (`connect.rs`).
         connection
             .execute_batch(&format!(
                 "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-                 PRAGMA case_sensitive_like = ON; PRAGMA temp_store = MEMORY;",
+                 PRAGMA case_sensitive_like = ON;",
                 synchronous.as_str()
             ))
             .map_err(failure)?;
