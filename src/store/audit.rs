@@ -165,7 +165,7 @@ impl Tx {
         tenant_id: &str,
         events: &[AuditRecord],
     ) -> Result<(), StoreError> {
-        for chunk in events.chunks(200) {
+        for chunk in events.chunks(self.rows_per_insert(200)) {
             let models = chunk.iter().map(|e| audit_model(tenant_id, e));
             audit_event::Entity::insert_many(models)
                 .exec_in(self)

@@ -255,7 +255,7 @@ impl Tx {
         })
         .exec_in(self)
         .await?;
-        for chunk in webhook_ids.chunks(200) {
+        for chunk in webhook_ids.chunks(self.rows_per_insert(200)) {
             let models = chunk
                 .iter()
                 .map(|webhook_id| webhook_delivery::ActiveModel {

@@ -399,7 +399,7 @@ impl Tx {
     ) -> Result<u64, StoreError> {
         let mut added = 0;
         // Bounded batches keep each statement under the parameter limits.
-        for chunk in members.chunks(500) {
+        for chunk in members.chunks(self.rows_per_insert(500)) {
             let models = chunk.iter().map(|m| group_member::ActiveModel {
                 group_id: Set(group_id.to_owned()),
                 tenant_id: Set(tenant_id.to_owned()),

@@ -57,6 +57,20 @@ impl Tx {
         }
     }
 
+    /// How many rows an `INSERT` of many should write per statement:
+    /// `batch` through sqlx, where each statement is a round trip; one on
+    /// SQLite's writer, where a statement costs no round trip and a
+    /// statement that writes several rows keeps a statement journal (a
+    /// copy of every page it touches, written to a temporary file past
+    /// 64 KiB) that a one-row `INSERT` does without (BENCHMARKS.md, issue
+    /// 16: a thousand members added to a group of 100,000).
+    pub(super) fn rows_per_insert(&self, batch: usize) -> usize {
+        match &self.inner {
+            TxConn::Sqlx(_) => batch,
+            TxConn::Inline(_) => 1,
+        }
+    }
+
     /// Runs a statement whose rows, if any, are not read; how many rows
     /// it changed.
     pub(super) async fn execute(&self, statement: Statement) -> Result<u64, StoreError> {

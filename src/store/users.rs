@@ -720,7 +720,7 @@ impl Tx {
         tenant_id: &str,
         rows: &[UserRow<'_>],
     ) -> Result<(), StoreError> {
-        for chunk in rows.chunks(200) {
+        for chunk in rows.chunks(self.rows_per_insert(200)) {
             let models = chunk
                 .iter()
                 .map(|row| active_model(tenant_id, row))
@@ -740,7 +740,7 @@ impl Tx {
 
     async fn insert_emails(&self, rows: Vec<user_email::ActiveModel>) -> Result<(), StoreError> {
         // Bounded batches keep each statement under the parameter limits.
-        for chunk in rows.chunks(500) {
+        for chunk in rows.chunks(self.rows_per_insert(500)) {
             user_email::Entity::insert_many(chunk.to_vec())
                 .exec_in(self)
                 .await?;

@@ -63,6 +63,12 @@ use super::{StoreError, Synchronous};
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Prepared statements kept on the writing connection.
 const STATEMENT_CACHE: usize = 128;
+/// The writing connection's page cache, in KiB (SQLite's default is 2
+/// MiB). A change of a thousand members of a large group touches a few
+/// thousand pages; past the cache, SQLite writes dirty pages to the WAL
+/// before the `COMMIT` and reads evicted ones again (BENCHMARKS.md, issue
+/// 16: 8 MiB and 16 MiB did alike).
+const PAGE_CACHE_KIB: u32 = 8 * 1024;
 /// Most transactions one `COMMIT` makes durable together.
 const BATCH_MOST: usize = 64;
 /// Longest a finished transaction waits for others to join its batch
@@ -142,7 +148,7 @@ impl Writer {
         connection
             .execute_batch(&format!(
                 "PRAGMA synchronous = {}; PRAGMA foreign_keys = ON; \
-                 PRAGMA case_sensitive_like = ON;",
+                 PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -{PAGE_CACHE_KIB};",
                 synchronous.as_str()
             ))
             .map_err(failure)?;
