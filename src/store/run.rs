@@ -61,9 +61,10 @@ impl Tx {
     /// `batch` through sqlx, where each statement is a round trip; one on
     /// SQLite's writer, where a statement costs no round trip and a
     /// statement that writes several rows keeps a statement journal (a
-    /// copy of every page it touches, written to a temporary file past
-    /// 64 KiB) that a one-row `INSERT` does without (BENCHMARKS.md, issue
-    /// 16: a thousand members added to a group of 100,000).
+    /// copy of every existing page it modifies, written to a temporary
+    /// file past 64 KiB) that a one-row `INSERT` does without
+    /// (BENCHMARKS.md, issue 16: a thousand members added to a group of
+    /// 100,000).
     pub(super) fn rows_per_insert(&self, batch: usize) -> usize {
         match &self.inner {
             TxConn::Sqlx(_) => batch,

@@ -67,7 +67,7 @@ const STATEMENT_CACHE: usize = 128;
 /// MiB). A change of a thousand members of a large group touches a few
 /// thousand pages; past the cache, SQLite writes dirty pages to the WAL
 /// before the `COMMIT` and reads evicted ones again (BENCHMARKS.md, issue
-/// 16: 8 MiB and 16 MiB did alike).
+/// 16: 8 MiB did about as well as 16 MiB).
 const PAGE_CACHE_KIB: u32 = 8 * 1024;
 /// Most transactions one `COMMIT` makes durable together.
 const BATCH_MOST: usize = 64;
