@@ -233,23 +233,34 @@ fn renamed(row: &UserRow<'_>, previous: &UserRow<'_>) -> bool {
         && user_name_key(row.user_name) != user_name_key(previous.user_name)
 }
 
-/// The columns [`Tx::update_user`] sets on SQLite: the indexed ones whose
-/// values differ from `previous`, the document when it does, and the
-/// version.
-fn changed_columns(
+/// The columns [`Tx::update_user`] sets. A user whose key stays keeps
+/// its place in a legacy collision. PostgreSQL gets every column: it
+/// decides by the values whether an `UPDATE` touches an index, not by the
+/// columns it sets. SQLite rewrites the entries of every index whose
+/// columns an `UPDATE` sets, changed or not (BENCHMARKS.md, issue 16), so
+/// it gets only the indexed columns whose values differ from `previous`,
+/// the document when it does, and the version (which no index holds, so
+/// that the `UPDATE` always sets something).
+fn update_columns(
+    backend: DbBackend,
     tenant_id: &str,
     row: &UserRow<'_>,
     previous: &UserRow<'_>,
     renamed: bool,
 ) -> Result<user::ActiveModel, StoreError> {
     let mut model = columns_model(tenant_id, row);
+    if !renamed {
+        model.user_name_collision = NotSet;
+    }
+    if backend != DbBackend::Sqlite {
+        model.document = Set(document_text(row)?);
+        return Ok(model);
+    }
     if row.version != previous.version || row.document != previous.document {
         model.document = Set(document_text(row)?);
     }
     if !renamed {
-        // A user whose key stays keeps its place in a legacy collision.
         model.user_name_key = NotSet;
-        model.user_name_collision = NotSet;
     }
     if row.user_name == previous.user_name {
         model.user_name = NotSet;
@@ -639,12 +650,8 @@ impl Tx {
     /// or the user is gone. A user whose userName keeps its key keeps its
     /// place in a legacy collision; a renamed one leaves it.
     ///
-    /// On SQLite only the indexed columns whose values differ from
-    /// `previous` are set (and the version, which no index holds, so that
-    /// the `UPDATE` always sets something): SQLite rewrites the entries of
-    /// every index whose columns an `UPDATE` sets, changed or not
-    /// (BENCHMARKS.md, issue 16). The e-mail index rows are rewritten only
-    /// when the e-mails differ.
+    /// On SQLite only the columns that change are set ([`update_columns`]).
+    /// The e-mail index rows are rewritten only when the e-mails differ.
     pub async fn update_user(
         &self,
         tenant_id: &str,
@@ -653,17 +660,7 @@ impl Tx {
         event: &AuditRecord,
     ) -> Result<bool, StoreError> {
         let renamed = renamed(row, previous);
-        let model = if self.backend() == DbBackend::Sqlite {
-            changed_columns(tenant_id, row, previous, renamed)?
-        } else {
-            // PostgreSQL decides by the values whether an `UPDATE` touches
-            // an index, not by the columns it sets: one statement for all.
-            let mut model = active_model(tenant_id, row)?;
-            if !renamed {
-                model.user_name_collision = NotSet;
-            }
-            model
-        };
+        let model = update_columns(self.backend(), tenant_id, row, previous, renamed)?;
         if !self
             .update_versioned_audited(tenant_id, row.id, previous.version, model, event)
             .await?
@@ -791,7 +788,14 @@ mod tests {
             updated_at: 9,
             ..row(&after, "pat", false)
         };
-        let model = changed_columns("t1", &row, &previous, renamed(&row, &previous)).unwrap();
+        let model = update_columns(
+            DbBackend::Sqlite,
+            "t1",
+            &row,
+            &previous,
+            renamed(&row, &previous),
+        )
+        .unwrap();
         assert_eq!(model.active, ActiveValue::Set(false));
         assert_eq!(model.access, ActiveValue::Set(Access::Deactivated));
         assert_eq!(model.version, ActiveValue::Set(4));
@@ -811,7 +815,7 @@ mod tests {
         let doc = document(json!({"userName": "pat"}));
         let previous = row(&doc, "pat", true);
         let renamed_row = row(&doc, "sam", true);
-        let model = changed_columns("t1", &renamed_row, &previous, true).unwrap();
+        let model = update_columns(DbBackend::Sqlite, "t1", &renamed_row, &previous, true).unwrap();
         assert_eq!(model.user_name, ActiveValue::Set("sam".to_owned()));
         assert_eq!(model.user_name_key, ActiveValue::Set(user_name_key("sam")));
         assert_eq!(model.user_name_collision, ActiveValue::Set(0));
@@ -822,7 +826,7 @@ mod tests {
 
         let recased = row(&doc, "PAT", true);
         assert!(!renamed(&recased, &previous));
-        let model = changed_columns("t1", &recased, &previous, false).unwrap();
+        let model = update_columns(DbBackend::Sqlite, "t1", &recased, &previous, false).unwrap();
         assert_eq!(model.user_name, ActiveValue::Set("PAT".to_owned()));
         assert_eq!(model.user_name_key, ActiveValue::NotSet);
         assert_eq!(model.user_name_collision, ActiveValue::NotSet);
